@@ -1,0 +1,21 @@
+import type { Config } from 'jest';
+
+// One config for every package. Tests run from TypeScript sources (transpiled by swc, type-checked by `tsc -b`
+// before jest in `pnpm test`); workspace imports resolve to the packages' src.
+const config: Config = {
+  // Shares the host realm's typed arrays with the test realm, so onnxruntime's `instanceof Float32Array` checks
+  // pass (jest #11864, onnxruntime #16622). See scripts/jest-environment.cjs.
+  testEnvironment: '<rootDir>/scripts/jest-environment.cjs',
+  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper: {
+    '^@onnx-vae/(core|node|web)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testTimeout: 120_000,
+  maxWorkers: 2,
+};
+
+export default config;

@@ -1,0 +1,144 @@
+/**
+ * Typed errors. Every error onnx-vae throws on purpose is a {@link VaeError} with a stable `code`; the subclasses
+ * carry typed fields (which argument, which tensor, which file).
+ */
+
+const MARKER = Symbol.for('onnx-vae.error');
+
+/** Stable error codes, one per kind of failure. */
+export const ERROR_CODES = Object.freeze({
+  /** A tensor's dims do not match what the model or function expects. */
+  SHAPE_MISMATCH: 'SHAPE_MISMATCH',
+  /** A tensor's element type is not float32, or its data is not a Float32Array. */
+  DTYPE_MISMATCH: 'DTYPE_MISMATCH',
+  /** An input holds NaN or an infinity. */
+  NON_FINITE_INPUT: 'NON_FINITE_INPUT',
+  /** An input is of a kind the API does not take, or has values out of the allowed range. */
+  INVALID_INPUT: 'INVALID_INPUT',
+  /** An option has a wrong type or value. */
+  INVALID_OPTION: 'INVALID_OPTION',
+  /** `vae.json` is not valid JSON or breaks the manifest rules. */
+  MANIFEST_INVALID: 'MANIFEST_INVALID',
+  /** `vae.json` has a format version this release does not read. */
+  MANIFEST_VERSION: 'MANIFEST_VERSION',
+  /** The manifest and the ONNX graphs disagree (names, ranks, element types, sizes). */
+  MODEL_MISMATCH: 'MODEL_MISMATCH',
+  /** A model file (manifest or graph) does not exist or cannot be read. */
+  MODEL_FILE_NOT_FOUND: 'MODEL_FILE_NOT_FOUND',
+  /** A model file exists but onnxruntime cannot load it. */
+  MODEL_FILE_CORRUPT: 'MODEL_FILE_CORRUPT',
+  /** A requested backend or execution provider cannot be used. */
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  /** onnxruntime failed while running a graph. */
+  INFERENCE_FAILED: 'INFERENCE_FAILED',
+  /** The model asked for an operation it cannot do (e.g. a likelihood a manifest does not define). */
+  UNSUPPORTED: 'UNSUPPORTED',
+  /** The VAE was disposed and cannot run any more. */
+  DISPOSED: 'DISPOSED',
+} as const);
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Base class of every onnx-vae error.
+ *
+ * @example
+ * try { await vae.encode(x); } catch (e) { if (VaeError.isInstance(e) && e.code === 'SHAPE_MISMATCH') { ... } }
+ */
+export class VaeError extends Error {
+  private readonly [MARKER] = true;
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code - one of {@link ERROR_CODES}
+   * @param message - what was expected, what was received, what to do
+   * @param options - `cause`: the underlying error
+   */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+
+  /** True for any onnx-vae error, also one thrown by another copy of the package. */
+  static isInstance(error: unknown): error is VaeError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
+
+/** A tensor argument is wrong: shape, element type, non-finite values, or kind. */
+export class InvalidInputError extends VaeError {
+  /** The argument at fault, e.g. `"x"` or `"eps"`. */
+  readonly argument: string;
+  constructor(
+    code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'NON_FINITE_INPUT' | 'INVALID_INPUT',
+    argument: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.argument = argument;
+  }
+}
+
+/** An option has a wrong type or value. */
+export class InvalidOptionError extends VaeError {
+  /** The option at fault, e.g. `"samples"`. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('INVALID_OPTION', message);
+    this.option = option;
+  }
+}
+
+/** The manifest (`vae.json`) is invalid or of an unknown version. */
+export class ManifestError extends VaeError {
+  /** JSON path of the offending field, e.g. `"encoder.output.kind"`; empty for the whole file. */
+  readonly field: string;
+  constructor(code: 'MANIFEST_INVALID' | 'MANIFEST_VERSION', field: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.field = field;
+  }
+}
+
+/** The manifest and a graph disagree. */
+export class ModelMismatchError extends VaeError {
+  /** Which graph: `"encoder"` or `"decoder"`. */
+  readonly graph: 'encoder' | 'decoder';
+  constructor(graph: 'encoder' | 'decoder', message: string) {
+    super('MODEL_MISMATCH', message);
+    this.graph = graph;
+  }
+}
+
+/** A model file is missing, unreadable or corrupt. */
+export class ModelFileError extends VaeError {
+  /** The file at fault. */
+  readonly file: string;
+  constructor(code: 'MODEL_FILE_NOT_FOUND' | 'MODEL_FILE_CORRUPT', file: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.file = file;
+  }
+}
+
+/** A backend or execution provider is unavailable, or inference failed. */
+export class BackendError extends VaeError {
+  constructor(code: 'BACKEND_UNAVAILABLE' | 'INFERENCE_FAILED' | 'UNSUPPORTED' | 'DISPOSED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Formats a value for an error message: dims as `[3, 28, 28]`, strings quoted, the rest as JSON. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `[${value.map((v) => (v === null ? 'null' : typeof v === 'string' ? v : describe(v))).join(', ')}]`;
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
+  if (typeof value === 'function') return 'a function';
+  const name = (value as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
+}

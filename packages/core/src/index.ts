@@ -1,0 +1,18 @@
+/**
+ * `@onnx-vae/core`: the backend-agnostic part of onnx-vae — the manifest, posterior maths, scoring, the seeded
+ * generator and the typed {@link Vae} API. It imports no runtime binding; install `@onnx-vae/node` or
+ * `@onnx-vae/web`, which re-export everything here.
+ *
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './tensor.js';
+export * from './rng.js';
+export * from './math.js';
+export * from './manifest.js';
+export * from './backend.js';
+export * from './posterior.js';
+export * from './interpolate.js';
+export * from './vae.js';
+export { rowLogLikelihood, toDataSpace } from './likelihood.js';
+export type { DecoderRows } from './likelihood.js';

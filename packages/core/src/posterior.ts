@@ -1,0 +1,127 @@
+import { InvalidInputError, InvalidOptionError, describe } from './errors.js';
+import { klStandardNormal } from './math.js';
+import { NormalV1, assertSeed, randomSeed } from './rng.js';
+import { VaeTensor, assertFinite, sizeOf, toTensor } from './tensor.js';
+import type { TensorInput } from './tensor.js';
+
+/** Bounds of the log-variance, as in diffusers' `DiagonalGaussianDistribution`. */
+export const LOGVAR_RANGE = Object.freeze([-30, 20] as const);
+
+/** Options of {@link Posterior.sample}. */
+export interface PosteriorSampleOptions {
+  /** Seed of the `normal-v1` generator; default: a fresh random seed. */
+  readonly seed?: number;
+  /** Number of draws per item; when given, the result has dims `[n, N, ...latent]`, else `[N, ...latent]`. */
+  readonly n?: number;
+  /** Caller-supplied standard normal noise of the result's dims; overrides `seed`. */
+  readonly eps?: TensorInput;
+}
+
+/**
+ * The approximate posterior q(z|x) = N(mean, diag(exp(logvar))) of a batch, as returned by `vae.encode()`.
+ * A deterministic encoder gives std 0 (logvar -Infinity).
+ */
+export class Posterior {
+  /** Posterior mean, dims `[N, ...latent]`. */
+  readonly mean: VaeTensor;
+  /** Log-variance clamped to {@link LOGVAR_RANGE}; `-Infinity` everywhere for a deterministic encoder. */
+  readonly logvar: VaeTensor;
+  /** Standard deviation `exp(logvar / 2)`, in float32. */
+  readonly std: VaeTensor;
+  /** True when the encoder outputs a latent, not a distribution. */
+  readonly deterministic: boolean;
+
+  /**
+   * @param mean - posterior mean
+   * @param logvar - raw log-variance (clamped here), or `null` for a deterministic encoder
+   */
+  constructor(mean: VaeTensor, logvar: VaeTensor | null) {
+    this.mean = mean;
+    const n = mean.size;
+    const std = new Float32Array(n);
+    if (logvar === null) {
+      this.deterministic = true;
+      this.logvar = new VaeTensor(new Float32Array(n).fill(-Infinity), mean.dims);
+    } else {
+      this.deterministic = false;
+      const clamped = new Float32Array(n);
+      const raw = logvar.data;
+      for (let i = 0; i < n; i++) {
+        const lv = Math.min(Math.max(raw[i]!, LOGVAR_RANGE[0]), LOGVAR_RANGE[1]);
+        clamped[i] = lv;
+        std[i] = Math.exp(0.5 * lv);
+      }
+      this.logvar = new VaeTensor(clamped, mean.dims);
+    }
+    this.std = new VaeTensor(std, mean.dims);
+  }
+
+  /** Number of items. */
+  get batch(): number {
+    return this.mean.dims[0]!;
+  }
+
+  /** Elements of one latent. */
+  get latentSize(): number {
+    return sizeOf(this.mean.dims.slice(1));
+  }
+
+  /** The mode of the posterior: its mean. */
+  mode(): VaeTensor {
+    return this.mean;
+  }
+
+  /**
+   * Draws z = mean + std * eps (reparameterisation), in float32.
+   *
+   * @param options - `seed` (default: random), `n` (default: one draw, dims `[N, ...latent]`), `eps`
+   * @throws {@link InvalidOptionError} for a bad `n` or `seed`; {@link InvalidInputError} for `eps` of wrong dims
+   * @example
+   * const z = vae.encode(x).then((q) => q.sample({ seed: 7 }));
+   */
+  sample(options: PosteriorSampleOptions = {}): VaeTensor {
+    const draws = options.n ?? 1;
+    if (!Number.isSafeInteger(draws) || draws < 1) throw new InvalidOptionError('n', `Expected "n" to be a positive integer but received ${describe(options.n)}.`);
+    const dims = options.n === undefined ? [...this.mean.dims] : [draws, ...this.mean.dims];
+    const eps = noise(dims, options);
+    const out = new Float32Array(eps.size);
+    const mean = this.mean.data;
+    const std = this.std.data;
+    const n = mean.length;
+    const e = eps.data;
+    for (let i = 0; i < out.length; i++) {
+      const j = i % n;
+      out[i] = mean[j]! + Math.fround(std[j]! * e[i]!);
+    }
+    return new VaeTensor(out, dims);
+  }
+
+  /** KL(q(z|x) || N(0, I)) per item, in closed form (float64); `Infinity` for a deterministic encoder. */
+  kl(): Float64Array {
+    const batch = this.batch;
+    const size = this.latentSize;
+    const out = new Float64Array(batch);
+    if (this.deterministic) return out.fill(Infinity);
+    for (let i = 0; i < batch; i++) out[i] = klStandardNormal(this.mean.data, this.logvar.data, i * size, size);
+    return out;
+  }
+}
+
+/**
+ * Standard normal noise of the given dims: the caller's `eps` (checked) or draws from `normal-v1` with `seed`.
+ *
+ * @internal
+ */
+export function noise(dims: readonly number[], options: { readonly seed?: number; readonly eps?: TensorInput }): VaeTensor {
+  if (options.eps !== undefined) {
+    const eps = toTensor(options.eps, 'eps');
+    if (eps.dims.length !== dims.length || eps.dims.some((d, i) => d !== dims[i])) {
+      throw new InvalidInputError('SHAPE_MISMATCH', 'eps', `Expected "eps" of dims ${describe([...dims])} but received ${describe([...eps.dims])}.`);
+    }
+    assertFinite(eps, 'eps');
+    return eps;
+  }
+  const seed = options.seed ?? randomSeed();
+  assertSeed(seed);
+  return new VaeTensor(new NormalV1(seed).fill(new Float32Array(sizeOf(dims))), dims);
+}

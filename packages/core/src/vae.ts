@@ -1,0 +1,550 @@
+import type { Backend, BackendSession, ModelSource } from './backend.js';
+import { BackendError, InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError, describe } from './errors.js';
+import { interpolateLatents } from './interpolate.js';
+import type { InterpolateOptions } from './interpolate.js';
+import { logScaleBroadcasts, rowLogLikelihood, toDataSpace } from './likelihood.js';
+import type { DecoderRows } from './likelihood.js';
+import { checkManifestAgainstGraphs, decoderOutputNames, encoderOutputNames } from './manifest.js';
+import type { Dim, Manifest } from './manifest.js';
+import { diagonalNormalLogDensity, logSumExp, standardNormalLogDensity } from './math.js';
+import { Posterior, noise } from './posterior.js';
+import type { PosteriorSampleOptions } from './posterior.js';
+import { NormalV1, assertSeed, randomSeed } from './rng.js';
+import { VaeTensor, assertFinite, concatBatches, sizeOf, toTensor } from './tensor.js';
+import type { TensorInput } from './tensor.js';
+
+/** Options every runtime's `loadVae` accepts. */
+export interface VaeOptions {
+  /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default 256. */
+  readonly maxBatch?: number;
+}
+
+/** Options of {@link createVae}. */
+export interface CreateVaeOptions extends VaeOptions {
+  /** The validated manifest. */
+  readonly manifest: Manifest;
+  /** The runtime binding. */
+  readonly backend: Backend;
+  /** Where the encoder graph is. */
+  readonly encoder: ModelSource;
+  /** Where the decoder graph is. */
+  readonly decoder: ModelSource;
+}
+
+/** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */
+export interface PriorSampleOptions {
+  /** Number of draws. Default 1. */
+  readonly n?: number;
+  /** Seed of the `normal-v1` generator; default: a fresh random seed. */
+  readonly seed?: number;
+  /** Caller-supplied noise of dims `[n, ...latent]`; overrides `seed`. */
+  readonly eps?: TensorInput;
+  /** Latent item shape, needed only when the manifest leaves spatial sizes open (`null`). */
+  readonly latentShape?: readonly number[];
+}
+
+/** Options of {@link Vae.reconstruct}. */
+export interface ReconstructOptions {
+  /** Decode a posterior sample instead of the mean. Default false. */
+  readonly sample?: boolean;
+  /** Seed for the sample. Default: random. */
+  readonly seed?: number;
+  /** Caller-supplied noise for the sample, dims `[N, ...latent]`. */
+  readonly eps?: TensorInput;
+}
+
+/** Options of {@link Vae.score}. */
+export interface ScoreOptions {
+  /** Importance samples k per item. Default 1. */
+  readonly samples?: number;
+  /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */
+  readonly seed?: number;
+  /** Caller-supplied noise of dims `[k, N, ...latent]`; overrides `seed`. */
+  readonly eps?: TensorInput;
+}
+
+/** Per-item evaluation numbers from {@link Vae.score}; `null` where the model cannot give a number (see `notes`). */
+export interface ScoreResult {
+  /** Importance samples k used. */
+  readonly samples: number;
+  /** Seed used, or `null` when the caller supplied `eps`. */
+  readonly seed: number | null;
+  /** ELBO: mean over the k samples of log p(x|z), minus the closed-form KL. Nats. */
+  readonly elbo: Float64Array | null;
+  /** IWAE estimate of log p(x): logsumexp of the k log weights minus log k (Burda et al. 2015). Nats. */
+  readonly logLikelihood: Float64Array | null;
+  /** E_q log p(x|z), estimated with the k samples. Nats. */
+  readonly reconstruction: Float64Array | null;
+  /** KL(q(z|x) || N(0, I)), closed form. Nats. */
+  readonly kl: Float64Array | null;
+  /** -logLikelihood / (D ln 2), D = elements per item. */
+  readonly bitsPerDim: Float64Array | null;
+  /** Mean squared error between x and decode(mean), in the data space. */
+  readonly reconstructionError: Float64Array;
+  /** Latent elements whose variance of the posterior mean across the batch exceeds 0.01; `null` for one item. */
+  readonly activeUnits: number | null;
+  /** Why any number is `null`, and other caveats. */
+  readonly notes: readonly string[];
+}
+
+const DEFAULT_MAX_BATCH = 256;
+const ACTIVE_UNIT_THRESHOLD = 0.01;
+
+/**
+ * Loads both graphs through a backend, checks them against the manifest and returns a {@link Vae}.
+ * Runtime packages wrap this as `loadVae(folder)`.
+ *
+ * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; backend errors as thrown
+ */
+export async function createVae(options: CreateVaeOptions): Promise<Vae> {
+  const maxBatch = checkMaxBatch(options.maxBatch);
+  const encoder = await options.backend.createSession(options.encoder, 'encoder');
+  let decoder: BackendSession;
+  try {
+    decoder = await options.backend.createSession(options.decoder, 'decoder');
+  } catch (error) {
+    await encoder.release();
+    throw error;
+  }
+  try {
+    checkManifestAgainstGraphs(options.manifest, encoder, decoder);
+  } catch (error) {
+    await Promise.all([encoder.release(), decoder.release()]);
+    throw error;
+  }
+  return new Vae(options.manifest, encoder, decoder, options.backend.name, maxBatch);
+}
+
+function checkMaxBatch(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_BATCH;
+  if (value === Infinity || (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) return value;
+  throw new InvalidOptionError('maxBatch', `Expected "maxBatch" to be a positive integer (or Infinity) but received ${describe(value)}.`);
+}
+
+function positiveInteger(value: unknown, option: string, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new InvalidOptionError(option, `Expected "${option}" to be a positive integer but received ${describe(value)}.`);
+  }
+  return v;
+}
+
+function checkShape(tensor: VaeTensor, itemShape: readonly Dim[], argument: string, what: string, modelName: string, hint: string): void {
+  const dims = tensor.dims;
+  const ok = dims.length === itemShape.length + 1 && dims[0]! >= 1 && itemShape.every((d, i) => (d === null ? dims[i + 1]! >= 1 : d === dims[i + 1]));
+  if (!ok) {
+    const expected = `[N, ${itemShape.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      argument,
+      `Expected ${what} "${argument}" of shape ${expected} for model "${modelName}" but received ${describe([...dims])}${hint}.`,
+    );
+  }
+}
+
+/**
+ * A VAE: an encoder and a decoder graph described by one manifest. Made by `loadVae` of a runtime package.
+ *
+ * @example
+ * const vae = await loadVae('models/mnist-vae');
+ * const q = await vae.encode(x);            // posterior
+ * const xr = await vae.reconstruct(x);      // decode(mean)
+ * const s = await vae.score(x, { samples: 100, seed: 0 });
+ * await vae.dispose();
+ */
+export class Vae {
+  /** The validated manifest. */
+  readonly manifest: Manifest;
+  /** Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`. */
+  readonly backendName: string;
+  /** Largest batch per graph run. */
+  readonly maxBatch: number;
+  private readonly encoder: BackendSession;
+  private readonly decoder: BackendSession;
+  private disposed = false;
+
+  /** @internal Use `loadVae` or {@link createVae}. */
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number) {
+    this.manifest = manifest;
+    this.encoder = encoder;
+    this.decoder = decoder;
+    this.backendName = backendName;
+    this.maxBatch = maxBatch;
+  }
+
+  /** Elements of one data item, when the manifest fixes them. */
+  get dataSize(): number | null {
+    return this.manifest.data.shape.includes(null) ? null : sizeOf(this.manifest.data.shape as number[]);
+  }
+
+  /**
+   * Encodes data into the approximate posterior q(z|x).
+   *
+   * @param x - data of dims `[N, ...data.shape]` in the manifest's range, float32, finite
+   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`
+   * @example
+   * const q = await vae.encode({ data: pixels, dims: [1, 784] });
+   * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
+   */
+  async encode(x: TensorInput): Promise<Posterior> {
+    this.assertUsable();
+    return this.encodeTensor(this.dataInput(x, 'x'));
+  }
+
+  /**
+   * Decodes latents into the data space (probabilities for a Bernoulli-logits decoder).
+   *
+   * @param z - latents of dims `[N, ...latent.shape]`
+   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
+   */
+  async decode(z: TensorInput): Promise<VaeTensor> {
+    this.assertUsable();
+    const latent = this.latentInput(z, 'z');
+    const decoded = await this.decodeRows(latent);
+    return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
+  }
+
+  /**
+   * Draws latents: z = mean + std * eps from a posterior, or z ~ N(0, I) from the prior.
+   *
+   * @throws {@link InvalidOptionError} for a bad `n`, `seed` or `latentShape`
+   * @example
+   * const z = vae.sample(await vae.encode(x), { seed: 1 });
+   * const prior = vae.sample({ n: 16, seed: 1 });
+   */
+  sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
+  sample(options?: PriorSampleOptions): VaeTensor;
+  sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
+    if (first instanceof Posterior) return first.sample(options);
+    const prior = first ?? {};
+    const n = positiveInteger(prior.n, 'n', 1);
+    const itemShape = this.latentItemShape(prior.latentShape);
+    return noise([n, ...itemShape], prior);
+  }
+
+  /**
+   * Decodes draws from the prior.
+   *
+   * @param options - `n` (default 1), `seed`, `eps`, `latentShape`
+   */
+  async generate(options: PriorSampleOptions = {}): Promise<VaeTensor> {
+    this.assertUsable();
+    return this.decode(this.sample(options));
+  }
+
+  /**
+   * Decodes points on the path between two latents.
+   *
+   * @param a - start latents, dims `[B, ...latent]`
+   * @param b - end latents, same dims
+   * @param options - `steps` (default 8, at least 2), `method` `'linear'` (default) or `'slerp'`
+   * @returns data of dims `[steps * B, ...data]`, step-major
+   */
+  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions = {}): Promise<VaeTensor> {
+    this.assertUsable();
+    return this.decode(interpolateLatents(this.latentInput(a, 'a'), this.latentInput(b, 'b'), options));
+  }
+
+  /**
+   * decode(encode(x)): decodes the posterior mean, or a posterior sample when `sample` is true.
+   *
+   * @param x - data of dims `[N, ...data.shape]`
+   * @param options - `sample` (default false), `seed`, `eps`
+   */
+  async reconstruct(x: TensorInput, options: ReconstructOptions = {}): Promise<VaeTensor> {
+    this.assertUsable();
+    const posterior = await this.encodeTensor(this.dataInput(x, 'x'));
+    if (options.sample !== undefined && typeof options.sample !== 'boolean') {
+      throw new InvalidOptionError('sample', `Expected "sample" to be true or false but received ${describe(options.sample)}.`);
+    }
+    return this.decode(options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode());
+  }
+
+  /**
+   * Per-item evaluation: ELBO, the IWAE log-likelihood estimate with k samples, E_q log p(x|z), KL, bits per
+   * dimension, reconstruction error, and the batch's active units.
+   *
+   * @param x - data of dims `[N, ...data.shape]`
+   * @param options - `samples` k (default 1), `seed` (default random, reported), `eps` of dims `[k, N, ...latent]`
+   * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1])
+   * @example
+   * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
+   */
+  async score(x: TensorInput, options: ScoreOptions = {}): Promise<ScoreResult> {
+    this.assertUsable();
+    const data = this.dataInput(x, 'x');
+    const samples = positiveInteger(options.samples, 'samples', 1);
+    const likelihood = this.manifest.likelihood;
+    if (likelihood.kind === 'bernoulli') {
+      const values = data.data;
+      for (let i = 0; i < values.length; i++) {
+        if (values[i]! < 0 || values[i]! > 1) {
+          throw new InvalidInputError('INVALID_INPUT', 'x', `Model "${this.manifest.name}" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds ${values[i]} at flat index ${i}.`);
+        }
+      }
+    }
+    const seed = options.eps === undefined ? (options.seed ?? randomSeed()) : null;
+    if (seed !== null) assertSeed(seed);
+    const posterior = await this.encodeTensor(data);
+    const batch = posterior.batch;
+    const latentSize = posterior.latentSize;
+    const itemSize = data.size / batch;
+    const notes: string[] = [];
+
+    const meanDecoded = await this.decodeRows(posterior.mean);
+    this.checkDecodedSize(meanDecoded, itemSize);
+    const reconstructionError = meanSquaredError(data.data, toDataSpace(likelihood, meanDecoded.output), batch, itemSize);
+    const activeUnits = countActiveUnits(posterior);
+    if (activeUnits === null) notes.push('activeUnits needs at least 2 items; it is null for a batch of 1.');
+
+    const empty = { samples, seed, reconstructionError, activeUnits };
+    if (likelihood.kind === 'none') {
+      notes.push(`Model "${this.manifest.name}" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.`);
+      const kl = posterior.deterministic ? null : posterior.kl();
+      if (kl === null) notes.push('The encoder is deterministic (std 0): the KL to N(0, I) is infinite, so kl is null.');
+      return { ...empty, elbo: null, logLikelihood: null, reconstruction: null, kl, bitsPerDim: null, notes };
+    }
+    if (posterior.deterministic) {
+      notes.push('The encoder is deterministic (std 0): KL, ELBO and the IWAE estimate are not defined; reconstruction is log p(x|z) at the encoded latent.');
+      const reconstruction = new Float64Array(batch);
+      for (let i = 0; i < batch; i++) reconstruction[i] = rowLogLikelihood(likelihood, data.data, i * itemSize, meanDecoded, i, itemSize);
+      return { ...empty, elbo: null, logLikelihood: null, reconstruction, kl: null, bitsPerDim: null, notes };
+    }
+
+    // k * N rows in (sample, item) order; noise streamed in that order, so chunking never changes the draws.
+    const rows = samples * batch;
+    const latentDims = posterior.mean.dims.slice(1);
+    let epsTensor: VaeTensor | null = null;
+    if (options.eps !== undefined) epsTensor = noise([samples, batch, ...latentDims], options);
+    const rng = seed === null ? null : new NormalV1(seed);
+    const logPx = new Float64Array(rows);
+    const logWeight = new Float64Array(rows);
+    const mean = posterior.mean.data;
+    const logvar = posterior.logvar.data;
+    const std = posterior.std.data;
+    const chunkRows = Math.min(rows, this.maxBatch === Infinity ? rows : this.maxBatch);
+    const z = new Float32Array(chunkRows * latentSize);
+    for (let start = 0; start < rows; start += chunkRows) {
+      const count = Math.min(chunkRows, rows - start);
+      const chunk = z.subarray(0, count * latentSize);
+      if (epsTensor) chunk.set(epsTensor.data.subarray(start * latentSize, (start + count) * latentSize));
+      else rng!.fill(chunk);
+      for (let r = 0; r < count; r++) {
+        const item = (start + r) % batch;
+        const base = item * latentSize;
+        const offset = r * latentSize;
+        for (let j = 0; j < latentSize; j++) chunk[offset + j] = mean[base + j]! + Math.fround(std[base + j]! * chunk[offset + j]!);
+      }
+      const decoded = await this.decodeRows(new VaeTensor(chunk, [count, ...latentDims]));
+      this.checkDecodedSize(decoded, itemSize);
+      for (let r = 0; r < count; r++) {
+        const row = start + r;
+        const item = row % batch;
+        const lpx = rowLogLikelihood(likelihood, data.data, item * itemSize, decoded, r, itemSize);
+        const lpz = standardNormalLogDensity(chunk, r * latentSize, latentSize);
+        const lqz = diagonalNormalLogDensity(chunk, r * latentSize, mean, logvar, item * latentSize, latentSize);
+        logPx[row] = lpx;
+        logWeight[row] = lpx + lpz - lqz;
+      }
+    }
+    const kl = posterior.kl();
+    const reconstruction = new Float64Array(batch);
+    const elbo = new Float64Array(batch);
+    const logLikelihood = new Float64Array(batch);
+    const bitsPerDim = new Float64Array(batch);
+    const weights = new Float64Array(samples);
+    const logK = Math.log(samples);
+    for (let i = 0; i < batch; i++) {
+      let sum = 0;
+      for (let s = 0; s < samples; s++) {
+        sum += logPx[s * batch + i]!;
+        weights[s] = logWeight[s * batch + i]!;
+      }
+      reconstruction[i] = sum / samples;
+      elbo[i] = reconstruction[i]! - kl[i]!;
+      logLikelihood[i] = logSumExp(weights) - logK;
+      bitsPerDim[i] = -logLikelihood[i]! / (itemSize * Math.LN2);
+    }
+    if (likelihood.kind === 'gaussian') {
+      notes.push('bitsPerDim is of the Gaussian density in the data space, without a dequantisation correction.');
+    }
+    return { ...empty, elbo, logLikelihood, reconstruction, kl, bitsPerDim, notes };
+  }
+
+  /** Converts raw latents to the diffusion model's latent space: `(z - shiftFactor) * scalingFactor`. */
+  toDiffusionLatent(z: TensorInput): VaeTensor {
+    const latent = this.latentInput(z, 'z');
+    const { scalingFactor, shiftFactor } = this.manifest.latent;
+    const out = new Float32Array(latent.size);
+    for (let i = 0; i < out.length; i++) out[i] = (latent.data[i]! - shiftFactor) * scalingFactor;
+    return new VaeTensor(out, latent.dims);
+  }
+
+  /** Converts diffusion latents back to raw latents: `z / scalingFactor + shiftFactor`. */
+  fromDiffusionLatent(latent: TensorInput): VaeTensor {
+    const tensor = this.latentInput(latent, 'latent');
+    const { scalingFactor, shiftFactor } = this.manifest.latent;
+    const out = new Float32Array(tensor.size);
+    for (let i = 0; i < out.length; i++) out[i] = tensor.data[i]! / scalingFactor + shiftFactor;
+    return new VaeTensor(out, tensor.dims);
+  }
+
+  /** Releases both graphs. Later calls throw `DISPOSED`; a second `dispose()` does nothing. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+
+  /** `await using vae = await loadVae(...)` disposes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
+  }
+
+  private dataInput(x: TensorInput, argument: string): VaeTensor {
+    const tensor = toTensor(x, argument);
+    const image = this.manifest.data.image;
+    const hint = image && this.manifest.data.layout === 'flat' ? `; flatten each ${image.height}x${image.width} image to ${image.channels * image.height * image.width} values` : '';
+    checkShape(tensor, this.manifest.data.shape, argument, 'data', this.manifest.name, hint);
+    assertFinite(tensor, argument);
+    return tensor;
+  }
+
+  private latentInput(z: TensorInput, argument: string): VaeTensor {
+    const tensor = toTensor(z, argument);
+    checkShape(tensor, this.manifest.latent.shape, argument, 'latent', this.manifest.name, '');
+    assertFinite(tensor, argument);
+    return tensor;
+  }
+
+  private latentItemShape(given: readonly number[] | undefined): number[] {
+    const shape = this.manifest.latent.shape;
+    if (given === undefined) {
+      if (shape.includes(null)) {
+        throw new InvalidOptionError('latentShape', `Model "${this.manifest.name}" leaves latent sizes open (${describe([...shape])}); pass "latentShape" with the sizes to draw.`);
+      }
+      return shape as number[];
+    }
+    const ok = Array.isArray(given) && given.length === shape.length && given.every((d, i) => Number.isSafeInteger(d) && d >= 1 && (shape[i] === null || shape[i] === d));
+    if (!ok) throw new InvalidOptionError('latentShape', `Expected "latentShape" to fit the manifest's latent shape ${describe([...shape])} but received ${describe(given)}.`);
+    return [...given];
+  }
+
+  private async runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
+    const batch = tensor.dims[0]!;
+    const parts: Record<string, VaeTensor>[] = [];
+    for (let start = 0; start < batch; start += this.maxBatch) {
+      const end = Math.min(batch, start + this.maxBatch);
+      const feed = start === 0 && end === batch ? tensor : tensor.slice(start, end);
+      let result: Record<string, VaeTensor>;
+      try {
+        result = await session.run({ [input]: feed }, outputs);
+      } catch (error) {
+        if (VaeError.isInstance(error)) throw error;
+        throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+      }
+      for (const name of outputs) {
+        const out = result[name];
+        if (!out || out.dims[0] !== end - start) {
+          throw new ModelMismatchError(graph, `The ${graph} output "${name}" has dims ${describe(out ? [...out.dims] : undefined)} for a batch of ${end - start}; expected the batch axis first.`);
+        }
+      }
+      parts.push(result);
+    }
+    return outputs.map((name) => concatBatches(parts.map((p) => p[name]!)));
+  }
+
+  private async encodeTensor(x: VaeTensor): Promise<Posterior> {
+    const output = this.manifest.encoder.output;
+    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, encoderOutputNames(this.manifest), x);
+    let posterior: Posterior;
+    if (output.kind === 'gaussian') posterior = new Posterior(results[0]!, results[1]!);
+    else if (output.kind === 'deterministic') posterior = new Posterior(results[0]!, null);
+    else posterior = splitMoments(results[0]!);
+    const latent = this.manifest.latent.shape;
+    const dims = posterior.mean.dims;
+    if (dims.length !== latent.length + 1 || latent.some((d, i) => d !== null && d !== dims[i + 1])) {
+      throw new ModelMismatchError('encoder', `The encoder produced a latent of dims ${describe([...dims])} but the manifest's latent shape is ${describe([...latent])}.`);
+    }
+    if (output.kind === 'gaussian' && results[1]!.dims.some((d, i) => d !== dims[i])) {
+      throw new ModelMismatchError('encoder', `The encoder's mean has dims ${describe([...dims])} but its logvar has ${describe([...results[1]!.dims])}.`);
+    }
+    return posterior;
+  }
+
+  private async decodeRows(z: VaeTensor): Promise<DecoderRows & { dims: readonly number[] }> {
+    const names = decoderOutputNames(this.manifest);
+    const results = await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, names, z);
+    const output = results[0]!;
+    const rows = output.dims[0]!;
+    if (names.length === 1) return { output: output.data, rows, dims: output.dims };
+    const logScale = results[1]!;
+    if (!logScaleBroadcasts(logScale.size, rows, output.size / rows)) {
+      throw new ModelMismatchError('decoder', `The decoder's log-scale output "${names[1]}" has dims ${describe([...logScale.dims])}, which do not broadcast against the data ${describe([...output.dims])}.`);
+    }
+    return { output: output.data, logScale: logScale.data, rows, dims: output.dims };
+  }
+
+  private checkDecodedSize(decoded: DecoderRows, itemSize: number): void {
+    if (decoded.output.length !== decoded.rows * itemSize) {
+      throw new ModelMismatchError('decoder', `The decoder produced ${decoded.output.length / decoded.rows} values per item but the data has ${itemSize}.`);
+    }
+  }
+}
+
+function splitMoments(moments: VaeTensor): Posterior {
+  const dims = moments.dims;
+  const channels = dims[1]!;
+  if (dims.length < 2 || channels % 2 !== 0) {
+    throw new ModelMismatchError('encoder', `The encoder's moments output has dims ${describe([...dims])}; expected 2C channels on axis 1 (mean then logvar).`);
+  }
+  const half = channels / 2;
+  const inner = sizeOf(dims.slice(2));
+  const batch = dims[0]!;
+  const mean = new Float32Array(batch * half * inner);
+  const logvar = new Float32Array(batch * half * inner);
+  const block = half * inner;
+  for (let b = 0; b < batch; b++) {
+    mean.set(moments.data.subarray(b * 2 * block, b * 2 * block + block), b * block);
+    logvar.set(moments.data.subarray(b * 2 * block + block, (b + 1) * 2 * block), b * block);
+  }
+  const latentDims = [batch, half, ...dims.slice(2)];
+  return new Posterior(new VaeTensor(mean, latentDims), new VaeTensor(logvar, latentDims));
+}
+
+function meanSquaredError(x: Float32Array, y: Float32Array, batch: number, size: number): Float64Array {
+  const out = new Float64Array(batch);
+  for (let i = 0; i < batch; i++) {
+    let sum = 0;
+    for (let j = i * size; j < (i + 1) * size; j++) {
+      const d = x[j]! - y[j]!;
+      sum += d * d;
+    }
+    out[i] = sum / size;
+  }
+  return out;
+}
+
+function countActiveUnits(posterior: Posterior): number | null {
+  const batch = posterior.batch;
+  if (batch < 2) return null;
+  const size = posterior.latentSize;
+  const mean = posterior.mean.data;
+  let active = 0;
+  for (let j = 0; j < size; j++) {
+    let sum = 0;
+    for (let i = 0; i < batch; i++) sum += mean[i * size + j]!;
+    const average = sum / batch;
+    let variance = 0;
+    for (let i = 0; i < batch; i++) {
+      const d = mean[i * size + j]! - average;
+      variance += d * d;
+    }
+    if (variance / batch > ACTIVE_UNIT_THRESHOLD) active++;
+  }
+  return active;
+}

@@ -1,0 +1,14 @@
+/**
+ * `@onnx-vae/node`: onnx-vae on onnxruntime-node (CPU and CUDA), with image and `.npy` I/O and the `onnx-vae` CLI.
+ * Re-exports all of `@onnx-vae/core`.
+ *
+ * @example
+ * import { loadVae } from '@onnx-vae/node';
+ * const vae = await loadVae('models/mnist-vae');
+ * const scores = await vae.score(x, { samples: 100, seed: 0 });
+ *
+ * @packageDocumentation
+ */
+export * from '@onnx-vae/core';
+export * from './ort-backend.js';
+export * from './load.js';
