@@ -1,0 +1,239 @@
+/**
+ * The contract suite for the VAE API: one set of tests, run against every backend that can run here. Each backend's
+ * test file calls {@link describeVaeContract} with a loader; the numbers come from PyTorch (scripts/make-fixtures.py,
+ * scripts/train-mnist-vae.py).
+ *
+ * Tolerances: network outputs (mean, logvar, std, decoded values, z) within 1e-4 relative plus 1e-6 absolute
+ * (float32 graphs, onnxruntime vs PyTorch kernels); per-item log-likelihood sums within 1e-4 relative plus 1e-4 nats.
+ */
+import type { Vae } from '../../src/index';
+import { VaeError } from '../../src/index';
+import { expectClose, goldenArray, goldenTensor } from './golden';
+import type { Golden } from './golden';
+
+export const NETWORK_RTOL = 1e-4;
+export const NETWORK_ATOL = 1e-6;
+export const SCORE_RTOL = 1e-4;
+export const SCORE_ATOL = 1e-4;
+
+export interface ContractTarget {
+  /** Label of the backend, e.g. "onnxruntime-node cpu". */
+  readonly backend: string;
+  /** Loads a model folder by path relative to the repository's `models/`. */
+  load(model: string, options?: { maxBatch?: number }): Promise<Vae>;
+  /** Reads `models/<model>/golden.json`. */
+  golden(model: string): Promise<Golden>;
+}
+
+const GAUSSIAN_FIXTURES = ['fixtures/conv-moments', 'fixtures/mlp-learned-scale', 'fixtures/mlp-probs'] as const;
+
+function codeOf(error: unknown): string {
+  return VaeError.isInstance(error) ? error.code : `not a VaeError: ${String(error)}`;
+}
+
+export function describeVaeContract(target: ContractTarget): void {
+  describe(`VAE contract on ${target.backend}`, () => {
+    describe.each(GAUSSIAN_FIXTURES)('%s against PyTorch', (model) => {
+      let vae: Vae;
+      let golden: Golden;
+      beforeAll(async () => {
+        [vae, golden] = await Promise.all([target.load(model), target.golden(model)]);
+      });
+      afterAll(() => vae?.dispose());
+
+      it('encode: mean, clamped logvar, std', async () => {
+        const q = await vae.encode(goldenTensor(golden, 'x'));
+        expect([...q.mean.dims]).toEqual(goldenArray(golden, 'mean').dims);
+        expectClose(q.mean.data, goldenArray(golden, 'mean').data, NETWORK_RTOL, NETWORK_ATOL, 'mean');
+        expectClose(q.logvar.data, goldenArray(golden, 'logvarClamped').data, NETWORK_RTOL, NETWORK_ATOL, 'logvar');
+        expectClose(q.std.data, goldenArray(golden, 'std').data, NETWORK_RTOL, NETWORK_ATOL, 'std');
+        expectClose(q.kl(), goldenArray(golden, 'klClosedForm').data, SCORE_RTOL, SCORE_ATOL, 'kl');
+      });
+
+      it('sample with caller eps gives PyTorch z; decode(mean) gives PyTorch outputs', async () => {
+        const q = await vae.encode(goldenTensor(golden, 'x'));
+        const z = vae.sample(q, { n: 4, eps: goldenTensor(golden, 'eps') });
+        expect([...z.dims]).toEqual(goldenArray(golden, 'z').dims);
+        expectClose(z.data, goldenArray(golden, 'z').data, NETWORK_RTOL, NETWORK_ATOL, 'z');
+        const decoded = await vae.decode(q.mean);
+        const manifest = vae.manifest;
+        if (manifest.likelihood.kind === 'bernoulli' && manifest.likelihood.parameterization === 'logits') return;
+        expectClose(decoded.data, goldenArray(golden, 'decodedMean').data, NETWORK_RTOL, NETWORK_ATOL, 'decode(mean)');
+      });
+
+      it.each([1, 4])('score with k = %i and caller eps: ELBO, IWAE, reconstruction, KL, bits/dim', async (k) => {
+        const eps = goldenArray(golden, 'eps');
+        const per = eps.data.length / eps.dims[0]!;
+        const epsK = { data: Float32Array.from(eps.data.subarray(0, k * per)), dims: [k, ...eps.dims.slice(1)] };
+        const result = await vae.score(goldenTensor(golden, 'x'), { samples: k, eps: epsK });
+        expect(result.samples).toBe(k);
+        expect(result.seed).toBeNull();
+        expectClose(result.elbo!, goldenArray(golden, `elbo_k${k}`).data, SCORE_RTOL, SCORE_ATOL, 'elbo');
+        expectClose(result.logLikelihood!, goldenArray(golden, `iwae_k${k}`).data, SCORE_RTOL, SCORE_ATOL, 'iwae');
+        expectClose(result.reconstruction!, goldenArray(golden, `reconstruction_k${k}`).data, SCORE_RTOL, SCORE_ATOL, 'reconstruction');
+        expectClose(result.kl!, goldenArray(golden, 'klClosedForm').data, SCORE_RTOL, SCORE_ATOL, 'kl');
+        expectClose(result.bitsPerDim!, goldenArray(golden, `bitsPerDim_k${k}`).data, SCORE_RTOL, 1e-6, 'bitsPerDim');
+        expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
+        expect(result.activeUnits).toBe(golden.activeUnits);
+      });
+
+      it('splits batches transparently: maxBatch 1 gives the same numbers as one batch', async () => {
+        const small = await target.load(model, { maxBatch: 1 });
+        try {
+          const x = goldenTensor(golden, 'x');
+          const [a, b] = await Promise.all([vae.score(x, { samples: 3, seed: 9 }), small.score(x, { samples: 3, seed: 9 })]);
+          expectClose(b.logLikelihood!, a.logLikelihood!, 1e-6, 1e-6, 'iwae');
+          expectClose(b.elbo!, a.elbo!, 1e-6, 1e-6, 'elbo');
+          const [qa, qb] = await Promise.all([vae.encode(x), small.encode(x)]);
+          expectClose(qb.mean.data, qa.mean.data, 1e-6, 1e-7, 'mean');
+        } finally {
+          await small.dispose();
+        }
+      });
+    });
+
+    describe('deterministic encoder (fixtures/mlp-deterministic-probs)', () => {
+      let vae: Vae;
+      let golden: Golden;
+      beforeAll(async () => {
+        [vae, golden] = await Promise.all([target.load('fixtures/mlp-deterministic-probs'), target.golden('fixtures/mlp-deterministic-probs')]);
+      });
+      afterAll(() => vae?.dispose());
+
+      it('gives std 0 and samples equal to the latent; score reports log p(x|z) and says why KL is null', async () => {
+        const x = goldenTensor(golden, 'x');
+        const q = await vae.encode(x);
+        expect(q.deterministic).toBe(true);
+        expect(Array.from(q.std.data).every((v) => v === 0)).toBe(true);
+        expectClose(q.mean.data, goldenArray(golden, 'mean').data, NETWORK_RTOL, NETWORK_ATOL, 'z');
+        expect(Array.from(vae.sample(q, { seed: 3 }).data)).toEqual(Array.from(q.mean.data));
+        const result = await vae.score(x, { samples: 4, seed: 1 });
+        expect(result.kl).toBeNull();
+        expect(result.elbo).toBeNull();
+        expect(result.logLikelihood).toBeNull();
+        expectClose(result.reconstruction!, goldenArray(golden, 'logPxGivenZAtMean').data, SCORE_RTOL, SCORE_ATOL, 'log p(x|z)');
+        expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
+        expect(result.notes.join(' ')).toContain('The encoder is deterministic (std 0)');
+      });
+    });
+
+    describe('no likelihood (fixtures/mlp-none)', () => {
+      it('score reports reconstruction error and KL only, and says so', async () => {
+        const [vae, golden] = await Promise.all([target.load('fixtures/mlp-none'), target.golden('fixtures/mlp-none')]);
+        try {
+          const result = await vae.score(goldenTensor(golden, 'x'), { samples: 2, seed: 0 });
+          expect(result.elbo).toBeNull();
+          expect(result.logLikelihood).toBeNull();
+          expect(result.bitsPerDim).toBeNull();
+          expectClose(result.kl!, goldenArray(golden, 'klClosedForm').data, SCORE_RTOL, SCORE_ATOL, 'kl');
+          expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
+          expect(result.notes[0]).toBe('Model "mlp-none" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.');
+        } finally {
+          await vae.dispose();
+        }
+      });
+    });
+
+    describe('API behaviour (fixtures/mlp-probs)', () => {
+      let vae: Vae;
+      let golden: Golden;
+      beforeAll(async () => {
+        [vae, golden] = await Promise.all([target.load('fixtures/mlp-probs'), target.golden('fixtures/mlp-probs')]);
+      });
+      afterAll(() => vae?.dispose());
+
+      it('seeded calls reproduce; the result reports the seed it used', async () => {
+        const x = goldenTensor(golden, 'x');
+        const a = await vae.score(x, { samples: 5, seed: 123 });
+        const b = await vae.score(x, { samples: 5, seed: 123 });
+        expect(Array.from(b.logLikelihood!)).toEqual(Array.from(a.logLikelihood!));
+        expect(a.seed).toBe(123);
+        const c = await vae.score(x, { samples: 5 });
+        expect(typeof c.seed).toBe('number');
+        const again = await vae.score(x, { samples: 5, seed: c.seed! });
+        expect(Array.from(again.logLikelihood!)).toEqual(Array.from(c.logLikelihood!));
+      });
+
+      it('the IWAE estimate at k = 500 exceeds the ELBO on average (the bound tightens with k)', async () => {
+        const x = goldenTensor(golden, 'x');
+        const k1 = await vae.score(x, { samples: 1, seed: 4 });
+        const k500 = await vae.score(x, { samples: 500, seed: 4 });
+        const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;
+        expect(mean(k500.logLikelihood!)).toBeGreaterThan(mean(k500.elbo!));
+        expect(Number.isFinite(mean(k1.logLikelihood!))).toBe(true);
+      });
+
+      it('reconstruct decodes the mean by default and a sample on request; generate and interpolate decode', async () => {
+        const x = goldenTensor(golden, 'x');
+        const recon = await vae.reconstruct(x);
+        expectClose(recon.data, goldenArray(golden, 'decodedMean').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstruct');
+        const q = await vae.encode(x);
+        const eps = { data: Float32Array.from(goldenArray(golden, 'eps').data.subarray(0, q.mean.size)), dims: [...q.mean.dims] };
+        const sampled = await vae.reconstruct(x, { sample: true, eps });
+        const expected = await vae.decode(q.sample({ eps }));
+        expect(Array.from(sampled.data)).toEqual(Array.from(expected.data));
+        const generated = await vae.generate({ n: 5, seed: 2 });
+        expect(generated.dims).toEqual([5, 6]);
+        expect(Array.from(generated.data)).toEqual(Array.from((await vae.decode(vae.sample({ n: 5, seed: 2 }))).data));
+        const path = await vae.interpolate(q.mean.slice(0, 1), q.mean.slice(1, 2), { steps: 4 });
+        expect(path.dims).toEqual([4, 6]);
+        expectClose(path.data.subarray(0, 6), recon.data.subarray(0, 6), 1e-6, 1e-7, 'path start');
+        expectClose(path.data.subarray(18, 24), recon.data.subarray(6, 12), 1e-6, 1e-7, 'path end');
+      });
+
+      it.each([
+        ['a wrong shape', { data: new Float32Array(5), dims: [1, 5] }, 'SHAPE_MISMATCH', 'Expected data "x" of shape [N, 6] for model "mlp-probs" but received [1, 5].'],
+        ['no batch axis', { data: new Float32Array(6), dims: [6] }, 'SHAPE_MISMATCH', 'Expected data "x" of shape [N, 6] for model "mlp-probs" but received [6].'],
+        ['float64 data', { data: new Float64Array(6), dims: [1, 6] }, 'DTYPE_MISMATCH', 'Expected "x.data" to be a Float32Array but received Float64Array(6)'],
+        ['NaN', { data: Float32Array.from([0, 0, NaN, 0, 0, 0]), dims: [1, 6] }, 'NON_FINITE_INPUT', '"x" holds NaN at flat index 2 (dims [1, 6]); inputs must be finite.'],
+        ['a string', 'pixels', 'INVALID_INPUT', 'Expected "x" to be a tensor'],
+      ])('encode rejects %s with a typed error', async (_name, input, code, message) => {
+        const error = await vae.encode(input as never).catch((e: unknown) => e);
+        expect(codeOf(error)).toBe(code);
+        expect((error as Error).message).toContain(message);
+      });
+
+      it.each([
+        ['samples 0', { samples: 0 }, 'INVALID_OPTION', 'Expected "samples" to be a positive integer but received 0.'],
+        ['a fractional seed', { seed: 0.5 }, 'INVALID_OPTION', 'Expected "seed" to be an integer in [0, 2^53) but received 0.5.'],
+        ['eps of wrong dims', { samples: 2, eps: { data: new Float32Array(6), dims: [1, 3, 2] } }, 'SHAPE_MISMATCH', 'Expected "eps" of dims [2, 3, 2] but received [1, 3, 2].'],
+      ])('score rejects %s', async (_name, options, code, message) => {
+        const error = await vae.score(goldenTensor(golden, 'x'), options as never).catch((e: unknown) => e);
+        expect(codeOf(error)).toBe(code);
+        expect((error as Error).message).toBe(message);
+      });
+
+      it('score rejects data outside [0, 1] for a Bernoulli decoder; decode rejects wrong latents', async () => {
+        const error = await vae.score({ data: Float32Array.from([0, 1, 2, 0, 0, 0]), dims: [1, 6] }).catch((e: unknown) => e);
+        expect(codeOf(error)).toBe('INVALID_INPUT');
+        expect((error as Error).message).toBe('Model "mlp-probs" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds 2 at flat index 2.');
+        const bad = await vae.decode({ data: new Float32Array(3), dims: [1, 3] }).catch((e: unknown) => e);
+        expect((bad as Error).message).toBe('Expected latent "z" of shape [N, 2] for model "mlp-probs" but received [1, 3].');
+      });
+
+      it('after dispose every call throws DISPOSED', async () => {
+        const other = await target.load('fixtures/mlp-probs');
+        await other.dispose();
+        await other.dispose();
+        const error = await other.encode(goldenTensor(golden, 'x')).catch((e: unknown) => e);
+        expect(codeOf(error)).toBe('DISPOSED');
+      });
+    });
+
+    describe('latent scaling (fixtures/conv-moments)', () => {
+      it('toDiffusionLatent is (z - shift) * scale and fromDiffusionLatent inverts it', async () => {
+        const vae = await target.load('fixtures/conv-moments');
+        try {
+          const z = { data: Float32Array.from({ length: 4 * 2 * 3 }, (_, i) => i / 10 - 1), dims: [1, 4, 2, 3] };
+          const scaled = vae.toDiffusionLatent(z);
+          z.data.forEach((v, i) => expect(scaled.data[i]).toBe(Math.fround((v - 0.1) * 0.18215)));
+          expectClose(vae.fromDiffusionLatent(scaled).data, z.data, 1e-6, 1e-7, 'round trip');
+          expect(() => vae.sample({ n: 1 })).toThrow('Model "conv-moments" leaves latent sizes open ([4, null, null]); pass "latentShape" with the sizes to draw.');
+          expect(vae.sample({ n: 2, seed: 0, latentShape: [4, 3, 5] }).dims).toEqual([2, 4, 3, 5]);
+        } finally {
+          await vae.dispose();
+        }
+      });
+    });
+  });
+}
