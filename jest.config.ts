@@ -14,6 +14,7 @@ const config: Config = {
     '^@onnx-vae/(core|node|web)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
   testTimeout: 120_000,
   maxWorkers: 2,
 };
