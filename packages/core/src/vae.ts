@@ -6,7 +6,7 @@ import { logScaleBroadcasts, rowLogLikelihood, toDataSpace } from './likelihood.
 import type { DecoderRows } from './likelihood.js';
 import { checkManifestAgainstGraphs, decoderOutputNames, encoderOutputNames } from './manifest.js';
 import type { Dim, Manifest } from './manifest.js';
-import { diagonalNormalLogDensity, logSumExp, standardNormalLogDensity } from './math.js';
+import { logSumExp, standardNormalLogDensity } from './math.js';
 import { Posterior, noise } from './posterior.js';
 import type { PosteriorSampleOptions } from './posterior.js';
 import { NormalV1, assertSeed, randomSeed } from './rng.js';
@@ -323,17 +323,27 @@ export class Vae {
     const logvar = posterior.logvar.data;
     const std = posterior.std.data;
     const chunkRows = Math.min(rows, this.maxBatch === Infinity ? rows : this.maxBatch);
+    const epsChunk = new Float32Array(chunkRows * latentSize);
     const z = new Float32Array(chunkRows * latentSize);
+    // log q(z|x) at z = mean + std * eps is sum(-eps^2/2 - logvar/2) - L log(2 pi)/2: exact, where recomputing
+    // (z - mean) / std from the float32 z would lose everything when std is tiny (logvar near -30).
+    const logvarSums = new Float64Array(batch);
+    for (let i = 0; i < batch; i++) {
+      let sum = 0;
+      for (let j = i * latentSize; j < (i + 1) * latentSize; j++) sum += logvar[j]!;
+      logvarSums[i] = sum;
+    }
     for (let start = 0; start < rows; start += chunkRows) {
       const count = Math.min(chunkRows, rows - start);
+      const eps = epsChunk.subarray(0, count * latentSize);
       const chunk = z.subarray(0, count * latentSize);
-      if (epsTensor) chunk.set(epsTensor.data.subarray(start * latentSize, (start + count) * latentSize));
-      else rng!.fill(chunk);
+      if (epsTensor) eps.set(epsTensor.data.subarray(start * latentSize, (start + count) * latentSize));
+      else rng!.fill(eps);
       for (let r = 0; r < count; r++) {
         const item = (start + r) % batch;
         const base = item * latentSize;
         const offset = r * latentSize;
-        for (let j = 0; j < latentSize; j++) chunk[offset + j] = mean[base + j]! + Math.fround(std[base + j]! * chunk[offset + j]!);
+        for (let j = 0; j < latentSize; j++) chunk[offset + j] = mean[base + j]! + Math.fround(std[base + j]! * eps[offset + j]!);
       }
       const decoded = await this.decodeRows(new VaeTensor(chunk, [count, ...latentDims]));
       this.checkDecodedSize(decoded, itemSize);
@@ -342,7 +352,7 @@ export class Vae {
         const item = row % batch;
         const lpx = rowLogLikelihood(likelihood, data.data, item * itemSize, decoded, r, itemSize);
         const lpz = standardNormalLogDensity(chunk, r * latentSize, latentSize);
-        const lqz = diagonalNormalLogDensity(chunk, r * latentSize, mean, logvar, item * latentSize, latentSize);
+        const lqz = standardNormalLogDensity(eps, r * latentSize, latentSize) - 0.5 * logvarSums[item]!;
         logPx[row] = lpx;
         logWeight[row] = lpx + lpz - lqz;
       }
