@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// pnpm bench: the onnx-vae SDK against raw onnxruntime-node on the same model, measured side by side in one run
+// (interleaved A/B iterations, same session options), medians and SDK/raw ratios written to docs/benchmarks.md.
+//
+//   node scripts/bench.mjs [--model models/mnist-vae] [--threads 2] [--quick] [--no-write]
+import { createRequire } from 'node:module';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, platform, arch } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { join, dirname } from 'node:path';
+import { loadVae, NormalV1, logSumExp, softplus, sigmoid } from '../packages/node/dist/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ort = createRequire(join(ROOT, 'packages', 'node', 'package.json'))('onnxruntime-node');
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string', default: join(ROOT, 'models', 'mnist-vae') },
+    threads: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const threads = Number(args.threads);
+const scale = args.quick ? 0.1 : 1;
+
+const manifest = JSON.parse(await readFile(join(args.model, 'vae.json'), 'utf8'));
+const golden = JSON.parse(await readFile(join(args.model, 'golden.json'), 'utf8'));
+const D = manifest.data.shape[0];
+const L = manifest.latent.shape[0];
+const goldenX = Float32Array.from(golden.x.data ?? golden.x.flat());
+const itemsInGolden = goldenX.length / D;
+
+/** Real test digits from the golden data, tiled to n items. */
+function batchOf(n) {
+  const out = new Float32Array(n * D);
+  for (let i = 0; i < n; i++) out.set(goldenX.subarray((i % itemsInGolden) * D, (i % itemsInGolden + 1) * D), i * D);
+  return out;
+}
+
+const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
+const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+const enc = await ort.InferenceSession.create(join(args.model, manifest.encoder.file), sessionOptions);
+const dec = await ort.InferenceSession.create(join(args.model, manifest.decoder.file), sessionOptions);
+const encIn = manifest.encoder.input;
+const { mean: meanName, logvar: logvarName } = manifest.encoder.output;
+const decIn = manifest.decoder.input;
+const decOut = manifest.decoder.output;
+
+// ---- raw onnxruntime-node: the same work written by hand ----
+async function rawEncode(x, n) {
+  const r = await enc.run({ [encIn]: new ort.Tensor('float32', x, [n, D]) });
+  const mean = r[meanName].data;
+  const logvar = r[logvarName].data;
+  const std = new Float32Array(logvar.length);
+  for (let i = 0; i < logvar.length; i++) {
+    const lv = Math.min(Math.max(logvar[i], -30), 20);
+    logvar[i] = lv;
+    std[i] = Math.exp(0.5 * lv);
+  }
+  return { mean, logvar, std };
+}
+async function rawDecodeProbs(z, n) {
+  const logits = (await dec.run({ [decIn]: new ort.Tensor('float32', z, [n, L]) }))[decOut].data;
+  const out = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = sigmoid(logits[i]);
+  return out;
+}
+async function rawEncodeDecode(x, n) {
+  const q = await rawEncode(x, n);
+  return rawDecodeProbs(q.mean, n);
+}
+async function rawScore(x, n, k, seed) {
+  const q = await rawEncode(x, n);
+  const probs = await rawDecodeProbs(q.mean, n);
+  const mse = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < D; j++) s += (x[i * D + j] - probs[i * D + j]) ** 2;
+    mse[i] = s / D;
+  }
+  const rows = k * n;
+  const z = new NormalV1(seed).fill(new Float32Array(rows * L));
+  for (let r = 0; r < rows; r++) {
+    const i = r % n;
+    for (let j = 0; j < L; j++) z[r * L + j] = q.mean[i * L + j] + Math.fround(q.std[i * L + j] * z[r * L + j]);
+  }
+  const logits = (await dec.run({ [decIn]: new ort.Tensor('float32', z, [rows, L]) }))[decOut].data;
+  const logW = new Float64Array(rows);
+  const logPx = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const i = r % n;
+    let lpx = 0;
+    for (let j = 0; j < D; j++) lpx += x[i * D + j] * logits[r * D + j] - softplus(logits[r * D + j]);
+    let lpz = 0;
+    let lqz = 0;
+    for (let j = 0; j < L; j++) {
+      const v = z[r * L + j];
+      const lv = q.logvar[i * L + j];
+      const d = v - q.mean[i * L + j];
+      lpz += v * v;
+      lqz += (d * d) / Math.exp(lv) + lv;
+    }
+    logPx[r] = lpx;
+    logW[r] = lpx - 0.5 * lpz + 0.5 * lqz;
+  }
+  const iwae = new Float64Array(n);
+  const elbo = new Float64Array(n);
+  const w = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    let kl = 0;
+    for (let j = 0; j < L; j++) kl += q.mean[i * L + j] ** 2 + Math.exp(q.logvar[i * L + j]) - 1 - q.logvar[i * L + j];
+    let rec = 0;
+    for (let s = 0; s < k; s++) {
+      w[s] = logW[s * n + i];
+      rec += logPx[s * n + i];
+    }
+    elbo[i] = rec / k - 0.5 * kl;
+    iwae[i] = logSumExp(w) - Math.log(k);
+  }
+  return { iwae, elbo, mse };
+}
+
+// ---- measurement ----
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function quantile(values, q) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+async function measure(name, rounds, sdk, raw) {
+  for (let i = 0; i < Math.max(5, rounds / 10); i++) {
+    await sdk();
+    await raw();
+  }
+  const a = [];
+  const b = [];
+  for (let i = 0; i < rounds; i++) {
+    // Alternate which goes first, so drift and cache effects fall on both sides equally.
+    const order = i % 2 === 0 ? [[sdk, a], [raw, b]] : [[raw, b], [sdk, a]];
+    for (const [fn, into] of order) {
+      const t0 = performance.now();
+      await fn();
+      into.push(performance.now() - t0);
+    }
+  }
+  // Ratio of medians, and the median of per-round ratios (paired), which is less sensitive to drift.
+  const paired = a.map((v, i) => v / b[i]);
+  const row = { name, rounds, sdk: median(a), raw: median(b), ratio: median(a) / median(b), pairedRatio: median(paired), sdkP90: quantile(a, 0.9), rawP90: quantile(b, 0.9) };
+  console.log(`${name.padEnd(34)} sdk ${row.sdk.toFixed(3).padStart(9)} ms  raw ${row.raw.toFixed(3).padStart(9)} ms  ratio ${row.ratio.toFixed(3)}  paired ${row.pairedRatio.toFixed(3)}  (${rounds} rounds)`);
+  return row;
+}
+
+// Sanity: SDK and raw compute the same numbers.
+{
+  const x = batchOf(16);
+  const sdk = await vae.score({ data: x, dims: [16, D] }, { samples: 10, seed: 3, });
+  const raw = await rawScore(x, 16, 10, 3);
+  const maxDiff = Math.max(...sdk.logLikelihood.map((v, i) => Math.abs(v - raw.iwae[i])));
+  if (!(maxDiff < 1e-6)) throw new Error(`SDK and raw scores differ by ${maxDiff}`);
+}
+
+const rows = [];
+const x1 = batchOf(1);
+const x256 = batchOf(256);
+const x16 = batchOf(16);
+rows.push(await measure('encode+decode, batch 1', Math.round(2000 * scale), async () => vae.decode((await vae.encode({ data: x1, dims: [1, D] })).mean), () => rawEncodeDecode(x1, 1)));
+rows.push(await measure('encode+decode, batch 256', Math.round(300 * scale), async () => vae.decode((await vae.encode({ data: x256, dims: [256, D] })).mean), () => rawEncodeDecode(x256, 256)));
+rows.push(await measure('score k=1, batch 16', Math.round(1000 * scale), () => vae.score({ data: x16, dims: [16, D] }, { samples: 1, seed: 1 }), () => rawScore(x16, 16, 1, 1)));
+rows.push(await measure('score k=100, batch 16', Math.round(100 * scale), () => vae.score({ data: x16, dims: [16, D] }, { samples: 100, seed: 1 }), () => rawScore(x16, 16, 100, 1)));
+
+await vae.dispose();
+await enc.release();
+await dec.release();
+
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${arch()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}`;
+const table = [
+  '| case | SDK median (ms) | raw median (ms) | SDK/raw (medians) | SDK/raw (paired median) | SDK p90 | raw p90 | rounds |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${r.name} | ${r.sdk.toFixed(3)} | ${r.raw.toFixed(3)} | ${r.ratio.toFixed(3)} | ${r.pairedRatio.toFixed(3)} | ${r.sdkP90.toFixed(3)} | ${r.rawP90.toFixed(3)} | ${r.rounds} |`),
+].join('\n');
+console.log(`\n${machine}\n\n${table}`);
+
+if (!args['no-write'] && !args.quick) {
+  const path = join(ROOT, 'docs', 'benchmarks.md');
+  let doc = '';
+  try {
+    doc = await readFile(path, 'utf8');
+  } catch {}
+  const section = `<!-- bench:core -->\n## SDK vs raw onnxruntime-node (${manifest.name})\n\nCommand: \`pnpm bench\` (\`node scripts/bench.mjs --threads ${threads}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\nBoth sides use the same model files and session options (intra-op threads ${threads}, inter-op 1, graph optimisation "all", CPU EP) and run interleaved in one process, alternating which goes first. "raw" is the same work written by hand against onnxruntime-node: it clamps logvar and computes std, applies the sigmoid to the decoder's logits, and for score draws the same noise, decodes all k x N samples in one run, and computes the Bernoulli log-likelihood, log p(z), log q(z|x), KL, logsumexp and the reconstruction MSE of decode(mean). The SDK additionally validates inputs (shape, dtype, finiteness, values in [0, 1]) and splits decoder runs into batches of maxBatch (256). Timings on this 2-core machine are noisy; compare the ratios, measured side by side, not the absolute numbers.\n<!-- /bench:core -->`;
+  const re = /<!-- bench:core -->[\s\S]*<!-- \/bench:core -->/;
+  doc = re.test(doc) ? doc.replace(re, section) : `${doc || '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.\n'}\n${section}\n`;
+  await writeFile(path, doc);
+  console.log(`\nwrote ${path}`);
+}
