@@ -68,7 +68,13 @@ export interface Manifest {
     readonly range: readonly [number, number];
     readonly image?: { readonly channels: number; readonly height: number; readonly width: number };
   };
-  readonly latent: { readonly shape: readonly Dim[]; readonly scalingFactor: number; readonly shiftFactor: number };
+  readonly latent: {
+    readonly shape: readonly Dim[];
+    readonly scalingFactor: number;
+    readonly shiftFactor: number;
+    /** Data height (and width) over latent height (and width) for image models, e.g. 8; images are padded to it. */
+    readonly spatialFactor?: number;
+  };
   readonly likelihood: Likelihood;
 }
 
@@ -202,13 +208,17 @@ export function parseManifest(input: unknown): Manifest {
     }
   }
 
-  const latentJson = object(root.latent, 'latent', ['shape', 'scalingFactor', 'shiftFactor']);
+  const latentJson = object(root.latent, 'latent', ['shape', 'scalingFactor', 'shiftFactor', 'spatialFactor']);
   const latent = {
     shape: shape(latentJson, 'shape', 'latent'),
     scalingFactor: finiteNumber(latentJson, 'scalingFactor', 'latent', 1),
     shiftFactor: finiteNumber(latentJson, 'shiftFactor', 'latent', 0),
+    ...(latentJson.spatialFactor === undefined ? {} : { spatialFactor: positiveInteger(latentJson, 'spatialFactor', 'latent') }),
   };
   if (latent.scalingFactor === 0) fail('latent.scalingFactor', 'must not be 0.');
+  if (latent.spatialFactor !== undefined && (layout === 'flat' || latent.shape.length !== 3)) {
+    fail('latent.spatialFactor', `only applies to image models (layout NCHW or NHWC with a [C, h, w] latent); this model's data layout is "${layout}" and its latent shape ${describe(latent.shape)}.`);
+  }
 
   const likelihoodJson = object(root.likelihood, 'likelihood', ['kind', 'parameterization', 'scale', 'logScaleOutput']);
   const likelihoodKind = choice(likelihoodJson, 'kind', 'likelihood', LIKELIHOOD_KINDS);

@@ -5,11 +5,13 @@ import type { InterpolateOptions } from './interpolate.js';
 import { logScaleBroadcasts, rowLogLikelihood, toDataSpace } from './likelihood.js';
 import type { DecoderRows } from './likelihood.js';
 import { checkManifestAgainstGraphs, decoderOutputNames, encoderOutputNames } from './manifest.js';
-import type { Dim, Manifest } from './manifest.js';
+import type { Dim, GraphInfo, Manifest } from './manifest.js';
+import type { Detection } from './detect.js';
 import { logSumExp, standardNormalLogDensity } from './math.js';
 import { Posterior, noise } from './posterior.js';
 import type { PosteriorSampleOptions } from './posterior.js';
 import { NormalV1, assertSeed, randomSeed } from './rng.js';
+import { fromDiffusionLatent, toDiffusionLatent } from './presets.js';
 import { VaeTensor, assertFinite, concatBatches, sizeOf, toTensor } from './tensor.js';
 import type { TensorInput } from './tensor.js';
 
@@ -21,8 +23,11 @@ export interface VaeOptions {
 
 /** Options of {@link createVae}. */
 export interface CreateVaeOptions extends VaeOptions {
-  /** The validated manifest. */
-  readonly manifest: Manifest;
+  /**
+   * The validated manifest, or a function that detects one from the graphs' inputs and outputs (for exports
+   * without `vae.json`, see `detectManifest`).
+   */
+  readonly manifest: Manifest | ((graphs: { readonly encoder: GraphInfo; readonly decoder: GraphInfo }) => Detection);
   /** The runtime binding. */
   readonly backend: Backend;
   /** Where the encoder graph is. */
@@ -106,13 +111,19 @@ export async function createVae(options: CreateVaeOptions): Promise<Vae> {
     await encoder.release();
     throw error;
   }
+  let manifest: Manifest;
+  let detection: Detection | null = null;
   try {
-    checkManifestAgainstGraphs(options.manifest, encoder, decoder);
+    if (typeof options.manifest === 'function') {
+      detection = options.manifest({ encoder, decoder });
+      manifest = detection.manifest;
+    } else manifest = options.manifest;
+    checkManifestAgainstGraphs(manifest, encoder, decoder);
   } catch (error) {
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae(options.manifest, encoder, decoder, options.backend.name, maxBatch);
+  return new Vae(manifest, encoder, decoder, options.backend.name, maxBatch, detection);
 }
 
 function checkMaxBatch(value: unknown): number {
@@ -159,13 +170,16 @@ export class Vae {
   readonly backendName: string;
   /** Largest batch per graph run. */
   readonly maxBatch: number;
+  /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
+  readonly detection: Detection | null;
   private readonly encoder: BackendSession;
   private readonly decoder: BackendSession;
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null) {
     this.manifest = manifest;
+    this.detection = detection;
     this.encoder = encoder;
     this.decoder = decoder;
     this.backendName = backendName;
@@ -381,22 +395,14 @@ export class Vae {
     return { ...empty, elbo, logLikelihood, reconstruction, kl, bitsPerDim, notes };
   }
 
-  /** Converts raw latents to the diffusion model's latent space: `(z - shiftFactor) * scalingFactor`. */
+  /** Raw latents -> the diffusion model's latent space, `(z - shiftFactor) * scalingFactor` with the manifest's factors. */
   toDiffusionLatent(z: TensorInput): VaeTensor {
-    const latent = this.latentInput(z, 'z');
-    const { scalingFactor, shiftFactor } = this.manifest.latent;
-    const out = new Float32Array(latent.size);
-    for (let i = 0; i < out.length; i++) out[i] = (latent.data[i]! - shiftFactor) * scalingFactor;
-    return new VaeTensor(out, latent.dims);
+    return toDiffusionLatent(this.latentInput(z, 'z'), this.manifest.latent);
   }
 
-  /** Converts diffusion latents back to raw latents: `z / scalingFactor + shiftFactor`. */
+  /** Diffusion latents -> raw latents, `latent / scalingFactor + shiftFactor`; the inverse of {@link Vae.toDiffusionLatent}. */
   fromDiffusionLatent(latent: TensorInput): VaeTensor {
-    const tensor = this.latentInput(latent, 'latent');
-    const { scalingFactor, shiftFactor } = this.manifest.latent;
-    const out = new Float32Array(tensor.size);
-    for (let i = 0; i < out.length; i++) out[i] = tensor.data[i]! / scalingFactor + shiftFactor;
-    return new VaeTensor(out, tensor.dims);
+    return fromDiffusionLatent(this.latentInput(latent, 'latent'), this.manifest.latent);
   }
 
   /** Releases both graphs. Later calls throw `DISPOSED`; a second `dispose()` does nothing. */

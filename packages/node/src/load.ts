@@ -1,12 +1,18 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { ModelFileError, createVae, parseManifest } from '@onnx-vae/core';
-import type { Manifest, Vae, VaeOptions } from '@onnx-vae/core';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, parseManifest } from '@onnx-vae/core';
+import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
 import type { OrtNodeOptions } from './ort-backend.js';
 
 /** Options of {@link loadVae}: batching plus every onnxruntime-node option. */
-export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {}
+export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {
+  /**
+   * For an export without `vae.json` (optimum, onnxruntime's SD demo, a TAESD-style pair): the VAE family, for what
+   * the graphs cannot tell (scaling factor, range); see `PRESETS`.
+   */
+  readonly preset?: string;
+}
 
 /** The manifest's file name inside a model folder. */
 export const MANIFEST_FILE = 'vae.json';
@@ -37,13 +43,67 @@ async function existingFile(path: string, role: string): Promise<string> {
   throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${MANIFEST_FILE} is not a file.`);
 }
 
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A recognised export layout inside a folder. */
+export interface FoundLayout {
+  readonly layout: KnownLayout;
+  readonly encoder: string;
+  readonly decoder: string;
+  readonly config?: string;
+}
+
 /**
- * Loads a model folder (`vae.json` + encoder and decoder ONNX files) on onnxruntime-node.
+ * Finds a known export layout (see `KNOWN_LAYOUTS`) in a folder without `vae.json`.
+ *
+ * @returns file names relative to the folder, or `null`
+ */
+export async function findLayout(dir: string): Promise<FoundLayout | null> {
+  const optimum = KNOWN_LAYOUTS.optimum;
+  if ((await isFile(join(dir, optimum.encoder))) && (await isFile(join(dir, optimum.decoder)))) {
+    for (const config of [optimum.config, 'vae_encoder/config.json', 'config.json']) {
+      if (await isFile(join(dir, config))) return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder, config };
+    }
+    return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder };
+  }
+  const demo = KNOWN_LAYOUTS['ort-sd-demo'];
+  if ((await isFile(join(dir, demo.encoder))) && (await isFile(join(dir, demo.decoder)))) return { layout: 'ort-sd-demo', encoder: demo.encoder, decoder: demo.decoder };
+  let entries: string[] = [];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return null;
+  }
+  const pairs = entries.filter((f) => f.endsWith('_encoder.onnx')).map((f) => f.slice(0, -'_encoder.onnx'.length)).filter((prefix) => entries.includes(`${prefix}_decoder.onnx`));
+  if (pairs.length === 1) return { layout: 'encoder-decoder-pair', encoder: `${pairs[0]}_encoder.onnx`, decoder: `${pairs[0]}_decoder.onnx` };
+  return null;
+}
+
+async function readConfig(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads a model folder on onnxruntime-node: `vae.json` and the two ONNX files it names, or an export in a known
+ * layout without `vae.json` (Hugging Face optimum's `vae_encoder/` + `vae_decoder/`, onnxruntime's Stable Diffusion
+ * demo names, a TAESD-style `NAME_encoder.onnx` + `NAME_decoder.onnx` pair), whose manifest is detected from the
+ * graphs (`vae.detection` says what was detected and why).
  *
  * @param modelDir - the model folder
  * @param options - `device` (`'cpu'` default, or `'cuda'` with `deviceId`, falling back to CPU with a warning
  *   unless `strict`), `maxBatch` (default 256), thread counts, `enableCpuMemArena`, `enableMemPattern`,
- *   `graphOptimizationLevel`, `onWarning`
+ *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
  *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`)
  * @example
@@ -55,9 +115,35 @@ async function existingFile(path: string, role: string): Promise<string> {
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<Vae> {
   const dir = resolve(modelDir);
+  if (options.preset !== undefined) getPreset(options.preset);
+  const batching = options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch };
+  if (!(await isFile(join(dir, MANIFEST_FILE)))) {
+    const found = await findLayout(dir);
+    if (found) {
+      const backend = new OrtNodeBackend(options);
+      const config = found.config ? await readConfig(join(dir, found.config)) : undefined;
+      return createVae({
+        manifest: ({ encoder, decoder }) =>
+          detectManifest({
+            name: basename(dir),
+            layout: found.layout,
+            encoder: { file: found.encoder, info: encoder },
+            decoder: { file: found.decoder, info: decoder },
+            ...(config ? { config } : {}),
+            ...(options.preset === undefined ? {} : { preset: options.preset }),
+          }),
+        backend,
+        encoder: { path: join(dir, found.encoder) },
+        decoder: { path: join(dir, found.decoder) },
+        ...batching,
+      });
+    }
+  } else if (options.preset !== undefined) {
+    throw new InvalidOptionError('preset', `"preset" applies to exports without ${MANIFEST_FILE}; ${join(dir, MANIFEST_FILE)} already describes this model. Put scaling factors and ranges in the manifest instead.`);
+  }
   const manifest = await readManifest(dir);
   const backend = new OrtNodeBackend(options);
   const encoder = await existingFile(join(dir, manifest.encoder.file), 'encoder');
   const decoder = await existingFile(join(dir, manifest.decoder.file), 'decoder');
-  return createVae({ manifest, backend, encoder: { path: encoder }, decoder: { path: decoder }, ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }) });
+  return createVae({ manifest, backend, encoder: { path: encoder }, decoder: { path: decoder }, ...batching });
 }
