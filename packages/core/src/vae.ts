@@ -66,6 +66,8 @@ export interface ScoreOptions {
   readonly seed?: number;
   /** Caller-supplied noise of dims `[k, N, ...latent]`; overrides `seed`. */
   readonly eps?: TensorInput;
+  /** Called after each decoder run with the sample rows done and the total (k x N). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** Per-item evaluation numbers from {@link Vae.score}; `null` where the model cannot give a number (see `notes`). */
@@ -288,6 +290,9 @@ export class Vae {
     this.assertUsable();
     const data = this.dataInput(x, 'x');
     const samples = positiveInteger(options.samples, 'samples', 1);
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+      throw new InvalidOptionError('onProgress', `Expected "onProgress" to be a function but received ${describe(options.onProgress)}.`);
+    }
     const likelihood = this.manifest.likelihood;
     if (likelihood.kind === 'bernoulli') {
       const values = data.data;
@@ -370,6 +375,7 @@ export class Vae {
         logPx[row] = lpx;
         logWeight[row] = lpx + lpz - lqz;
       }
+      options.onProgress?.(start + count, rows);
     }
     const kl = posterior.kl();
     const reconstruction = new Float64Array(batch);

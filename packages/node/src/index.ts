@@ -12,3 +12,6 @@
 export * from '@onnx-vae/core';
 export * from './ort-backend.js';
 export * from './load.js';
+export * from './npy.js';
+export * from './image-io.js';
+export * from './files.js';

@@ -1,0 +1,320 @@
+/**
+ * Pixel <-> tensor conversions and image grids. Pure functions over typed arrays (no DOM, no `sharp`, no `fs`), so
+ * every runtime package converts images the same way.
+ *
+ * Conventions:
+ * - Pixels are interleaved HWC: row after row, each pixel's channels together. 1 channel is grey, 2 grey + alpha,
+ *   3 RGB, 4 RGBA. Alpha is dropped (ignored, not composited).
+ * - An integer pixel `p` of a format with maximum `M` (255 for 8 bit, 65535 for 16 bit) maps to
+ *   `low + p * (high - low) / M`: exactly `low` at 0 and exactly `high` at `M`.
+ * - RGB to grey uses Rec. 601 luma `0.299 R + 0.587 G + 0.114 B` on the integer values, without rounding; a pixel with
+ *   R = G = B maps exactly to its grey value. Grey to RGB repeats the value.
+ * - A `flat` item of a multi-channel image is in CHW order (what `x.view(N, -1)` gives for a PyTorch NCHW batch).
+ * - Back to 8-bit pixels: `Math.round((v - low) * 255 / (high - low))` clamped to [0, 255], so halves round up
+ *   (towards +infinity); NaN becomes 0.
+ */
+import { InvalidInputError, InvalidOptionError, describe } from './errors.js';
+import type { Dim, Layout, Manifest } from './manifest.js';
+
+/** Size and channel count of an image. */
+export interface ImageGeometry {
+  /** Pixels per row. */
+  readonly width: number;
+  /** Rows. */
+  readonly height: number;
+  /** Channels: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA. */
+  readonly channels: number;
+}
+
+/** An 8-bit image: interleaved HWC `pixels` and its geometry. */
+export interface PixelImage extends ImageGeometry {
+  /** `height * width * channels` values, row-major, channels interleaved. */
+  readonly pixels: Uint8Array;
+}
+
+/** The data format an image is converted to: value range, item layout and channel count. */
+export interface TensorFormat {
+  /** `[low, high]`: the value of a black and of a full-intensity pixel. */
+  readonly range: readonly [number, number];
+  /** Item layout: `flat` (CHW order), `NCHW` (`[C, H, W]`) or `NHWC` (`[H, W, C]`). */
+  readonly layout: Layout;
+  /** Channels of the item, one of {@link TENSOR_CHANNELS}. */
+  readonly channels: number;
+}
+
+/** Channel counts a tensor item may have when it is converted from or to pixels. */
+export const TENSOR_CHANNELS = Object.freeze({
+  /** One grey channel. */
+  grey: 1,
+  /** Red, green, blue. */
+  rgb: 3,
+} as const);
+
+/** Luma weights of Rec. 601 (R, G, B), used to convert RGB to grey. */
+export const REC601_LUMA = Object.freeze([0.299, 0.587, 0.114] as const);
+
+/** Image sizes of a manifest's data items; `null` where the manifest leaves a size to the input. */
+export interface ImageShape {
+  /** Channels. */
+  readonly channels: Dim;
+  /** Rows. */
+  readonly height: Dim;
+  /** Pixels per row. */
+  readonly width: Dim;
+}
+
+function checkRange(range: readonly [number, number], option: string): void {
+  if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] < range[1])) {
+    throw new InvalidOptionError(option, `Expected "${option}" to be [low, high] with finite low < high but received ${describe(range)}.`);
+  }
+}
+
+function checkTensorChannels(channels: number, option: string): void {
+  if (!Object.values(TENSOR_CHANNELS).includes(channels as 1 | 3)) {
+    throw new InvalidOptionError(
+      option,
+      `Expected "${option}" to be ${Object.entries(TENSOR_CHANNELS).map(([name, c]) => `${c} (${name})`).join(' or ')} but received ${describe(channels)}; images convert only to grey or RGB items.`,
+    );
+  }
+}
+
+function checkGeometry(geometry: ImageGeometry, argument: string, channelChoices: readonly number[]): void {
+  const { width, height, channels } = geometry ?? ({} as ImageGeometry);
+  if (!Number.isSafeInteger(width) || width < 1 || !Number.isSafeInteger(height) || height < 1 || !channelChoices.includes(channels)) {
+    throw new InvalidOptionError(
+      argument,
+      `Expected "${argument}" to be { width, height, channels } with positive integer sizes and channels one of ${channelChoices.join(', ')} but received ${JSON.stringify(geometry)}.`,
+    );
+  }
+}
+
+/**
+ * Values of every integer pixel 0..maxValue in a data range: `low + p * (high - low) / maxValue`, exactly `low` at 0
+ * and exactly `high` at `maxValue`.
+ *
+ * @param maxValue - 255 for 8-bit pixels, 65535 for 16-bit pixels
+ * @param range - `[low, high]`
+ * @returns a table of `maxValue + 1` float32 values, indexed by the pixel value
+ * @throws {@link InvalidOptionError} for a bad range
+ * @example
+ * pixelValueTable(255, [-1, 1])[255]; // 1
+ */
+export function pixelValueTable(maxValue: 255 | 65535, range: readonly [number, number]): Float32Array {
+  checkRange(range, 'range');
+  const [low, high] = range;
+  const table = new Float32Array(maxValue + 1);
+  for (let p = 0; p < maxValue; p++) table[p] = low + (p * (high - low)) / maxValue;
+  table[maxValue] = high;
+  return table;
+}
+
+function itemIndexer(layout: Layout, height: number, width: number, channels: number): (y: number, x: number, c: number) => number {
+  if (layout === 'NHWC') return (y, x, c) => (y * width + x) * channels + c;
+  // NCHW and flat (CHW order)
+  return (y, x, c) => (c * height + y) * width + x;
+}
+
+/**
+ * Converts interleaved HWC pixels (8 or 16 bit) to one float32 data item.
+ *
+ * @param pixels - `height * width * channels` integer values; a `Uint16Array` is read as 16-bit
+ * @param geometry - the pixels' `width`, `height` and `channels` (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA)
+ * @param format - the item's `range`, `layout` and wanted `channels` (1 or 3); grey and RGB convert both ways
+ * @returns `channels * height * width` values in the item layout
+ * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when `pixels` has the wrong length;
+ *   {@link InvalidOptionError} for a bad geometry, range or channel count
+ * @example
+ * const item = pixelsToTensor(rgba, { width: 28, height: 28, channels: 4 }, { range: [0, 1], layout: 'flat', channels: 1 });
+ */
+export function pixelsToTensor(pixels: Uint8Array | Uint16Array, geometry: ImageGeometry, format: TensorFormat): Float32Array {
+  checkGeometry(geometry, 'geometry', [1, 2, 3, 4]);
+  checkTensorChannels(format.channels, 'channels');
+  const { width, height, channels: source } = geometry;
+  if (pixels?.length !== width * height * source) {
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      'pixels',
+      `Expected ${width * height * source} pixel values for a ${width}x${height} image of ${source} channel(s) but received ${pixels?.length}.`,
+    );
+  }
+  const maxValue = pixels.BYTES_PER_ELEMENT === 2 ? 65535 : 255;
+  const table = pixelValueTable(maxValue, format.range);
+  const [low, high] = format.range;
+  const span = high - low;
+  const wanted = format.channels;
+  const out = new Float32Array(wanted * height * width);
+  const index = itemIndexer(format.layout, height, width, wanted);
+  const colour = source >= 3;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * source;
+      if (!colour) {
+        const grey = table[pixels[p]!]!;
+        for (let c = 0; c < wanted; c++) out[index(y, x, c)] = grey;
+      } else if (wanted === 3) {
+        for (let c = 0; c < 3; c++) out[index(y, x, c)] = table[pixels[p + c]!]!;
+      } else {
+        const r = pixels[p]!;
+        const g = pixels[p + 1]!;
+        const b = pixels[p + 2]!;
+        out[index(y, x, 0)] = r === g && g === b ? table[r]! : low + ((REC601_LUMA[0] * r + REC601_LUMA[1] * g + REC601_LUMA[2] * b) * span) / maxValue;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Converts one float32 data item to 8-bit interleaved HWC pixels:
+ * `Math.round((v - low) * 255 / (high - low))`, clamped to [0, 255] (halves round up; NaN becomes 0).
+ *
+ * @param data - `channels * height * width` values in the item layout
+ * @param geometry - the image's `width`, `height` and `channels` (1 or 3); the pixels get the same channels
+ * @param range - `[low, high]` of the data
+ * @param layout - the item layout (`flat` items are in CHW order)
+ * @returns `height * width * channels` bytes
+ * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when `data` has the wrong length; {@link InvalidOptionError}
+ *   for a bad geometry or range
+ * @example
+ * const png = tensorToPixels(decoded.data.subarray(0, 784), { width: 28, height: 28, channels: 1 }, [0, 1], 'flat');
+ */
+export function tensorToPixels(data: ArrayLike<number>, geometry: ImageGeometry, range: readonly [number, number], layout: Layout): Uint8Array {
+  checkGeometry(geometry, 'geometry', [1, 3]);
+  checkRange(range, 'range');
+  const { width, height, channels } = geometry;
+  if (data?.length !== width * height * channels) {
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      'data',
+      `Expected ${width * height * channels} values for a ${width}x${height} image of ${channels} channel(s) but received ${data?.length}.`,
+    );
+  }
+  const [low, high] = range;
+  const span = high - low;
+  const out = new Uint8Array(height * width * channels);
+  const index = itemIndexer(layout, height, width, channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < channels; c++) {
+        const level = Math.round(((data[index(y, x, c)]! - low) * 255) / span);
+        // NaN fails both comparisons and is stored as 0 by the Uint8Array.
+        out[(y * width + x) * channels + c] = level < 0 ? 0 : level > 255 ? 255 : level;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The image sizes of a manifest's data items: from `data.image` for a `flat` layout, from `data.shape` for
+ * `NCHW` (`[C, H, W]`) and `NHWC` (`[H, W, C]`).
+ *
+ * @returns the sizes (`null` where the manifest leaves one open), or `null` when the items are not images
+ *   (a `flat` layout without `data.image`)
+ */
+export function dataImageShape(data: Manifest['data']): ImageShape | null {
+  const shape = data.shape;
+  if (data.layout === 'NCHW') return { channels: shape[0]!, height: shape[1]!, width: shape[2]! };
+  if (data.layout === 'NHWC') return { channels: shape[2]!, height: shape[0]!, width: shape[1]! };
+  return data.image ? { ...data.image } : null;
+}
+
+/**
+ * Dims of one data item holding an image of the given geometry: `[C * H * W]` (`flat`), `[C, H, W]` (`NCHW`) or
+ * `[H, W, C]` (`NHWC`).
+ */
+export function imageItemDims(layout: Layout, geometry: ImageGeometry): number[] {
+  const { channels, height, width } = geometry;
+  if (layout === 'NCHW') return [channels, height, width];
+  if (layout === 'NHWC') return [height, width, channels];
+  return [channels * height * width];
+}
+
+/**
+ * The image geometry of a concrete data item, from the item's dims and the manifest.
+ *
+ * @param data - the manifest's `data` section
+ * @param itemDims - dims of one item, without the batch axis
+ * @returns the geometry, or `null` when the items are not images or the dims do not fit the manifest
+ */
+export function itemImageGeometry(data: Manifest['data'], itemDims: readonly number[]): ImageGeometry | null {
+  const shape = dataImageShape(data);
+  if (shape === null) return null;
+  if (data.layout === 'flat') {
+    const { channels, height, width } = shape as ImageGeometry;
+    return itemDims.length === 1 && itemDims[0] === channels * height * width ? { channels, height, width } : null;
+  }
+  if (itemDims.length !== 3) return null;
+  const geometry = data.layout === 'NCHW'
+    ? { channels: itemDims[0]!, height: itemDims[1]!, width: itemDims[2]! }
+    : { channels: itemDims[2]!, height: itemDims[0]!, width: itemDims[1]! };
+  const fits = (want: Dim, have: number): boolean => want === null || want === have;
+  return fits(shape.channels, geometry.channels) && fits(shape.height, geometry.height) && fits(shape.width, geometry.width) ? geometry : null;
+}
+
+/**
+ * Columns and rows of a grid of `count` tiles.
+ *
+ * @param count - number of tiles, at least 1
+ * @param cols - wanted columns; default `ceil(sqrt(count))`; at most `count` are used
+ * @throws {@link InvalidOptionError} for a count or cols that is not a positive integer
+ * @example
+ * gridLayout(10); // { cols: 4, rows: 3 }
+ */
+export function gridLayout(count: number, cols?: number): { cols: number; rows: number } {
+  if (!Number.isSafeInteger(count) || count < 1) throw new InvalidOptionError('count', `Expected a grid of at least 1 tile but received ${describe(count)}.`);
+  if (cols !== undefined && (!Number.isSafeInteger(cols) || cols < 1)) {
+    throw new InvalidOptionError('cols', `Expected "cols" to be a positive integer but received ${describe(cols)}.`);
+  }
+  const columns = Math.min(count, cols ?? Math.ceil(Math.sqrt(count)));
+  return { cols: columns, rows: Math.ceil(count / columns) };
+}
+
+/**
+ * Tiles images of one geometry into one canvas, row by row, with `pad` pixels of `background` around every tile
+ * (as torchvision's `make_grid`): `cols * width + (cols + 1) * pad` wide.
+ *
+ * @param images - the tiles in reading order; `null` leaves a cell empty
+ * @param cols - columns, at least 1; the rows follow from the number of tiles
+ * @param pad - padding in pixels, default 2
+ * @param background - value (0-255) of the padding and of empty cells in every channel, default 0
+ * @returns one HWC image with the tiles' channel count
+ * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when the tiles differ in size or channels, `INVALID_INPUT`
+ *   when there is no tile; {@link InvalidOptionError} for bad `cols`, `pad` or `background`
+ * @example
+ * const grid = tileImages(tiles, 8); // 8 columns, 2 px black padding
+ */
+export function tileImages(images: readonly (PixelImage | null)[], cols: number, pad = 2, background = 0): PixelImage {
+  const first = images.find((image) => image !== null);
+  if (!first) throw new InvalidInputError('INVALID_INPUT', 'images', 'Expected at least one image to tile but received none.');
+  if (!Number.isSafeInteger(cols) || cols < 1) throw new InvalidOptionError('cols', `Expected "cols" to be a positive integer but received ${describe(cols)}.`);
+  if (!Number.isSafeInteger(pad) || pad < 0) throw new InvalidOptionError('pad', `Expected "pad" to be a non-negative integer but received ${describe(pad)}.`);
+  if (!Number.isInteger(background) || background < 0 || background > 255) {
+    throw new InvalidOptionError('background', `Expected "background" to be an integer in [0, 255] but received ${describe(background)}.`);
+  }
+  const { width, height, channels } = first;
+  images.forEach((image, i) => {
+    if (image === null) return;
+    if (image.width !== width || image.height !== height || image.channels !== channels || image.pixels.length !== width * height * channels) {
+      throw new InvalidInputError(
+        'SHAPE_MISMATCH',
+        'images',
+        `Expected every tile to be ${width}x${height} with ${channels} channel(s), like the first, but tile ${i} is ${image.width}x${image.height} with ${image.channels} (${image.pixels.length} values).`,
+      );
+    }
+  });
+  const rows = Math.ceil(images.length / cols);
+  const canvasWidth = cols * width + (cols + 1) * pad;
+  const canvasHeight = rows * height + (rows + 1) * pad;
+  const pixels = new Uint8Array(canvasWidth * canvasHeight * channels).fill(background);
+  const rowBytes = width * channels;
+  images.forEach((image, i) => {
+    if (image === null) return;
+    const left = pad + (i % cols) * (width + pad);
+    const top = pad + Math.floor(i / cols) * (height + pad);
+    for (let y = 0; y < height; y++) {
+      pixels.set(image.pixels.subarray(y * rowBytes, (y + 1) * rowBytes), ((top + y) * canvasWidth + left) * channels);
+    }
+  });
+  return { pixels, width: canvasWidth, height: canvasHeight, channels };
+}

@@ -1,0 +1,110 @@
+/**
+ * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
+ */
+import { InvalidInputError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
+import type { Dim, Manifest } from '@onnx-vae/core';
+import { readImage, readInputFile } from '../image-io.js';
+import { parseNpy } from '../npy.js';
+
+/** A batch read from the command line. */
+export interface InputBatch {
+  /** All items, dims `[N, ...item]`. */
+  readonly tensor: VaeTensor;
+  /** One name per item: the file path, or `file.npy[i]` for the items of an `.npy` batch. */
+  readonly names: readonly string[];
+}
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+
+function isNpy(path: string, bytes: Uint8Array): boolean {
+  return path.toLowerCase().endsWith('.npy') || NPY_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+function fits(dims: readonly number[], shape: readonly Dim[]): boolean {
+  return dims.length === shape.length && shape.every((d, i) => d === null || d === dims[i]);
+}
+
+function shapeText(shape: readonly Dim[]): string {
+  return `[${shape.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
+}
+
+/**
+ * Splits an array read from `path` into items of `itemShape`: `[N, ...item]` is N items, `[...item]` one.
+ *
+ * @throws {@link InvalidInputError} `SHAPE_MISMATCH` for any other shape, `INVALID_INPUT` for an empty array
+ */
+function asBatch(tensor: VaeTensor, path: string, itemShape: readonly Dim[], what: string, manifest: Manifest): { tensor: VaeTensor; names: string[] } {
+  if (fits(tensor.dims, itemShape)) return { tensor: new VaeTensor(tensor.data, [1, ...tensor.dims]), names: [path] };
+  if (tensor.dims.length === itemShape.length + 1 && fits(tensor.dims.slice(1), itemShape)) {
+    const count = tensor.dims[0]!;
+    if (count === 0) throw new InvalidInputError('INVALID_INPUT', path, `${path} holds no items (shape ${describe([...tensor.dims])}).`);
+    return { tensor, names: Array.from({ length: count }, (_, i) => `${path}[${i}]`) };
+  }
+  const image = manifest.data.image;
+  const hint = what === 'data' && manifest.data.layout === 'flat' && image ? ` (reshape images with arr.reshape(len(arr), -1))` : '';
+  throw new InvalidInputError(
+    'SHAPE_MISMATCH',
+    path,
+    `${path} has shape ${describe([...tensor.dims])} but model "${manifest.name}" takes ${what} items of shape ${shapeText(itemShape)}: pass an array of shape [N, ${shapeText(itemShape).slice(1, -1)}] or one item of shape ${shapeText(itemShape)}${hint}.`,
+  );
+}
+
+function joinBatches(parts: readonly { tensor: VaeTensor; names: readonly string[] }[]): InputBatch {
+  const first = parts[0]!;
+  for (const part of parts) {
+    const a = first.tensor.dims.slice(1);
+    const b = part.tensor.dims.slice(1);
+    if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+      throw new InvalidInputError(
+        'SHAPE_MISMATCH',
+        part.names[0]!,
+        `Inputs differ in size: ${first.names[0]} has items of shape ${describe(a)} but ${part.names[0]} has ${describe(b)}; run them separately.`,
+      );
+    }
+  }
+  return { tensor: concatBatches(parts.map((p) => p.tensor)), names: parts.flatMap((p) => p.names) };
+}
+
+/**
+ * Reads data inputs: images (one item each, converted to the model's channels, range and layout; never resized) and
+ * `.npy` arrays (`<f4`/`<f8` as they are; `|u1` as pixel values 0..255 scaled to the data range).
+ *
+ * @param paths - input files, at least one
+ * @param manifest - the model's manifest
+ * @throws {@link InvalidInputError} for unreadable files, bad shapes or image sizes
+ */
+export async function readDataInputs(paths: readonly string[], manifest: Manifest): Promise<InputBatch> {
+  const parts: { tensor: VaeTensor; names: string[] }[] = [];
+  for (const path of paths) {
+    const bytes = await readInputFile(path);
+    if (isNpy(path, bytes)) {
+      const { dtype, tensor } = parseNpy(bytes, path);
+      if (dtype === '|u1') {
+        const table = pixelValueTable(255, manifest.data.range);
+        const data = tensor.data;
+        for (let i = 0; i < data.length; i++) data[i] = table[data[i]!]!;
+      }
+      parts.push(asBatch(tensor, path, manifest.data.shape, 'data', manifest));
+    } else {
+      parts.push({ tensor: await readImage(bytes, manifest, path), names: [path] });
+    }
+  }
+  return joinBatches(parts);
+}
+
+/**
+ * Reads latent inputs: `.npy` arrays of float32 or float64, `[N, ...latent]` or one latent.
+ *
+ * @param paths - `.npy` files, at least one
+ * @param manifest - the model's manifest
+ * @throws {@link InvalidInputError} for unreadable files, other dtypes or bad shapes
+ */
+export async function readLatentInputs(paths: readonly string[], manifest: Manifest): Promise<InputBatch> {
+  const parts: { tensor: VaeTensor; names: string[] }[] = [];
+  for (const path of paths) {
+    const { dtype, tensor } = parseNpy(await readInputFile(path), path);
+    if (dtype === '|u1') throw new InvalidInputError('INVALID_INPUT', path, `${path} holds uint8 values; latents must be float32 or float64 (as written by "onnx-vae encode").`);
+    parts.push(asBatch(tensor, path, manifest.latent.shape, 'latent', manifest));
+  }
+  return joinBatches(parts);
+}
