@@ -17,6 +17,8 @@ export const ERROR_CODES = Object.freeze({
   INVALID_INPUT: 'INVALID_INPUT',
   /** An option has a wrong type or value. */
   INVALID_OPTION: 'INVALID_OPTION',
+  /** A data file (.vlat latent, .npy, .safetensors) is truncated, damaged or not of its format. */
+  FILE_CORRUPT: 'FILE_CORRUPT',
   /** `vae.json` is not valid JSON or breaks the manifest rules. */
   MANIFEST_INVALID: 'MANIFEST_INVALID',
   /** `vae.json` has a format version this release does not read. */
@@ -90,6 +92,19 @@ export class InvalidOptionError extends VaeError {
   constructor(option: string, message: string) {
     super('INVALID_OPTION', message);
     this.option = option;
+  }
+}
+
+/** A data file (.vlat latent, .npy, .safetensors) is truncated, damaged, or not of its format at all. */
+export class FileFormatError extends VaeError {
+  /** The format the file was read as, e.g. `"vlat"`, `"npy"`, `"safetensors"`. */
+  readonly format: string;
+  /** The file (a path, or the argument name for bytes in memory). */
+  readonly file: string;
+  constructor(format: string, file: string, message: string, options?: { cause?: unknown }) {
+    super('FILE_CORRUPT', message, options);
+    this.format = format;
+    this.file = file;
   }
 }
 

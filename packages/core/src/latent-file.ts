@@ -5,7 +5,7 @@
  */
 import { deflateSync, inflateSync } from 'fflate';
 import { crc32 } from './checksum.js';
-import { InvalidInputError, InvalidOptionError, VaeError, describe } from './errors.js';
+import { FileFormatError, InvalidInputError, InvalidOptionError, VaeError, describe } from './errors.js';
 import { bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, float32ToFloat16, isUint8Array, uint16ToBytesLE } from './float16.js';
 import { dequantizeUint8, quantizeUint8 } from './quantize.js';
 import { VaeTensor, assertFinite, sizeOf, toTensor } from './tensor.js';
@@ -109,7 +109,7 @@ const MAX_DEFLATE_RATIO = 1032;
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 
 function corrupt(detail: string): never {
-  throw new InvalidInputError('INVALID_INPUT', 'file', `Not a valid .vlat latent file: ${detail}.`);
+  throw new FileFormatError('vlat', 'file', `Not a valid .vlat latent file: ${detail}.`);
 }
 
 function hex(bytes: Uint8Array): string {
@@ -451,7 +451,7 @@ export function decodeLatentFile(file: Uint8Array, options: DecodeLatentFileOpti
       // One spare byte: fflate truncates to the buffer it is given, so a longer stream shows as rawLength + 1.
       raw = inflateSync(payload, { out: new Uint8Array(header.rawLength + 1) });
     } catch (error) {
-      throw new InvalidInputError('INVALID_INPUT', 'file', `Not a valid .vlat latent file: the DEFLATE payload is damaged (${(error as Error).message}).`, {
+      throw new FileFormatError('vlat', 'file', `Not a valid .vlat latent file: the DEFLATE payload is damaged (${(error as Error).message}).`, {
         cause: error,
       });
     }

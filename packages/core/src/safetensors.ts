@@ -2,7 +2,7 @@
  * Reader and writer of the safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a
  * JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian tensor bytes.
  */
-import { InvalidInputError, describe } from './errors.js';
+import { FileFormatError, InvalidInputError, describe } from './errors.js';
 import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, isUint8Array } from './float16.js';
 import { VaeTensor, sizeOf, toTensor } from './tensor.js';
 import type { TensorInput } from './tensor.js';
@@ -110,7 +110,7 @@ export function encodeSafetensors(tensors: Record<string, TensorInput>, metadata
 }
 
 function corrupt(detail: string): never {
-  throw new InvalidInputError('INVALID_INPUT', 'bytes', `Not a valid safetensors file: ${detail}.`);
+  throw new FileFormatError('safetensors', 'bytes', `Not a valid safetensors file: ${detail}.`);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -225,7 +225,7 @@ describe('decodeLatentFile', () => {
           const damaged = file.slice();
           damaged[position]! ^= mask;
           const error = errorOf(() => decodeLatentFile(damaged, { expectedFingerprint: MODEL_A }));
-          if (error?.code !== 'INVALID_INPUT') throw new Error(`${dtype}: flipping byte ${position} with 0x${mask.toString(16)} gave ${JSON.stringify(error)}`);
+          if (error?.code !== 'FILE_CORRUPT') throw new Error(`${dtype}: flipping byte ${position} with 0x${mask.toString(16)} gave ${JSON.stringify(error)}`);
           const kind = /^Not a valid \.vlat latent file: ([a-z ]+)/.exec(error.message)![1]!;
           outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
         }
@@ -240,7 +240,7 @@ describe('decodeLatentFile', () => {
     const file = encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A });
     for (let length = 0; length < file.length; length++) {
       const error = errorOf(() => decodeLatentFile(file.subarray(0, length)));
-      if (error?.code !== 'INVALID_INPUT' || !/truncated at byte \d+/.test(error.message)) throw new Error(`length ${length}: ${JSON.stringify(error)}`);
+      if (error?.code !== 'FILE_CORRUPT' || !/truncated at byte \d+/.test(error.message)) throw new Error(`length ${length}: ${JSON.stringify(error)}`);
     }
     expect(errorOf(() => decodeLatentFile(file.subarray(0, 10)))?.message).toBe('Not a valid .vlat latent file: the file is truncated at byte 10, inside the 16-byte prefix.');
     expect(errorOf(() => decodeLatentFile(file.subarray(0, file.length - 1)))?.message).toBe(
@@ -293,12 +293,12 @@ describe('decodeLatentFile', () => {
     ['an infinite float16 value', craft(header({ dtype: 'float16', rawLength: 4 }), Uint8Array.of(0x00, 0x3c, 0x00, 0x7c)), 'the payload holds Infinity at flat index 1; latents must be finite'],
     ['an inverted quantisation range', craft(header({ dims: [1, 1], dtype: 'uint8-affine', rawLength: 9 }), Uint8Array.from([...floats(2, 1), 7])), 'channel 0 has the quantisation range [2, 1], expected finite min <= max'],
   ])('refuses %s', (_, file, detail) => {
-    expect(errorOf(() => decodeLatentFile(file))).toEqual({ code: 'INVALID_INPUT', message: `Not a valid .vlat latent file: ${detail}.` });
+    expect(errorOf(() => decodeLatentFile(file))).toEqual({ code: 'FILE_CORRUPT', message: `Not a valid .vlat latent file: ${detail}.` });
   });
 
   it('refuses a header that is not JSON, quoting the parser', () => {
     const error = errorOf(() => decodeLatentFile(craft('{"dims":', floats(1, 2))));
-    expect(error?.code).toBe('INVALID_INPUT');
+    expect(error?.code).toBe('FILE_CORRUPT');
     expect(error?.message).toMatch(/^Not a valid \.vlat latent file: the header is not valid JSON \(.+\)\.$/);
   });
 
@@ -321,7 +321,7 @@ describe('latentFileInfo', () => {
     const file = encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A });
     const headerLength = new DataView(file.buffer).getUint32(8, true);
     expect(errorOf(() => latentFileInfo(file.subarray(0, 16 + headerLength - 1)))).toEqual({
-      code: 'INVALID_INPUT',
+      code: 'FILE_CORRUPT',
       message: `Not a valid .vlat latent file: the file is truncated at byte ${16 + headerLength - 1}, inside the ${headerLength}-byte header that starts at byte 16.`,
     });
     expect(latentFileInfo(file.subarray(0, 16 + headerLength)).dims).toEqual([1, 4, 32, 32]);

@@ -148,12 +148,12 @@ describe('decodeSafetensors', () => {
     ['extra data', file({ x: f32([1], [0, 4]) }, 6), 'the tensors use 4 data bytes but the file holds 6 after the header'],
     ['metadata that is not a string map', file({ __metadata__: { step: 3 } }), '"__metadata__.step" is 3, expected a string'],
   ])('refuses %s', (_, bytes, detail) => {
-    expect(errorOf(() => decodeSafetensors(bytes))).toEqual({ code: 'INVALID_INPUT', message: `Not a valid safetensors file: ${detail}.` });
+    expect(errorOf(() => decodeSafetensors(bytes))).toEqual({ code: 'FILE_CORRUPT', message: `Not a valid safetensors file: ${detail}.` });
   });
 
   it('refuses a header that is not JSON, quoting the parser', () => {
     const error = errorOf(() => decodeSafetensors(file('{"x": ')));
-    expect(error?.code).toBe('INVALID_INPUT');
+    expect(error?.code).toBe('FILE_CORRUPT');
     expect(error?.message).toMatch(/^Not a valid safetensors file: the header is not valid JSON \(.+\)\.$/);
   });
 

@@ -2,7 +2,7 @@
  * NumPy `.npy` files (NEP 1, format versions 1.0 to 3.0): read float32, float64 and uint8 arrays in C order; write
  * float32 arrays exactly as `numpy.save` does.
  */
-import { InvalidInputError, VaeTensor, describe, sizeOf } from '@onnx-vae/core';
+import { FileFormatError, InvalidInputError, VaeTensor, describe, sizeOf } from '@onnx-vae/core';
 import type { TensorLike } from '@onnx-vae/core';
 
 /** Element types {@link readNpy} reads, by their NumPy `descr`. */
@@ -31,7 +31,7 @@ const ARRAY_ALIGN = 64;
 const GROWTH_AXIS_MAX_DIGITS = 21;
 
 function invalid(source: string, message: string): never {
-  throw new InvalidInputError('INVALID_INPUT', source, `${source} is not a readable .npy file: ${message}`);
+  throw new FileFormatError('npy', source, `${source} is not a readable .npy file: ${message}`);
 }
 
 function field(header: string, key: string, value: string): string | undefined {

@@ -188,10 +188,10 @@ describe('usage, help and errors', () => {
       cli(['reconstruct', MLP, truncated, '-o', join(dir, 'r.npy'), ...ONE_THREAD]),
     ]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe(`onnx-vae: error [INVALID_INPUT]: ${corrupt} is not a readable .npy file: it does not start with the magic string "\\x93NUMPY" (write it with numpy.save).\n`);
+    expect(bad.stderr).toBe(`onnx-vae: error [FILE_CORRUPT]: ${corrupt} is not a readable .npy file: it does not start with the magic string "\\x93NUMPY" (write it with numpy.save).\n`);
     expect(short.status).toBe(2);
     expect(short.stderr).toBe(
-      `onnx-vae: error [INVALID_INPUT]: ${truncated} is not a readable .npy file: its header says shape (3, 6) of <f4, which is 72 bytes of data, but 12 bytes follow the header (the file is truncated).\n`,
+      `onnx-vae: error [FILE_CORRUPT]: ${truncated} is not a readable .npy file: its header says shape (3, 6) of <f4, which is 72 bytes of data, but 12 bytes follow the header (the file is truncated).\n`,
     );
     expect((await readdir(dir)).sort()).toEqual(before);
   });

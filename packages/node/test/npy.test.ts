@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { InvalidInputError, VaeTensor } from '@onnx-vae/core';
+import { FileFormatError, VaeTensor } from '@onnx-vae/core';
 import { encodeNpy, parseNpy, readNpy } from '../src/npy';
 
 const PYTHON = '/usr/bin/python3';
@@ -21,12 +21,12 @@ function withData(head: Uint8Array, data: ArrayBufferView): Uint8Array {
   return bytes;
 }
 
-function rejected(bytes: Uint8Array, source = 'x.npy'): InvalidInputError {
+function rejected(bytes: Uint8Array, source = 'x.npy'): FileFormatError {
   try {
     readNpy(bytes, source);
   } catch (error) {
-    expect(error).toBeInstanceOf(InvalidInputError);
-    return error as InvalidInputError;
+    expect(error).toBeInstanceOf(FileFormatError);
+    return error as FileFormatError;
   }
   throw new Error('expected a throw');
 }
@@ -110,14 +110,14 @@ describe('readNpy', () => {
     ['Fortran order', withData(f4('(2, 2)', '<f4', 'True'), new Float32Array(4)), 'x.npy is not a readable .npy file: the array is in Fortran order; only C order is read. Save np.ascontiguousarray(arr) instead.'],
     ['another dtype', withData(f4('(1,)', '<i8'), new BigInt64Array(1)), 'x.npy is not a readable .npy file: its dtype "<i8" is not supported; the supported dtypes are "<f4", "<f8", "|u1" (convert with arr.astype(np.float32)).'],
     ['an unknown version', Uint8Array.from([0x93, ...Buffer.from('NUMPY'), 4, 0, 0, 0]), 'x.npy is not a readable .npy file: format version 4.0 is not supported; versions 1.0 to 3.0 are.'],
-  ])('rejects %s with INVALID_INPUT', (_case, bytes, message) => {
+  ])('rejects %s with FILE_CORRUPT', (_case, bytes, message) => {
     const error = rejected(bytes as Uint8Array);
-    expect(error.code).toBe('INVALID_INPUT');
-    expect(error.argument).toBe('x.npy');
+    expect(error.code).toBe('FILE_CORRUPT');
+    expect(error.file).toBe('x.npy');
     expect(error.message).toBe(message);
   });
 
-  it('rejects a structured dtype and a bad shape with INVALID_INPUT', () => {
+  it('rejects a structured dtype and a bad shape with FILE_CORRUPT', () => {
     const structured = header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", 128);
     expect(rejected(structured).message).toMatch(/lacks "descr", "fortran_order" or "shape", or has a structured dtype/);
     expect(rejected(f4('(2, -1)')).message).toBe('x.npy is not a readable .npy file: its shape (2, -1) is not a tuple of non-negative integers.');
