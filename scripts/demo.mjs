@@ -31,17 +31,19 @@ const show = (p) => relative(process.cwd(), p) || '.';
 console.log(`Wrote ${DIGITS} MNIST test digits to ${show(join(OUT, 'digits'))}/\n`);
 
 function run(args) {
-  const shown = args.map((a) => (a.startsWith('/') ? show(a) : a));
-  const digitsAt = shown.findIndex((a) => a.includes('digit-'));
-  const printable = digitsAt >= 0 ? [...shown.slice(0, digitsAt), show(join(OUT, 'digits')) + '/digit-*.png', ...shown.slice(digitsAt).filter((a) => !a.includes('digit-'))] : shown;
+  // Paths relative to the repository root, which is where the commands run, as a user would type them.
+  const relativeArgs = args.map((a) => (a.startsWith('/') ? relative(ROOT, a) : a));
+  const digitsAt = relativeArgs.findIndex((a) => a.includes('digit-'));
+  const printable = digitsAt >= 0 ? [...relativeArgs.slice(0, digitsAt), relative(ROOT, join(OUT, 'digits')) + '/digit-*.png', ...relativeArgs.slice(digitsAt).filter((a) => !a.includes('digit-'))] : relativeArgs;
   console.log(`$ onnx-vae ${printable.join(' ')}`);
-  const output = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const output = execFileSync(process.execPath, [CLI, ...relativeArgs], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (output.trim()) console.log(output.trimEnd());
   console.log();
 }
 
 run(['info', MODEL]);
 run(['encode', MODEL, ...inputs, '-o', join(OUT, 'latents.npy')]);
+// The digits are grey (not binarised): these are not the binarised-MNIST test NLL of models/mnist-vae/README.md.
 run(['score', MODEL, ...inputs, '--samples', '1000', '--seed', '0']);
 run(['reconstruct', MODEL, ...inputs, '-o', join(OUT, 'reconstructions.png')]);
 run(['decode', MODEL, join(OUT, 'latents.npy'), '-o', join(OUT, 'decoded.png')]);
