@@ -26,7 +26,9 @@ export function goldenArray(golden: Golden, key: string): GoldenArray {
   const dims: number[] = [];
   const out: number[] = [];
   flatten(value, dims, out, 0);
-  return { dims, data: Float64Array.from(out) };
+  // Flat lists with their dims in a top-level "dims" table (scripts/train-mnist-vae.py).
+  const table = golden.dims as Record<string, number[]> | undefined;
+  return { dims: table?.[key] ?? dims, data: Float64Array.from(out) };
 }
 
 /** A golden array as a float32 tensor input. */
