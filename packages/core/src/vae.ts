@@ -13,6 +13,10 @@ import type { PosteriorSampleOptions } from './posterior.js';
 import { NormalV1, assertSeed, randomSeed } from './rng.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './presets.js';
 import { VaeTensor, assertFinite, concatBatches, sizeOf, toTensor } from './tensor.js';
+import { cropTo, padToMultiple } from './spatial.js';
+import type { SpatialSize } from './spatial.js';
+import { tiledDecode, tiledEncode } from './tiling.js';
+import type { TiledDecodeOptions, TiledEncodeOptions } from './tiling.js';
 import type { TensorInput } from './tensor.js';
 
 /** Options every runtime's `loadVae` accepts. */
@@ -21,8 +25,78 @@ export interface VaeOptions {
   readonly maxBatch?: number;
 }
 
+/** How an image whose size is not a multiple of the model's spatial factor is fitted. */
+export const IMAGE_FITS = Object.freeze({
+  /** Pad the bottom and right by reflection, and crop the output back (default). */
+  pad: 'pad',
+  /** Resize to the nearest multiple (images only). */
+  resize: 'resize',
+  /** Crop the centre to the largest multiple (images only). */
+  crop: 'crop',
+} as const);
+/** One of {@link IMAGE_FITS}. */
+export type ImageFit = keyof typeof IMAGE_FITS;
+
+/** What to do with an image's alpha channel. */
+export const ALPHA_MODES = Object.freeze({
+  /** Composite over `background` (default white). */
+  composite: 'composite',
+  /** Drop the alpha channel. */
+  drop: 'drop',
+} as const);
+/** One of {@link ALPHA_MODES}. */
+export type AlphaMode = keyof typeof ALPHA_MODES;
+
+/** How images are read into model data. */
+export interface ImageReadOptions {
+  /** Fitting to the spatial factor. Default `'pad'`. */
+  readonly fit?: ImageFit;
+  /** Alpha handling. Default `'composite'`. */
+  readonly alpha?: AlphaMode;
+  /** RGB background (0-255) for `alpha: 'composite'`. Default white. */
+  readonly background?: readonly [number, number, number];
+}
+
+/**
+ * Reads and writes images for a runtime (sharp in Node, canvas in browsers); core converts nothing itself.
+ *
+ * @typeParam I - image inputs the runtime takes (paths and encoded bytes in Node)
+ * @typeParam O - images it gives back (encoded bytes in Node)
+ * @typeParam W - its write options (format, quality)
+ */
+export interface ImageCodec<I, O, W> {
+  /** Whether an input is an image this codec reads. */
+  isImage(input: unknown): input is I;
+  /**
+   * Reads images into one data tensor `[N, ...item]` in the manifest's range and layout. With `fit: 'resize'` or
+   * `'crop'` sizes become multiples of `multiple`; with `'pad'` they stay as they are.
+   */
+  read(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number }): Promise<VaeTensor>;
+  /** Writes each item of a data tensor as an image. */
+  write(data: VaeTensor, manifest: Manifest, options: W): Promise<O[]>;
+}
+
+/** Tiling of {@link Vae.encode}: `true` for the defaults, or tile settings. */
+export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout'>;
+/** Tiling of {@link Vae.decode}: `true` for the defaults, or tile settings. */
+export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout'>;
+
+/** Options of {@link Vae.encode}. */
+export interface EncodeOptions extends ImageReadOptions {
+  /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
+  readonly tiling?: EncodeTiling;
+}
+
+/** Options of {@link Vae.decode}. */
+export interface DecodeOptions {
+  /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
+  readonly tiling?: DecodeTiling;
+  /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
+  readonly size?: SpatialSize;
+}
+
 /** Options of {@link createVae}. */
-export interface CreateVaeOptions extends VaeOptions {
+export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOptions {
   /**
    * The validated manifest, or a function that detects one from the graphs' inputs and outputs (for exports
    * without `vae.json`, see `detectManifest`).
@@ -34,6 +108,8 @@ export interface CreateVaeOptions extends VaeOptions {
   readonly encoder: ModelSource;
   /** Where the decoder graph is. */
   readonly decoder: ModelSource;
+  /** The runtime's image reader and writer, if it has one. */
+  readonly images?: ImageCodec<I, O, W>;
 }
 
 /** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */
@@ -49,7 +125,9 @@ export interface PriorSampleOptions {
 }
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions {
+export interface ReconstructOptions extends ImageReadOptions {
+  /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
+  readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
   readonly sample?: boolean;
   /** Seed for the sample. Default: random. */
@@ -59,7 +137,7 @@ export interface ReconstructOptions {
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions {
+export interface ScoreOptions extends ImageReadOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */
@@ -103,7 +181,7 @@ const ACTIVE_UNIT_THRESHOLD = 0.01;
  *
  * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; backend errors as thrown
  */
-export async function createVae(options: CreateVaeOptions): Promise<Vae> {
+export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
   const encoder = await options.backend.createSession(options.encoder, 'encoder');
   let decoder: BackendSession;
@@ -125,7 +203,7 @@ export async function createVae(options: CreateVaeOptions): Promise<Vae> {
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae(manifest, encoder, decoder, options.backend.name, maxBatch, detection);
+  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null);
 }
 
 function checkMaxBatch(value: unknown): number {
@@ -165,7 +243,7 @@ function checkShape(tensor: VaeTensor, itemShape: readonly Dim[], argument: stri
  * const s = await vae.score(x, { samples: 100, seed: 0 });
  * await vae.dispose();
  */
-export class Vae {
+export class Vae<I = never, O = never, W = never> {
   /** The validated manifest. */
   readonly manifest: Manifest;
   /** Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`. */
@@ -176,12 +254,14 @@ export class Vae {
   readonly detection: Detection | null;
   private readonly encoder: BackendSession;
   private readonly decoder: BackendSession;
+  private readonly images: ImageCodec<I, O, W> | null;
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
     this.manifest = manifest;
     this.detection = detection;
+    this.images = images;
     this.encoder = encoder;
     this.decoder = decoder;
     this.backendName = backendName;
@@ -196,28 +276,56 @@ export class Vae {
   /**
    * Encodes data into the approximate posterior q(z|x).
    *
-   * @param x - data of dims `[N, ...data.shape]` in the manifest's range, float32, finite
+   * @param x - data of dims `[N, ...data.shape]` in the manifest's range, float32, finite; or, where the runtime
+   *   reads images (Node: file paths and encoded bytes), an image or a list of images of one size
+   * @param options - image reading (`fit` `'pad'` default, `'resize'`, `'crop'`; `alpha`; `background`) and
+   *   `tiling` (image models: `true` or `{ tileSize, overlap }` in image pixels)
+   * @returns the posterior; an image model pads inputs whose size is not a multiple of `latent.spatialFactor`, so
+   *   its latent covers the padded size (`reconstruct` crops back)
    * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
    */
-  async encode(x: TensorInput): Promise<Posterior> {
+  async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
     this.assertUsable();
-    return this.encodeTensor(this.dataInput(x, 'x'));
+    const { tensor } = await this.prepare(x, options, 'pad');
+    return this.encodePrepared(tensor, options.tiling);
   }
 
   /**
    * Decodes latents into the data space (probabilities for a Bernoulli-logits decoder).
    *
    * @param z - latents of dims `[N, ...latent.shape]`
+   * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop)
    * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
    */
-  async decode(z: TensorInput): Promise<VaeTensor> {
+  async decode(z: TensorInput, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
     const latent = this.latentInput(z, 'z');
-    const decoded = await this.decodeRows(latent);
-    return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
+    let data: VaeTensor;
+    if (options.tiling) {
+      const tiling = options.tiling === true ? {} : options.tiling;
+      data = await tiledDecode((tile) => this.decodeData(tile), latent, { ...tiling, factor: this.spatialFactor('tiling'), layout: this.manifest.data.layout });
+    } else data = await this.decodeData(latent);
+    return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
+  }
+
+  /**
+   * Converts data-space tensors (from `decode`, `reconstruct`, `generate`) to the runtime's images (Node: encoded
+   * PNG, JPEG or WebP bytes).
+   *
+   * @throws {@link BackendError} `UNSUPPORTED` where the runtime writes no images
+   */
+  async toImages(data: TensorInput, options: W): Promise<O[]> {
+    const codec = this.images;
+    if (codec === null) throw new BackendError('UNSUPPORTED', `The backend ${this.backendName} writes no images; convert the tensor with tensorToPixels().`);
+    return codec.write(this.dataInput(data, 'data'), this.manifest, options);
+  }
+
+  /** `decode` then {@link Vae.toImages}: latents to images. */
+  async decodeImages(z: TensorInput, options: DecodeOptions & W): Promise<O[]> {
+    return this.toImages(await this.decode(z, options), options);
   }
 
   /**
@@ -262,18 +370,23 @@ export class Vae {
   }
 
   /**
-   * decode(encode(x)): decodes the posterior mean, or a posterior sample when `sample` is true.
+   * decode(encode(x)): decodes the posterior mean, or a posterior sample when `sample` is true. Padded images are
+   * cropped back to their size.
    *
-   * @param x - data of dims `[N, ...data.shape]`
-   * @param options - `sample` (default false), `seed`, `eps`
+   * @param x - data of dims `[N, ...data.shape]`, or images where the runtime reads them
+   * @param options - `sample` (default false), `seed`, `eps`; image reading (`fit`, `alpha`, `background`);
+   *   `tiling` (`true`, or `{ encode, decode }` tile settings)
    */
-  async reconstruct(x: TensorInput, options: ReconstructOptions = {}): Promise<VaeTensor> {
+  async reconstruct(x: TensorInput | I | readonly I[], options: ReconstructOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    const posterior = await this.encodeTensor(this.dataInput(x, 'x'));
     if (options.sample !== undefined && typeof options.sample !== 'boolean') {
       throw new InvalidOptionError('sample', `Expected "sample" to be true or false but received ${describe(options.sample)}.`);
     }
-    return this.decode(options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode());
+    const { tensor, original } = await this.prepare(x, options, 'pad');
+    const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
+    const posterior = await this.encodePrepared(tensor, tiling.encode);
+    const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode();
+    return this.decode(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...(original === null ? {} : { size: original }) });
   }
 
   /**
@@ -286,9 +399,10 @@ export class Vae {
    * @example
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
-  async score(x: TensorInput, options: ScoreOptions = {}): Promise<ScoreResult> {
+  async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
     this.assertUsable();
-    const data = this.dataInput(x, 'x');
+    // No padding: padded pixels would enter the likelihood.
+    const { tensor: data } = await this.prepare(x, options, 'refuse');
     const samples = positiveInteger(options.samples, 'samples', 1);
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw new InvalidOptionError('onProgress', `Expected "onProgress" to be a function but received ${describe(options.onProgress)}.`);
@@ -425,6 +539,64 @@ export class Vae {
 
   private assertUsable(): void {
     if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
+  }
+
+  /**
+   * Data for the graphs from tensors or images: images read by the runtime's codec, shapes and values checked, and
+   * image-model inputs padded to the spatial factor (`'pad'`) or refused when they are not multiples (`'refuse'`).
+   */
+  private async prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse'): Promise<{ tensor: VaeTensor; original: SpatialSize | null }> {
+    const fit = options.fit ?? 'pad';
+    if (!Object.hasOwn(IMAGE_FITS, fit)) throw new InvalidOptionError('fit', `Expected "fit" to be one of ${Object.keys(IMAGE_FITS).map((k) => `"${k}"`).join(', ')} but received ${describe(fit)}.`);
+    if (options.alpha !== undefined && !Object.hasOwn(ALPHA_MODES, options.alpha)) {
+      throw new InvalidOptionError('alpha', `Expected "alpha" to be one of ${Object.keys(ALPHA_MODES).map((k) => `"${k}"`).join(', ')} but received ${describe(options.alpha)}.`);
+    }
+    const codec = this.images;
+    const factor = this.manifest.latent.spatialFactor ?? 1;
+    let tensor: VaeTensor;
+    const list = Array.isArray(x) ? (x as unknown[]) : [x];
+    if (codec !== null && list.length > 0 && list.every((item) => codec.isImage(item))) {
+      tensor = this.dataInput(await codec.read(list as I[], this.manifest, { ...options, fit, multiple: factor }), 'x');
+    } else {
+      if (fit !== 'pad') throw new InvalidOptionError('fit', `"fit: '${fit}'" applies to images; tensors are padded ("fit: 'pad'") or must already fit.`);
+      tensor = this.dataInput(x as TensorInput, 'x');
+    }
+    const layout = this.manifest.data.layout;
+    if (factor === 1 || layout === 'flat') return { tensor, original: null };
+    const padded = padToMultiple(tensor, factor, layout);
+    if (padded.tensor === tensor) return { tensor, original: null };
+    if (padding === 'refuse') {
+      const { height, width } = padded.original;
+      throw new InvalidInputError('SHAPE_MISMATCH', 'x', `Model "${this.manifest.name}" needs heights and widths that are multiples of ${factor} here, but "x" is ${width}x${height}; padding would change the likelihood, so crop or resize it (images: fit "crop" or "resize").`);
+    }
+    return { tensor: padded.tensor, original: padded.original };
+  }
+
+  private spatialFactor(option: string): number {
+    const factor = this.manifest.latent.spatialFactor;
+    if (factor === undefined || this.manifest.data.layout !== 'NCHW') {
+      throw new InvalidOptionError(option, `"${option}" needs an image model with an NCHW layout and latent.spatialFactor in its manifest; model "${this.manifest.name}" has layout "${this.manifest.data.layout}"${factor === undefined ? ' and no spatialFactor' : ''}.`);
+    }
+    return factor;
+  }
+
+  private async encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined): Promise<Posterior> {
+    if (!tiling) return this.encodeTensor(tensor);
+    const settings = tiling === true ? {} : tiling;
+    const { mean, logvar } = await tiledEncode(
+      async (tile) => {
+        const q = await this.encodeTensor(tile);
+        return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
+      },
+      tensor,
+      { ...settings, factor: this.spatialFactor('tiling'), layout: this.manifest.data.layout },
+    );
+    return new Posterior(mean, logvar);
+  }
+
+  private async decodeData(latent: VaeTensor): Promise<VaeTensor> {
+    const decoded = await this.decodeRows(latent);
+    return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
   }
 
   private dataInput(x: TensorInput, argument: string): VaeTensor {

@@ -15,3 +15,4 @@ export * from './load.js';
 export * from './npy.js';
 export * from './image-io.js';
 export * from './files.js';
+export * from './image-codec.js';

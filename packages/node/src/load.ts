@@ -3,6 +3,8 @@ import { basename, join, resolve } from 'node:path';
 import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, parseManifest } from '@onnx-vae/core';
 import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
+import { nodeImageCodec } from './image-codec.js';
+import type { ImageWriteOptions, NodeImageInput } from './image-codec.js';
 import type { OrtNodeOptions } from './ort-backend.js';
 
 /** Options of {@link loadVae}: batching plus every onnxruntime-node option. */
@@ -13,6 +15,9 @@ export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {
    */
   readonly preset?: string;
 }
+
+/** A VAE loaded in Node: tensors or image files and bytes in; `toImages`/`decodeImages` give encoded image bytes. */
+export type NodeVae = Vae<NodeImageInput, Buffer, ImageWriteOptions>;
 
 /** The manifest's file name inside a model folder. */
 export const MANIFEST_FILE = 'vae.json';
@@ -113,10 +118,10 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
  * console.log(q.kl());
  * await vae.dispose();
  */
-export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<Vae> {
+export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
   const dir = resolve(modelDir);
   if (options.preset !== undefined) getPreset(options.preset);
-  const batching = options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch };
+  const batching = { ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }), images: nodeImageCodec };
   if (!(await isFile(join(dir, MANIFEST_FILE)))) {
     const found = await findLayout(dir);
     if (found) {

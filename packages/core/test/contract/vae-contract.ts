@@ -187,7 +187,7 @@ export function describeVaeContract(target: ContractTarget): void {
         ['no batch axis', { data: new Float32Array(6), dims: [6] }, 'SHAPE_MISMATCH', 'Expected data "x" of shape [N, 6] for model "mlp-probs" but received [6].'],
         ['float64 data', { data: new Float64Array(6), dims: [1, 6] }, 'DTYPE_MISMATCH', 'Expected "x.data" to be a Float32Array but received Float64Array(6)'],
         ['NaN', { data: Float32Array.from([0, 0, NaN, 0, 0, 0]), dims: [1, 6] }, 'NON_FINITE_INPUT', '"x" holds NaN at flat index 2 (dims [1, 6]); inputs must be finite.'],
-        ['a string', 'pixels', 'INVALID_INPUT', 'Expected "x" to be a tensor'],
+        ['a number', 42, 'INVALID_INPUT', 'Expected "x" to be a tensor ({ data: Float32Array, dims }, an ndarray or an onnxruntime Tensor) but received 42.'],
       ])('encode rejects %s with a typed error', async (_name, input, code, message) => {
         const error = await vae.encode(input as never).catch((e: unknown) => e);
         expect(codeOf(error)).toBe(code);

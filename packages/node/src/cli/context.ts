@@ -5,7 +5,8 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelFileError } from '@onnx-vae/core';
-import type { Detection, Manifest, Vae } from '@onnx-vae/core';
+import type { Detection, Manifest } from '@onnx-vae/core';
+import type { NodeVae as Vae } from '../load.js';
 import type { Device } from '../ort-backend.js';
 import { UsageError, integerOption } from './options.js';
 import type { OptionSpec, OptionValues } from './options.js';

@@ -2,7 +2,8 @@
  * `onnx-vae decode`: latents to data (PNG grid, PNG files, or .npy).
  */
 import { concatBatches } from '@onnx-vae/core';
-import type { Vae, VaeTensor } from '@onnx-vae/core';
+import type { VaeTensor } from '@onnx-vae/core';
+import type { NodeVae as Vae } from '../load.js';
 import { inBatches, openModel, readModelManifest } from './context.js';
 import type { Command, CommandContext } from './context.js';
 import { readLatentInputs } from './inputs.js';
