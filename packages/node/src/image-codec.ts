@@ -40,7 +40,7 @@ interface DecodedImage {
 }
 
 /** Reads one image as 8- or 16-bit interleaved pixels, grey or RGB per `channels`, fitted per `options`. */
-async function decodeImage(input: NodeImageInput, index: number, channels: 1 | 3, fixed: { width: number | null; height: number | null }, options: ImageReadOptions & { readonly multiple: number }): Promise<DecodedImage> {
+async function decodeImage(input: NodeImageInput, index: number, fixed: { width: number | null; height: number | null }, options: ImageReadOptions & { readonly multiple: number }): Promise<DecodedImage> {
   const name = label(input, index);
   const bytes = typeof input === 'string' ? await readInputFile(input) : input instanceof ArrayBuffer ? new Uint8Array(input) : input;
   const sharp = await loadSharp();
@@ -78,7 +78,10 @@ async function decodeImage(input: NodeImageInput, index: number, channels: 1 | 3
       width = w;
       height = h;
     }
-    image = channels === 1 ? image.toColourspace(sixteen ? 'grey16' : 'b-w') : image.toColourspace(sixteen ? 'rgb16' : 'srgb');
+    // sharp keeps grey grey and makes colour sRGB; core's pixelsToTensor then converts to the model's channels
+    // (RGB to grey by Rec. 601 luma), the same in every runtime.
+    const grey = (meta.channels ?? 3) <= 2 && meta.space !== 'cmyk';
+    image = grey ? image.toColourspace(sixteen ? 'grey16' : 'b-w') : image.toColourspace(sixteen ? 'rgb16' : 'srgb');
     const { data, info } = await image.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
     const pixels = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return { pixels, width: info.width, height: info.height, channels: info.channels, name };
@@ -100,17 +103,17 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
   async read(inputs, manifest, options) {
     const shape = dataImageShape(manifest.data);
     if (shape === null) {
-      throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read images; pass tensors.`);
+      throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image ${label(inputs[0]!, 0)}; pass tensors (or .npy arrays) instead.`);
     }
     if (shape.channels !== 1 && shape.channels !== 3) {
       throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`);
     }
     const images: DecodedImage[] = [];
-    for (let i = 0; i < inputs.length; i++) images.push(await decodeImage(inputs[i]!, i, shape.channels, { width: shape.width, height: shape.height }, options));
+    for (let i = 0; i < inputs.length; i++) images.push(await decodeImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options));
     const first = images[0]!;
     for (const image of images) {
       if (shape.width !== null && shape.height !== null && (image.width !== shape.width || image.height !== shape.height)) {
-        throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Image ${image.name} is ${image.width}x${image.height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit: "resize").`);
+        throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Image ${image.name} is ${image.width}x${image.height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`);
       }
       if (image.width !== first.width || image.height !== first.height) {
         throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`);

@@ -168,7 +168,7 @@ describe('usage, help and errors', () => {
     ['a wrong --logvar format', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--logvar', 'lv.txt'], 'INVALID_OPTION', 'Expected --logvar to name a .npy file but received "lv.txt".'],
     ['a missing output folder', ['encode', MLP, 'x.npy', '-o', 'nowhere/z.npy'], 'INVALID_OPTION', 'Cannot write -o nowhere/z.npy: the folder '],
     ['a PNG of a model without image geometry', ['reconstruct', MLP, 'x.npy', '-o', 'r.png'], 'INVALID_OPTION', 'Model "mlp-probs" has flat items without an image geometry (no data.image in vae.json), so -o cannot be a PNG; write .npy instead.'],
-    ['an image for a model without image geometry', ['encode', MLP, 'x.png', '-o', 'z.npy'], 'INVALID_INPUT', 'Model "mlp-probs" takes flat items without an image geometry (no data.image in vae.json), so it cannot read the image x.png; pass a .npy array instead.'],
+    ['an image for a model without image geometry', ['encode', MLP, 'x.png', '-o', 'z.npy'], 'INVALID_INPUT', 'Model "mlp-probs" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image x.png; pass tensors (or .npy arrays) instead.'],
     ['latents of the wrong shape', ['decode', MLP, 'x.npy', '-o', 'd.npy'], 'SHAPE_MISMATCH', 'x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].'],
   ])('prints "error [CODE]" and returns 2 on %s', async (_case, args, code, message) => {
     const run = await inProcess([...args, ...ONE_THREAD], dir);
@@ -430,9 +430,9 @@ describe('image inputs', () => {
     await writeFile(text, 'not an image');
     const [run, bad] = await Promise.all([cli(['encode', model, big, '-o', join(dir, 'never.npy'), ...ONE_THREAD]), cli(['score', model, text, ...ONE_THREAD])]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe(`onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 4x4 (width x height) but model "mlp-probs" takes 3x2 images; resize it first (for example with sharp: .resize(3, 2)).\n`);
+    expect(run.stderr).toBe(`onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 4x4 (width x height) but model "mlp-probs" takes 3x2 images; resize it (fit "resize").\n`);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe(`onnx-vae: error [INVALID_INPUT]: Cannot read ${text} as an image: Input buffer contains unsupported image format. Inputs are PNG or JPEG images or .npy arrays.\n`);
+    expect(bad.stderr).toBe(`onnx-vae: error [INVALID_INPUT]: Cannot read ${text} as an image: Input buffer contains unsupported image format. Inputs are images (PNG, JPEG, WebP, AVIF, TIFF, GIF) or tensors.\n`);
     expect(existsSync(join(dir, 'never.npy'))).toBe(false);
   });
 });
@@ -518,7 +518,7 @@ describe('models/mnist-vae (the shipped model; it must be committed)', () => {
     const out = join(dir, 'never.png');
     const run = await cli(['reconstruct', MNIST, big, '-o', out, ...ONE_THREAD]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe(`onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 32x32 (width x height) but model "mnist-vae" takes 28x28 images; resize it first (for example with sharp: .resize(28, 28)).\n`);
+    expect(run.stderr).toBe(`onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 32x32 (width x height) but model "mnist-vae" takes 28x28 images; resize it (fit "resize").\n`);
     expect(existsSync(out)).toBe(false);
   });
 });

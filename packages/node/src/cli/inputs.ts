@@ -3,7 +3,9 @@
  */
 import { InvalidInputError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
 import type { Dim, Manifest } from '@onnx-vae/core';
-import { readImage, readInputFile } from '../image-io.js';
+import { readInputFile } from '../image-io.js';
+import { nodeImageCodec } from '../image-codec.js';
+import type { ImageReadOptions } from '@onnx-vae/core';
 import { parseNpy } from '../npy.js';
 
 /** A batch read from the command line. */
@@ -66,14 +68,15 @@ function joinBatches(parts: readonly { tensor: VaeTensor; names: readonly string
 }
 
 /**
- * Reads data inputs: images (one item each, converted to the model's channels, range and layout; never resized) and
+ * Reads data inputs: images (one item each, converted to the model's channels, range and layout; resized or
+ * cropped only with `fit`) and
  * `.npy` arrays (`<f4`/`<f8` as they are; `|u1` as pixel values 0..255 scaled to the data range).
  *
  * @param paths - input files, at least one
  * @param manifest - the model's manifest
  * @throws {@link InvalidInputError} for unreadable files, bad shapes or image sizes
  */
-export async function readDataInputs(paths: readonly string[], manifest: Manifest): Promise<InputBatch> {
+export async function readDataInputs(paths: readonly string[], manifest: Manifest, imageOptions: ImageReadOptions = {}): Promise<InputBatch> {
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
     const bytes = await readInputFile(path);
@@ -86,7 +89,13 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
       }
       parts.push(asBatch(tensor, path, manifest.data.shape, 'data', manifest));
     } else {
-      parts.push({ tensor: await readImage(bytes, manifest, path), names: [path] });
+      const label = path;
+      const tensor = await nodeImageCodec.read([bytes], manifest, { ...imageOptions, multiple: manifest.latent.spatialFactor ?? 1 }).catch((error: unknown) => {
+        // The codec names byte inputs "image 0"; name the file instead.
+        if (error instanceof InvalidInputError) throw new InvalidInputError(error.code as 'INVALID_INPUT', label, error.message.replaceAll('image 0', label), { cause: error });
+        throw error;
+      });
+      parts.push({ tensor, names: [path] });
     }
   }
   return joinBatches(parts);
