@@ -16,3 +16,4 @@ export * from './npy.js';
 export * from './image-io.js';
 export * from './files.js';
 export * from './image-codec.js';
+export * from './fingerprint.js';

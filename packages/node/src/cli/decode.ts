@@ -14,13 +14,14 @@ export const DATA_OUTPUT_OPTIONS = Object.freeze({
   output: { type: 'string', short: 'o', value: 'FILE.png|FILE.npy', description: '.png: one grid of all items; .npy: the data, float32 [N, ...data]' },
   'out-dir': { type: 'string', value: 'DIR', description: 'also write one PNG per item: DIR/0000.png, DIR/0001.png, ...' },
   cols: { type: 'string', value: 'C', description: 'columns of the PNG grid (default ceil(sqrt(N)))' },
+  tile: { type: 'boolean', description: 'decode in overlapping tiles (image models; bounded memory for large images)' },
 } as const);
 
 /** Decodes latents in batches of `--max-batch`, with a progress bar. */
 export async function decodeInBatches(context: CommandContext, vae: Vae, latents: VaeTensor): Promise<VaeTensor> {
   const parts: VaeTensor[] = [];
   await inBatches(context, context.command, latents.dims[0]!, async (start, end) => {
-    parts.push(await vae.decode(latents.slice(start, end)));
+    parts.push(await vae.decode(latents.slice(start, end), context.values.tile === true ? { tiling: true } : {}));
   });
   return concatBatches(parts);
 }

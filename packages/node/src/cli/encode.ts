@@ -5,7 +5,7 @@ import { NormalV1, concatBatches, randomSeed } from '@onnx-vae/core';
 import type { VaeTensor } from '@onnx-vae/core';
 import { inBatches, openModel, readModelManifest, requiredOutput, seedOption } from './context.js';
 import type { Command } from './context.js';
-import { readDataInputs } from './inputs.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
 import { checkOutputFolder, npyFile, outputFormat, writeOutputs } from './outputs.js';
 import type { OutputFile } from './outputs.js';
 
@@ -48,6 +48,7 @@ export const encodeCommand: Command = {
     output: { type: 'string', short: 'o', value: 'FILE.npy', description: 'where to write the latents' },
     ...SAMPLE_OPTIONS,
     logvar: { type: 'string', value: 'FILE.npy', description: 'also write the log-variance, clamped to [-30, 20]' },
+    ...IMAGE_INPUT_OPTIONS,
   },
   inputs: { min: 1, max: Infinity },
   async run(context) {
@@ -61,14 +62,15 @@ export const encodeCommand: Command = {
     }
     const seed = sampleSeed(context);
     const { manifest } = await readModelManifest(context);
-    const { tensor } = await readDataInputs(context.inputs, manifest);
+    const { tensor } = await readDataInputs(context.inputs, manifest, imageReadOptions(context));
+    const tiling = context.values.tile === true ? { tiling: true as const } : {};
     const vae = await openModel(context);
     try {
       const noise = posteriorNoise(seed);
       const latents: VaeTensor[] = [];
       const logvars: VaeTensor[] = [];
       await inBatches(context, 'encode', tensor.dims[0]!, async (start, end) => {
-        const posterior = await vae.encode(tensor.slice(start, end));
+        const posterior = await vae.encode(tensor.slice(start, end), tiling);
         latents.push(noise ? posterior.sample({ eps: noise(posterior.mean.dims, posterior.mean.size) }) : posterior.mean);
         if (logvarPath !== null) logvars.push(posterior.logvar);
       });

@@ -1,12 +1,35 @@
 /**
  * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
  */
-import { InvalidInputError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
+import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, InvalidOptionError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
+import type { AlphaMode, ImageFit } from '@onnx-vae/core';
+import type { CommandContext } from './context.js';
+import type { OptionSpec } from './options.js';
 import type { Dim, Manifest } from '@onnx-vae/core';
 import { readInputFile } from '../image-io.js';
 import { nodeImageCodec } from '../image-codec.js';
 import type { ImageReadOptions } from '@onnx-vae/core';
 import { parseNpy } from '../npy.js';
+
+/** Options of commands that read images: fitting to the spatial factor, alpha, tiling. */
+export const IMAGE_INPUT_OPTIONS = Object.freeze({
+  fit: { type: 'string', value: 'pad|resize|crop', description: 'image sizes that are not a multiple of the model\'s spatial factor: pad by reflection and crop back (default), resize, or crop the centre' },
+  alpha: { type: 'string', value: 'composite|drop', description: 'images with alpha: composite over white (default) or drop the alpha channel' },
+  tile: { type: 'boolean', description: 'run the graphs in overlapping tiles (image models; bounded memory for large images)' },
+} satisfies Record<string, OptionSpec>);
+
+/**
+ * The image reading options of {@link IMAGE_INPUT_OPTIONS}.
+ *
+ * @throws {@link InvalidOptionError} for values outside the tables
+ */
+export function imageReadOptions(context: CommandContext): ImageReadOptions {
+  const fit = context.values.fit;
+  const alpha = context.values.alpha;
+  if (fit !== undefined && !Object.hasOwn(IMAGE_FITS, fit as string)) throw new InvalidOptionError('fit', `Expected --fit to be one of ${Object.keys(IMAGE_FITS).join(', ')} but received ${JSON.stringify(fit)}.`);
+  if (alpha !== undefined && !Object.hasOwn(ALPHA_MODES, alpha as string)) throw new InvalidOptionError('alpha', `Expected --alpha to be one of ${Object.keys(ALPHA_MODES).join(', ')} but received ${JSON.stringify(alpha)}.`);
+  return { ...(fit === undefined ? {} : { fit: fit as ImageFit }), ...(alpha === undefined ? {} : { alpha: alpha as AlphaMode }) };
+}
 
 /** A batch read from the command line. */
 export interface InputBatch {

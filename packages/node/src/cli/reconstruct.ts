@@ -1,12 +1,12 @@
 /**
  * `onnx-vae reconstruct`: decode(encode(x)), written as .npy or as a PNG of originals above reconstructions.
  */
-import { concatBatches, tileImages } from '@onnx-vae/core';
+import { concatBatches, spatialSize, tileImages } from '@onnx-vae/core';
 import type { PixelImage, VaeTensor } from '@onnx-vae/core';
 import { inBatches, openModel, readModelManifest, requiredOutput } from './context.js';
 import type { Command } from './context.js';
 import { SAMPLE_OPTIONS, posteriorNoise, sampleSeed } from './encode.js';
-import { readDataInputs } from './inputs.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
 import { integerOption } from './options.js';
 import { checkImageOutput, checkOutputFolder, itemImages, npyFile, outputFormat, pngFile, writeOutputs } from './outputs.js';
 
@@ -37,6 +37,7 @@ export const reconstructCommand: Command = {
   options: {
     output: { type: 'string', short: 'o', value: 'FILE.png|FILE.npy', description: 'where to write the comparison grid or the reconstructions' },
     ...SAMPLE_OPTIONS,
+    ...IMAGE_INPUT_OPTIONS,
     cols: { type: 'string', value: 'C', description: 'items per row of the PNG (default ceil(sqrt(2N)))' },
   },
   inputs: { min: 1, max: Infinity },
@@ -48,14 +49,19 @@ export const reconstructCommand: Command = {
     const seed = sampleSeed(context);
     const { manifest } = await readModelManifest(context);
     if (format === 'png') checkImageOutput(manifest, '-o');
-    const { tensor } = await readDataInputs(context.inputs, manifest);
+    const { tensor } = await readDataInputs(context.inputs, manifest, imageReadOptions(context));
+    const tiling = context.values.tile === true ? { tiling: true as const } : {};
     const vae = await openModel(context);
     try {
       const noise = posteriorNoise(seed);
       const parts: VaeTensor[] = [];
       await inBatches(context, 'reconstruct', tensor.dims[0]!, async (start, end) => {
-        const posterior = await vae.encode(tensor.slice(start, end));
-        parts.push(await vae.decode(noise ? posterior.sample({ eps: noise(posterior.mean.dims, posterior.mean.size) }) : posterior.mode()));
+        const batch = tensor.slice(start, end);
+        const posterior = await vae.encode(batch, tiling);
+        const z = noise ? posterior.sample({ eps: noise(posterior.mean.dims, posterior.mean.size) }) : posterior.mode();
+        // Image models pad to their spatial factor; crop back to the input's size.
+        const size = manifest.data.layout === 'flat' ? {} : { size: spatialSize(batch, manifest.data.layout) };
+        parts.push(await vae.decode(z, { ...tiling, ...size }));
       });
       const reconstructions = concatBatches(parts);
       if (format === 'npy') {

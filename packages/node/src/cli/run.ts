@@ -3,6 +3,7 @@
  */
 import { VaeError } from '@onnx-vae/core';
 import type { Command, CliIo } from './context.js';
+import { compressCommand, decompressCommand } from './compress.js';
 import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { generateCommand } from './generate.js';
@@ -19,6 +20,8 @@ export const COMMANDS = Object.freeze({
   reconstruct: reconstructCommand,
   generate: generateCommand,
   score: scoreCommand,
+  compress: compressCommand,
+  decompress: decompressCommand,
 } satisfies Record<string, Command>);
 /** One of {@link COMMANDS}. */
 export type CommandName = keyof typeof COMMANDS;
@@ -39,7 +42,7 @@ export function topLevelHelp(): string {
   return [
     'Usage: onnx-vae <command> <model-folder> [inputs...] [options]',
     '',
-    'Runs a VAE exported to ONNX. A model folder holds vae.json and the encoder and decoder graphs it names.',
+    'Runs a VAE exported to ONNX. A model folder holds vae.json and the encoder and decoder graphs it names, or an\nexport without vae.json in a known layout (Hugging Face optimum, onnxruntime SD demo, a TAESD-style NAME_encoder.onnx/\nNAME_decoder.onnx pair); --preset names its family where the graphs cannot tell.',
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),

@@ -6,7 +6,7 @@ import { randomSeed } from '@onnx-vae/core';
 import type { ScoreResult } from '@onnx-vae/core';
 import { openModel, readModelManifest, seedOption } from './context.js';
 import type { Command } from './context.js';
-import { readDataInputs } from './inputs.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
 import { UsageError, integerOption } from './options.js';
 
 /** The per-item columns of the score table, in order. */
@@ -127,6 +127,8 @@ export const scoreCommand: Command = {
     seed: { type: 'string', value: 'N', description: 'seed of the normal-v1 generator (default: random, reported)' },
     json: { type: 'boolean', description: 'print the result as JSON' },
     csv: { type: 'boolean', description: 'print the result as CSV' },
+    fit: IMAGE_INPUT_OPTIONS.fit,
+    alpha: IMAGE_INPUT_OPTIONS.alpha,
   },
   inputs: { min: 1, max: Infinity },
   async run(context) {
@@ -134,7 +136,7 @@ export const scoreCommand: Command = {
     const samples = integerOption(context.values, 'samples', 1, 1);
     const seed = seedOption(context, randomSeed());
     const { manifest } = await readModelManifest(context);
-    const { tensor, names } = await readDataInputs(context.inputs, manifest);
+    const { tensor, names } = await readDataInputs(context.inputs, manifest, imageReadOptions(context));
     const vae = await openModel(context);
     try {
       const stderr = context.io.stderr;
