@@ -135,6 +135,9 @@ export class OrtNodeBackend implements Backend {
   async createSession(source: ModelSource, role: 'encoder' | 'decoder'): Promise<BackendSession> {
     const label = 'path' in source ? source.path : `${role} bytes`;
     if (this.executionProvider === 'cuda') {
+      // onnxruntime logs a failed CUDA provider load itself, in red, before throwing; onnx-vae reports it (warning or
+      // BACKEND_UNAVAILABLE) with a fix, so keep onnxruntime's own log to fatal errors unless the caller chose a level.
+      if (ort.env.logLevel === undefined || ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
       try {
         return await this.open(source, label, [{ name: 'cuda', deviceId: this.deviceId }], 4);
       } catch (error) {
