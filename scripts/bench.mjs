@@ -81,10 +81,11 @@ async function rawScore(x, n, k, seed) {
     mse[i] = s / D;
   }
   const rows = k * n;
-  const z = new NormalV1(seed).fill(new Float32Array(rows * L));
+  const eps = new NormalV1(seed).fill(new Float32Array(rows * L));
+  const z = new Float32Array(rows * L);
   for (let r = 0; r < rows; r++) {
     const i = r % n;
-    for (let j = 0; j < L; j++) z[r * L + j] = q.mean[i * L + j] + Math.fround(q.std[i * L + j] * z[r * L + j]);
+    for (let j = 0; j < L; j++) z[r * L + j] = q.mean[i * L + j] + Math.fround(q.std[i * L + j] * eps[r * L + j]);
   }
   const logits = (await dec.run({ [decIn]: new ort.Tensor('float32', z, [rows, L]) }))[decOut].data;
   const logW = new Float64Array(rows);
@@ -93,14 +94,14 @@ async function rawScore(x, n, k, seed) {
     const i = r % n;
     let lpx = 0;
     for (let j = 0; j < D; j++) lpx += x[i * D + j] * logits[r * D + j] - softplus(logits[r * D + j]);
+    // log p(z) - log q(z|x), with log q from eps (z = mean + std * eps): the 2 pi terms cancel.
     let lpz = 0;
     let lqz = 0;
     for (let j = 0; j < L; j++) {
       const v = z[r * L + j];
-      const lv = q.logvar[i * L + j];
-      const d = v - q.mean[i * L + j];
+      const e = eps[r * L + j];
       lpz += v * v;
-      lqz += (d * d) / Math.exp(lv) + lv;
+      lqz += e * e + q.logvar[i * L + j];
     }
     logPx[r] = lpx;
     logW[r] = lpx - 0.5 * lpz + 0.5 * lqz;
