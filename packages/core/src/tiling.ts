@@ -180,10 +180,11 @@ export function planTiles(height: number, width: number, options: PlanTilesOptio
 }
 
 /**
- * Blend weights along one axis: for tiles of `length` pixels at `starts`, one array of `length` weights per tile. Across the overlap with each neighbour the weight ramps linearly, sampled
- * at pixel centres (`(i + 0.5) / overlap` up from the near neighbour, the mirror image down towards the far one), so
- * in an overlap of two tiles the weights sum to 1; elsewhere, and on the image's edges, the weight is 1. Where a tile
- * ramps on both sides at once the smaller weight wins. Every weight is in (0, 1].
+ * Blend weights along one axis: for tiles of `length` pixels at `starts`, one array of `length` weights per tile.
+ * Across the overlap with each neighbour the weight ramps linearly, sampled at pixel centres (`(i + 0.5) / overlap`
+ * up from the near neighbour, the mirror image down towards the far one), so in an overlap of two tiles the weights
+ * sum to 1; elsewhere, and on the image's edges, the weight is 1. Where a tile ramps on both sides at once the
+ * smaller weight wins. Every weight is in (0, 1].
  *
  * @param starts - first pixel of each tile, increasing (as from {@link tileStarts}); trusted, not checked
  * @param length - pixels of every tile
