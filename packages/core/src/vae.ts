@@ -172,6 +172,12 @@ export interface ScoreResult {
   readonly notes: readonly string[];
 }
 
+/** Data ready for the encoder, and the size before padding (`null` when nothing was padded). */
+interface Prepared {
+  readonly tensor: VaeTensor;
+  readonly original: SpatialSize | null;
+}
+
 const DEFAULT_MAX_BATCH = 256;
 const ACTIVE_UNIT_THRESHOLD = 0.01;
 
@@ -289,7 +295,8 @@ export class Vae<I = never, O = never, W = never> {
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
     this.assertUsable();
-    const { tensor } = await this.prepare(x, options, 'pad');
+    const prepared = this.prepare(x, options, 'pad');
+    const { tensor } = prepared instanceof Promise ? await prepared : prepared;
     return this.encodePrepared(tensor, options.tiling);
   }
 
@@ -544,23 +551,28 @@ export class Vae<I = never, O = never, W = never> {
   /**
    * Data for the graphs from tensors or images: images read by the runtime's codec, shapes and values checked, and
    * image-model inputs padded to the spatial factor (`'pad'`) or refused when they are not multiples (`'refuse'`).
+   * Synchronous for tensors (the hot path), a promise only for images.
    */
-  private async prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse'): Promise<{ tensor: VaeTensor; original: SpatialSize | null }> {
+  private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse'): Prepared | Promise<Prepared> {
     const fit = options.fit ?? 'pad';
     if (!Object.hasOwn(IMAGE_FITS, fit)) throw new InvalidOptionError('fit', `Expected "fit" to be one of ${Object.keys(IMAGE_FITS).map((k) => `"${k}"`).join(', ')} but received ${describe(fit)}.`);
     if (options.alpha !== undefined && !Object.hasOwn(ALPHA_MODES, options.alpha)) {
       throw new InvalidOptionError('alpha', `Expected "alpha" to be one of ${Object.keys(ALPHA_MODES).map((k) => `"${k}"`).join(', ')} but received ${describe(options.alpha)}.`);
     }
     const codec = this.images;
-    const factor = this.manifest.latent.spatialFactor ?? 1;
-    let tensor: VaeTensor;
-    const list = Array.isArray(x) ? (x as unknown[]) : [x];
-    if (codec !== null && list.length > 0 && list.every((item) => codec.isImage(item))) {
-      tensor = this.dataInput(await codec.read(list as I[], this.manifest, { ...options, fit, multiple: factor }), 'x');
-    } else {
-      if (fit !== 'pad') throw new InvalidOptionError('fit', `"fit: '${fit}'" applies to images; tensors are padded ("fit: 'pad'") or must already fit.`);
-      tensor = this.dataInput(x as TensorInput, 'x');
+    if (codec !== null) {
+      const list = Array.isArray(x) ? (x as unknown[]) : [x];
+      if (list.length > 0 && list.every((item) => codec.isImage(item))) {
+        const multiple = this.manifest.latent.spatialFactor ?? 1;
+        return codec.read(list as I[], this.manifest, { ...options, fit, multiple }).then((tensor) => this.fitToFactor(this.dataInput(tensor, 'x'), padding));
+      }
     }
+    if (fit !== 'pad') throw new InvalidOptionError('fit', `"fit: '${fit}'" applies to images; tensors are padded ("fit: 'pad'") or must already fit.`);
+    return this.fitToFactor(this.dataInput(x as TensorInput, 'x'), padding);
+  }
+
+  private fitToFactor(tensor: VaeTensor, padding: 'pad' | 'refuse'): Prepared {
+    const factor = this.manifest.latent.spatialFactor ?? 1;
     const layout = this.manifest.data.layout;
     if (factor === 1 || layout === 'flat') return { tensor, original: null };
     const padded = padToMultiple(tensor, factor, layout);
@@ -630,26 +642,30 @@ export class Vae<I = never, O = never, W = never> {
 
   private async runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
-    const parts: Record<string, VaeTensor>[] = [];
+    if (batch <= this.maxBatch) return this.runOnce(session, graph, input, outputs, tensor);
+    const parts: VaeTensor[][] = [];
     for (let start = 0; start < batch; start += this.maxBatch) {
-      const end = Math.min(batch, start + this.maxBatch);
-      const feed = start === 0 && end === batch ? tensor : tensor.slice(start, end);
-      let result: Record<string, VaeTensor>;
-      try {
-        result = await session.run({ [input]: feed }, outputs);
-      } catch (error) {
-        if (VaeError.isInstance(error)) throw error;
-        throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
-      }
-      for (const name of outputs) {
-        const out = result[name];
-        if (!out || out.dims[0] !== end - start) {
-          throw new ModelMismatchError(graph, `The ${graph} output "${name}" has dims ${describe(out ? [...out.dims] : undefined)} for a batch of ${end - start}; expected the batch axis first.`);
-        }
-      }
-      parts.push(result);
+      parts.push(await this.runOnce(session, graph, input, outputs, tensor.slice(start, Math.min(batch, start + this.maxBatch))));
     }
-    return outputs.map((name) => concatBatches(parts.map((p) => p[name]!)));
+    return outputs.map((_, k) => concatBatches(parts.map((p) => p[k]!)));
+  }
+
+  private async runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor): Promise<VaeTensor[]> {
+    let result: Record<string, VaeTensor>;
+    try {
+      result = await session.run({ [input]: feed }, outputs);
+    } catch (error) {
+      if (VaeError.isInstance(error)) throw error;
+      throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+    const rows = feed.dims[0]!;
+    return outputs.map((name) => {
+      const out = result[name];
+      if (!out || out.dims[0] !== rows) {
+        throw new ModelMismatchError(graph, `The ${graph} output "${name}" has dims ${describe(out ? [...out.dims] : undefined)} for a batch of ${rows}; expected the batch axis first.`);
+      }
+      return out;
+    });
   }
 
   private async encodeTensor(x: VaeTensor): Promise<Posterior> {
