@@ -12,6 +12,8 @@ const config: Config = {
   },
   moduleNameMapper: {
     '^@onnx-vae/(core|node|web)$': '<rootDir>/packages/$1/src/index.ts',
+    // @onnx-vae/web's onnxruntime-web import, loaded in the host realm (packages/web/test/ort-web-environment.cjs).
+    '^#ort$': '<rootDir>/packages/web/test/ort-web-host.cjs',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],

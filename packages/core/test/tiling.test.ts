@@ -304,7 +304,12 @@ describe('tiledDecode with a non-local model (3x3 blur)', () => {
     return mask;
   }
 
-  async function errors(overlap: number): Promise<{ border: number; interior: number }> {
+  interface Errors {
+    readonly border: number;
+    readonly interior: number;
+  }
+
+  async function errors(overlap: number): Promise<Errors> {
     const expected = await blurDecoder(factor)(z);
     const tiled = await tiledDecode(blurDecoder(factor), z, { tileSize, overlap, factor });
     const mask = borderMask(tileStarts(48, tileSize, overlap), tileSize);
@@ -325,7 +330,7 @@ describe('tiledDecode with a non-local model (3x3 blur)', () => {
   }
 
   it('concentrates the error on tile borders, and wider ramps shrink it', async () => {
-    const [hard, two, four, eight] = await Promise.all([0, 2, 4, 8].map(errors));
+    const [hard, two, four, eight] = (await Promise.all([0, 2, 4, 8].map(errors))) as [Errors, Errors, Errors, Errors];
     // Interior pixels see the same neighbourhood in a tile as in the whole image: only rounding remains.
     for (const e of [hard, two, four, eight]) expect(e.interior).toBeLessThan(5e-6);
     expect(hard.border).toBeGreaterThan(0.5);

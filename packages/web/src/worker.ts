@@ -1,0 +1,201 @@
+/**
+ * Running a VAE in a Web Worker, so inference never blocks the page: {@link serveVaeInWorker} in the worker's
+ * script, {@link loadVaeInWorker} on the page. Calls cross as structured-clone messages; results come back as the
+ * same types the in-page API returns (tensors, posteriors, score results), errors as {@link VaeError}s with their
+ * `code`.
+ */
+import { Posterior, VaeError, VaeTensor } from '@onnx-vae/core';
+import type { DecodeOptions, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput } from '@onnx-vae/core';
+import { loadVae } from './load.js';
+import type { LoadProgress, LoadVaeOptions, ModelFiles, WebVae } from './load.js';
+
+/** Inputs a worker VAE takes: tensors, or images that can cross to a worker (ImageData, ImageBitmap, Blob). */
+export type WorkerInput = TensorInput | ImageData | ImageBitmap | Blob | readonly (ImageData | ImageBitmap | Blob)[];
+
+/** Options of {@link loadVaeInWorker}: those of `loadVae` but `onProgress` runs on the page. */
+export type WorkerLoadOptions = LoadVaeOptions;
+
+type Method = 'encode' | 'decode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'dispose';
+type Request =
+  | { readonly id: number; readonly method: 'load'; readonly args: readonly [string | ModelFiles, Omit<LoadVaeOptions, 'onProgress'>] }
+  | { readonly id: number; readonly method: Method; readonly args: readonly unknown[] };
+type Reply =
+  | { readonly id: number; readonly progress: LoadProgress }
+  | { readonly id: number; readonly result: unknown }
+  | { readonly id: number; readonly error: { readonly code: ErrorCode | null; readonly name: string; readonly message: string } };
+
+interface WireTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** The scope of a worker, as far as this module uses it. */
+interface MessageScope {
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  postMessage(message: unknown): void;
+}
+
+function isRequest(value: unknown): value is Request {
+  const request = value as Partial<Request> | null;
+  return typeof request === 'object' && request !== null && typeof request.id === 'number' && typeof request.method === 'string' && Array.isArray(request.args);
+}
+
+function wire(tensor: VaeTensor): WireTensor {
+  return { data: tensor.data, dims: [...tensor.dims] };
+}
+
+function unwire(tensor: WireTensor): VaeTensor {
+  return new VaeTensor(tensor.data, tensor.dims);
+}
+
+/**
+ * Serves one VAE at a time to the page that started this worker. Call it once at the top of the worker's script.
+ *
+ * @param scope - the worker's global scope; default `self`
+ * @example
+ * // vae-worker.ts, bundled as a module worker
+ * import { serveVaeInWorker } from '@onnx-vae/web';
+ * serveVaeInWorker();
+ */
+export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as MessageScope): void {
+  let vae: WebVae | null = null;
+  const handle = async (request: Request): Promise<unknown> => {
+    if (request.method === 'load') {
+      const [source, options] = request.args;
+      await vae?.dispose();
+      vae = await loadVae(source, { ...options, onProgress: (progress) => scope.postMessage({ id: request.id, progress } satisfies Reply) });
+      return vae.manifest;
+    }
+    if (!vae) throw new VaeError('DISPOSED', 'No VAE is loaded in this worker; call loadVaeInWorker() first.');
+    const args = request.args as readonly [never, never, never];
+    switch (request.method) {
+      case 'encode': {
+        const q = await vae.encode(args[0], args[1]);
+        return { mean: wire(q.mean), logvar: q.deterministic ? null : wire(q.logvar) };
+      }
+      case 'decode':
+        return wire(await vae.decode(args[0], args[1]));
+      case 'reconstruct':
+        return wire(await vae.reconstruct(args[0], args[1]));
+      case 'generate':
+        return wire(await vae.generate(args[0]));
+      case 'interpolate':
+        return wire(await vae.interpolate(args[0], args[1], args[2]));
+      case 'score':
+        return vae.score(args[0], { ...(args[1] as ScoreOptions | undefined), onProgress: undefined });
+      case 'dispose':
+        await vae.dispose();
+        vae = null;
+        return null;
+    }
+  };
+  // A listener, not onmessage: a bundle that holds onnxruntime-web's threaded wasm also starts as its pthread
+  // workers, whose own messages ({ cmd }) this must leave alone.
+  scope.addEventListener('message', (event: MessageEvent) => {
+    const request = event.data as unknown;
+    if (!isRequest(request)) return;
+    handle(request).then(
+      (result) => scope.postMessage({ id: request.id, result } satisfies Reply),
+      (error: unknown) => {
+        const code = VaeError.isInstance(error) ? error.code : null;
+        scope.postMessage({ id: request.id, error: { code, name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) } } satisfies Reply);
+      },
+    );
+  });
+}
+
+/**
+ * A VAE running in a Web Worker: the in-page API's inference methods, asynchronous, with the same results.
+ */
+export class WorkerVae {
+  /** The validated manifest. */
+  readonly manifest: Manifest;
+  private readonly call: (method: Method, args: readonly unknown[]) => Promise<unknown>;
+
+  /** @internal Use {@link loadVaeInWorker}. */
+  constructor(manifest: Manifest, call: (method: Method, args: readonly unknown[]) => Promise<unknown>) {
+    this.manifest = manifest;
+    this.call = call;
+  }
+
+  /** `vae.encode` in the worker. */
+  async encode(x: WorkerInput, options: EncodeOptions = {}): Promise<Posterior> {
+    const q = (await this.call('encode', [x, options])) as { mean: WireTensor; logvar: WireTensor | null };
+    return new Posterior(unwire(q.mean), q.logvar ? unwire(q.logvar) : null);
+  }
+
+  /** `vae.decode` in the worker. */
+  async decode(z: TensorInput, options: DecodeOptions = {}): Promise<VaeTensor> {
+    return unwire((await this.call('decode', [z, options])) as WireTensor);
+  }
+
+  /** `vae.reconstruct` in the worker. */
+  async reconstruct(x: WorkerInput, options: ReconstructOptions = {}): Promise<VaeTensor> {
+    return unwire((await this.call('reconstruct', [x, options])) as WireTensor);
+  }
+
+  /** `vae.generate` in the worker. */
+  async generate(options: PriorSampleOptions = {}): Promise<VaeTensor> {
+    return unwire((await this.call('generate', [options])) as WireTensor);
+  }
+
+  /** `vae.interpolate` in the worker. */
+  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions = {}): Promise<VaeTensor> {
+    return unwire((await this.call('interpolate', [a, b, options])) as WireTensor);
+  }
+
+  /** `vae.score` in the worker (without `onProgress`). */
+  async score(x: WorkerInput, options: Omit<ScoreOptions, 'onProgress'> = {}): Promise<ScoreResult> {
+    return (await this.call('score', [x, options])) as ScoreResult;
+  }
+
+  /** Releases the graphs in the worker; the worker itself stays (terminate it when done). */
+  async dispose(): Promise<void> {
+    await this.call('dispose', []);
+  }
+
+  /** `await using vae = await loadVaeInWorker(...)` disposes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+/**
+ * Loads a VAE in a worker that runs {@link serveVaeInWorker}.
+ *
+ * @param worker - a module worker, e.g. `new Worker(new URL('./vae-worker.js', import.meta.url), { type: 'module' })`
+ * @param source - the model folder's URL (resolved against the page, since the worker's base differs) or
+ *   `{ manifest, encoder, decoder }`
+ * @param options - as `loadVae`; `onProgress` is called on the page
+ * @throws what `loadVae` throws, as {@link VaeError}s with their code
+ * @example
+ * const vae = await loadVaeInWorker(new Worker(new URL('./vae-worker.js', import.meta.url), { type: 'module' }), '/models/mnist-vae/');
+ * const q = await vae.encode({ data: new Float32Array(784), dims: [1, 784] });
+ */
+export async function loadVaeInWorker(worker: Worker, source: string | URL | ModelFiles, options: WorkerLoadOptions = {}): Promise<WorkerVae> {
+  let next = 0;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; onProgress?: (progress: LoadProgress) => void }>();
+  worker.addEventListener('message', (event: MessageEvent) => {
+    const reply = event.data as Reply;
+    const waiting = pending.get(reply.id);
+    if (!waiting) return;
+    if ('progress' in reply) return waiting.onProgress?.(reply.progress);
+    pending.delete(reply.id);
+    if ('error' in reply) {
+      const error = reply.error.code ? new VaeError(reply.error.code, reply.error.message) : new Error(reply.error.message);
+      error.name = reply.error.name;
+      waiting.reject(error);
+    } else waiting.resolve(reply.result);
+  });
+  const send = (method: Request['method'], args: readonly unknown[], onProgress?: (progress: LoadProgress) => void): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
+      worker.postMessage({ id, method, args });
+    });
+  const location = (globalThis as { location?: { href: string } }).location?.href;
+  const resolved = typeof source === 'string' || source instanceof URL ? new URL(source, location).href : source;
+  const { onProgress, ...rest } = options;
+  const manifest = (await send('load', [resolved, rest], onProgress)) as Manifest;
+  return new WorkerVae(manifest, (method, args) => send(method, args));
+}

@@ -1,0 +1,97 @@
+/** @jest-environment ./packages/web/test/ort-web-environment.cjs */
+// The VAE contract suite on onnxruntime-web's wasm backend, in plain Node: the graphs are read from models/ as bytes
+// and given to loadVae in memory (the URL loader is exercised in the browser run, scripts/browser/).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadVae } from '../src/index';
+import { describeVaeContract } from '../../core/test/contract/vae-contract';
+
+const MODELS = join(__dirname, '..', '..', '..', 'models');
+
+async function loadFromDisk(model: string, options: { maxBatch?: number } = {}) {
+  const dir = join(MODELS, model);
+  const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
+  const [encoder, decoder] = await Promise.all([readFile(join(dir, manifest.encoder.file)), readFile(join(dir, manifest.decoder.file))]);
+  return loadVae({ manifest, encoder: new Uint8Array(encoder), decoder: new Uint8Array(decoder) }, { device: 'wasm', numThreads: 1, ...options });
+}
+
+describeVaeContract({
+  backend: 'onnxruntime-web (wasm, Node)',
+  load: (model, options) => loadFromDisk(model, options),
+  golden: async (model) => JSON.parse(await readFile(join(MODELS, model, 'golden.json'), 'utf8')),
+});
+
+describe('onnxruntime-web backend in Node', () => {
+  it('reports the execution provider it runs on and why', async () => {
+    const vae = await loadFromDisk('fixtures/mlp-probs');
+    try {
+      expect(vae.backendName).toMatch(/^onnxruntime-web 1\.30\.0 \(wasm\)$/);
+    } finally {
+      await vae.dispose();
+    }
+  });
+
+  it.each([
+    ['device "webgpu" without navigator.gpu', { device: 'webgpu' }, 'BACKEND_UNAVAILABLE', 'device "webgpu" was requested but navigator.gpu is missing (no WebGPU in this environment).'],
+    ['an unknown device', { device: 'cuda' }, 'INVALID_OPTION', 'Expected "device" to be one of "auto", "webgpu", "wasm" but received "cuda".'],
+    ['zero threads', { numThreads: 0 }, 'INVALID_OPTION', 'Expected "numThreads" to be a positive integer but received 0.'],
+    ['wasmPaths without a trailing slash', { wasmPaths: '/ort' }, 'INVALID_OPTION', 'Expected "wasmPaths" to be a URL prefix ending in "/" but received "/ort".'],
+  ])('rejects %s with a typed error', async (_name, options, code, message) => {
+    const error = await loadFromDisk('fixtures/mlp-probs', options as never).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe(code);
+    expect((error as Error).message).toContain(message);
+  });
+
+  it('device "auto" without WebGPU chooses wasm and says why', async () => {
+    const dir = join(MODELS, 'fixtures/mlp-probs');
+    const [manifest, encoder, decoder] = await Promise.all([readFile(join(dir, 'vae.json'), 'utf8'), readFile(join(dir, 'encoder.onnx')), readFile(join(dir, 'decoder.onnx'))]);
+    const { OrtWebBackend, createVae, parseManifest } = await import('../src/index');
+    const backend = new OrtWebBackend({ device: 'auto', numThreads: 1 });
+    const vae = await createVae({ manifest: parseManifest(manifest), backend, encoder: { bytes: new Uint8Array(encoder) }, decoder: { bytes: new Uint8Array(decoder) } });
+    try {
+      expect(backend.executionProvider).toBe('wasm');
+      expect(backend.deviceReason).toBe('auto: navigator.gpu is missing (no WebGPU in this environment); wasm with 1 thread(s)');
+    } finally {
+      await vae.dispose();
+    }
+  });
+
+  describe('with an adapter but a build without WebGPU (navigator.gpu stubbed; Node runs the wasm-only build)', () => {
+    const scope = globalThis as { navigator?: unknown };
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    beforeAll(() => {
+      Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { gpu: { requestAdapter: async () => ({ info: { vendor: 'test', architecture: 'stub' } }) } } });
+    });
+    afterAll(() => {
+      if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+      else delete scope.navigator;
+    });
+
+    it('device "auto" falls back to wasm and says why', async () => {
+      const vae = await loadFromDisk('fixtures/mlp-probs', { device: 'auto' } as never);
+      try {
+        expect(vae.backendName).toBe('onnxruntime-web 1.30.0 (wasm)');
+      } finally {
+        await vae.dispose();
+      }
+    });
+
+    it('device "webgpu" throws BACKEND_UNAVAILABLE with the fix', async () => {
+      const error = (await loadFromDisk('fixtures/mlp-probs', { device: 'webgpu' } as never).catch((e: unknown) => e)) as { code?: string; message: string };
+      expect(error.code).toBe('BACKEND_UNAVAILABLE');
+      expect(error.message).toMatch(/^onnxruntime-web could not create a WebGPU session for the encoder \(.+\)\. WebGPU needs a browser that exposes navigator\.gpu/);
+    });
+  });
+
+  it('rejects a damaged graph and a manifest that does not match the graphs', async () => {
+    const dir = join(MODELS, 'fixtures/mlp-probs');
+    const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
+    const decoder = new Uint8Array(await readFile(join(dir, 'decoder.onnx')));
+    const damaged = await loadVae({ manifest, encoder: decoder.subarray(0, 100), decoder }, { device: 'wasm' }).catch((e: unknown) => e);
+    expect((damaged as { code?: string }).code).toBe('MODEL_FILE_CORRUPT');
+    const wrong = { ...manifest, encoder: { ...manifest.encoder, input: 'pixels' } };
+    const encoder = new Uint8Array(await readFile(join(dir, 'encoder.onnx')));
+    const mismatch = await loadVae({ manifest: wrong, encoder, decoder }, { device: 'wasm' }).catch((e: unknown) => e);
+    expect((mismatch as { code?: string }).code).toBe('MODEL_MISMATCH');
+  });
+});
