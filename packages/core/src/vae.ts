@@ -592,8 +592,11 @@ export class Vae<I = never, O = never, W = never> {
     return factor;
   }
 
-  private async encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined): Promise<Posterior> {
-    if (!tiling) return this.encodeTensor(tensor);
+  private encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined): Promise<Posterior> {
+    return tiling ? this.encodeTiled(tensor, tiling) : this.encodeTensor(tensor);
+  }
+
+  private async encodeTiled(tensor: VaeTensor, tiling: EncodeTiling): Promise<Posterior> {
     const settings = tiling === true ? {} : tiling;
     const { mean, logvar } = await tiledEncode(
       async (tile) => {
@@ -640,9 +643,15 @@ export class Vae<I = never, O = never, W = never> {
     return [...given];
   }
 
-  private async runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
+  private runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
+    // One run: no extra async frame (this sits on every call's path).
     if (batch <= this.maxBatch) return this.runOnce(session, graph, input, outputs, tensor);
+    return this.runSplit(session, graph, input, outputs, tensor);
+  }
+
+  private async runSplit(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
+    const batch = tensor.dims[0]!;
     const parts: VaeTensor[][] = [];
     for (let start = 0; start < batch; start += this.maxBatch) {
       parts.push(await this.runOnce(session, graph, input, outputs, tensor.slice(start, Math.min(batch, start + this.maxBatch))));
@@ -650,15 +659,23 @@ export class Vae<I = never, O = never, W = never> {
     return outputs.map((_, k) => concatBatches(parts.map((p) => p[k]!)));
   }
 
-  private async runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor): Promise<VaeTensor[]> {
-    let result: Record<string, VaeTensor>;
+  private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor): Promise<VaeTensor[]> {
+    let pending: Promise<Record<string, VaeTensor>>;
     try {
-      result = await session.run({ [input]: feed }, outputs);
+      pending = session.run({ [input]: feed }, outputs);
     } catch (error) {
-      if (VaeError.isInstance(error)) throw error;
-      throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+      pending = Promise.reject(error);
     }
-    const rows = feed.dims[0]!;
+    return pending.then(
+      (result) => this.checkOutputs(result, graph, outputs, feed.dims[0]!),
+      (error: unknown) => {
+        if (VaeError.isInstance(error)) throw error;
+        throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+      },
+    );
+  }
+
+  private checkOutputs(result: Record<string, VaeTensor>, graph: 'encoder' | 'decoder', outputs: readonly string[], rows: number): VaeTensor[] {
     return outputs.map((name) => {
       const out = result[name];
       if (!out || out.dims[0] !== rows) {

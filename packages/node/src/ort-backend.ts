@@ -184,18 +184,23 @@ class OrtNodeSession implements BackendSession {
     this.outputs = toInfo(session.outputMetadata);
   }
 
-  async run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
-    if (!this.session) throw new BackendError('DISPOSED', 'This onnxruntime session was released.');
+  run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
+    const session = this.session;
+    if (!session) return Promise.reject(new BackendError('DISPOSED', 'This onnxruntime session was released.'));
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', tensor.data, [...tensor.dims]);
-    const results = await this.session.run(ortFeeds, [...outputs]);
-    const out: Record<string, VaeTensor> = {};
-    for (const name of outputs) {
-      const tensor = results[name]!;
-      if (tensor.type !== 'float32') throw new BackendError('INFERENCE_FAILED', `Output "${name}" is ${tensor.type}; onnx-vae needs float32.`);
-      out[name] = new VaeTensor(tensor.data as Float32Array, tensor.dims);
+    for (const name in feeds) {
+      const tensor = feeds[name]!;
+      ortFeeds[name] = new ort.Tensor('float32', tensor.data, tensor.dims as number[]);
     }
-    return out;
+    return session.run(ortFeeds, outputs as string[]).then((results) => {
+      const out: Record<string, VaeTensor> = {};
+      for (const name of outputs) {
+        const tensor = results[name]!;
+        if (tensor.type !== 'float32') throw new BackendError('INFERENCE_FAILED', `Output "${name}" is ${tensor.type}; onnx-vae needs float32.`);
+        out[name] = new VaeTensor(tensor.data as Float32Array, tensor.dims);
+      }
+      return out;
+    });
   }
 
   async release(): Promise<void> {
