@@ -5,7 +5,9 @@
  *
  * Tolerances, |actual - expected| <= rtol |expected| + atol: network outputs (mean, logvar, std, decoded values, z)
  * rtol 1e-5, atol 1e-5 (float32 graphs, onnxruntime vs PyTorch kernels; observed worst ~3e-6 absolute); per-item
- * log-likelihood numbers (ELBO, IWAE, KL, reconstruction) rtol 1e-5, atol 1e-5 nats (observed worst ~2e-7 relative).
+ * log-likelihood numbers (ELBO, IWAE, KL, reconstruction) rtol 1e-4, atol 1e-4 nats (observed worst: ~2e-7 relative
+ * on the MLP models, 1.3e-5 on kl-f8, whose Gaussian scale 0.099 turns 1e-6 output differences summed over 4608
+ * pixels into 1e-5 relative).
  */
 import type { Vae } from '../../src/index';
 import { VaeError } from '../../src/index';
@@ -14,8 +16,8 @@ import type { Golden } from './golden';
 
 export const NETWORK_RTOL = 1e-5;
 export const NETWORK_ATOL = 1e-5;
-export const SCORE_RTOL = 1e-5;
-export const SCORE_ATOL = 1e-5;
+export const SCORE_RTOL = 1e-4;
+export const SCORE_ATOL = 1e-4;
 
 export interface ContractTarget {
   /** Label of the backend, e.g. "onnxruntime-node cpu". */
@@ -26,7 +28,7 @@ export interface ContractTarget {
   golden(model: string): Promise<Golden>;
 }
 
-const GAUSSIAN_FIXTURES = ['fixtures/conv-moments', 'fixtures/mlp-learned-scale', 'fixtures/mlp-probs'] as const;
+const GAUSSIAN_FIXTURES = ['fixtures/conv-moments', 'fixtures/mlp-learned-scale', 'fixtures/mlp-probs', 'kl-f8'] as const;
 
 function codeOf(error: unknown): string {
   return VaeError.isInstance(error) ? error.code : `not a VaeError: ${String(error)}`;
