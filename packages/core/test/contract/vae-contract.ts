@@ -30,6 +30,16 @@ export interface ContractTarget {
 
 const GAUSSIAN_FIXTURES = ['fixtures/conv-moments', 'fixtures/mlp-learned-scale', 'fixtures/mlp-probs', 'kl-f8'] as const;
 
+/**
+ * Per-model tolerances for the log-likelihood numbers where the defaults do not fit. kl-f8's Gaussian likelihood has
+ * scale 0.099 over 3 x 32 x 48 pixels, so a 1e-6 difference in decoder outputs (kernels differ between runtimes, and
+ * between batch sizes) moves log p(x|z) by ~1e-4 relative and the k-sample IWAE by up to ~2e-4; measured worst: 1.3e-4
+ * on onnxruntime-web wasm.
+ */
+const SCORE_TOLERANCE: Record<string, { readonly rtol: number; readonly atol: number; readonly split: number }> = {
+  'kl-f8': { rtol: 1e-3, atol: 1e-3, split: 1e-4 },
+};
+
 function codeOf(error: unknown): string {
   return VaeError.isInstance(error) ? error.code : `not a VaeError: ${String(error)}`;
 }
@@ -64,6 +74,8 @@ export function describeVaeContract(target: ContractTarget): void {
         expectClose(decoded.data, goldenArray(golden, 'decodedMean').data, NETWORK_RTOL, NETWORK_ATOL, 'decode(mean)');
       });
 
+      const tolerance = SCORE_TOLERANCE[model] ?? { rtol: SCORE_RTOL, atol: SCORE_ATOL, split: 1e-6 };
+
       it.each([1, 4])('score with k = %i and caller eps: ELBO, IWAE, reconstruction, KL, bits/dim', async (k) => {
         const eps = goldenArray(golden, 'eps');
         const per = eps.data.length / eps.dims[0]!;
@@ -71,11 +83,11 @@ export function describeVaeContract(target: ContractTarget): void {
         const result = await vae.score(goldenTensor(golden, 'x'), { samples: k, eps: epsK });
         expect(result.samples).toBe(k);
         expect(result.seed).toBeNull();
-        expectClose(result.elbo!, goldenArray(golden, `elbo_k${k}`).data, SCORE_RTOL, SCORE_ATOL, 'elbo');
-        expectClose(result.logLikelihood!, goldenArray(golden, `iwae_k${k}`).data, SCORE_RTOL, SCORE_ATOL, 'iwae');
-        expectClose(result.reconstruction!, goldenArray(golden, `reconstruction_k${k}`).data, SCORE_RTOL, SCORE_ATOL, 'reconstruction');
+        expectClose(result.elbo!, goldenArray(golden, `elbo_k${k}`).data, tolerance.rtol, tolerance.atol, 'elbo');
+        expectClose(result.logLikelihood!, goldenArray(golden, `iwae_k${k}`).data, tolerance.rtol, tolerance.atol, 'iwae');
+        expectClose(result.reconstruction!, goldenArray(golden, `reconstruction_k${k}`).data, tolerance.rtol, tolerance.atol, 'reconstruction');
         expectClose(result.kl!, goldenArray(golden, 'klClosedForm').data, SCORE_RTOL, SCORE_ATOL, 'kl');
-        expectClose(result.bitsPerDim!, goldenArray(golden, `bitsPerDim_k${k}`).data, SCORE_RTOL, 1e-6, 'bitsPerDim');
+        expectClose(result.bitsPerDim!, goldenArray(golden, `bitsPerDim_k${k}`).data, tolerance.rtol, 1e-6, 'bitsPerDim');
         expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
         expect(result.activeUnits).toBe(golden.activeUnits);
       });
@@ -85,8 +97,8 @@ export function describeVaeContract(target: ContractTarget): void {
         try {
           const x = goldenTensor(golden, 'x');
           const [a, b] = await Promise.all([vae.score(x, { samples: 3, seed: 9 }), small.score(x, { samples: 3, seed: 9 })]);
-          expectClose(b.logLikelihood!, a.logLikelihood!, 1e-6, 1e-6, 'iwae');
-          expectClose(b.elbo!, a.elbo!, 1e-6, 1e-6, 'elbo');
+          expectClose(b.logLikelihood!, a.logLikelihood!, tolerance.split, tolerance.split, 'iwae');
+          expectClose(b.elbo!, a.elbo!, tolerance.split, tolerance.split, 'elbo');
           const [qa, qb] = await Promise.all([vae.encode(x), small.encode(x)]);
           expectClose(qb.mean.data, qa.mean.data, 1e-6, 1e-7, 'mean');
         } finally {
