@@ -33,7 +33,7 @@ export async function readManifest(modelDir: string): Promise<Manifest> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the manifest ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md).`, { cause: error });
+    throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the manifest ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md), or an export in a known layout: vae_encoder/model.onnx + vae_decoder/model.onnx (optimum), vae_encoder.onnx + vae_decoder.onnx, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`, { cause: error });
   }
   return parseManifest(text);
 }

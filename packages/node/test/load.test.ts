@@ -42,7 +42,7 @@ describe('loadVae', () => {
   it('names a missing folder or manifest', async () => {
     const { code, message } = await failure(loadVae(join(dir, 'nope')));
     expect(code).toBe('MODEL_FILE_NOT_FOUND');
-    expect(message).toBe(`Cannot read the manifest ${join(dir, 'nope', 'vae.json')}: ENOENT. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md).`);
+    expect(message).toBe(`Cannot read the manifest ${join(dir, 'nope', 'vae.json')}: ENOENT. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md), or an export in a known layout: vae_encoder/model.onnx + vae_decoder/model.onnx (optimum), vae_encoder.onnx + vae_decoder.onnx, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`);
   });
 
   it('names a missing graph file', async () => {
