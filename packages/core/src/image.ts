@@ -108,12 +108,6 @@ export function pixelValueTable(maxValue: 255 | 65535, range: readonly [number, 
   return table;
 }
 
-function itemIndexer(layout: Layout, height: number, width: number, channels: number): (y: number, x: number, c: number) => number {
-  if (layout === 'NHWC') return (y, x, c) => (y * width + x) * channels + c;
-  // NCHW and flat (CHW order)
-  return (y, x, c) => (c * height + y) * width + x;
-}
-
 /**
  * Converts interleaved HWC pixels (8 or 16 bit) to one float32 data item.
  *
@@ -143,22 +137,27 @@ export function pixelsToTensor(pixels: Uint8Array | Uint16Array, geometry: Image
   const span = high - low;
   const wanted = format.channels;
   const out = new Float32Array(wanted * height * width);
-  const index = itemIndexer(format.layout, height, width, wanted);
-  const colour = source >= 3;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = (y * width + x) * source;
-      if (!colour) {
-        const grey = table[pixels[p]!]!;
-        for (let c = 0; c < wanted; c++) out[index(y, x, c)] = grey;
-      } else if (wanted === 3) {
-        for (let c = 0; c < 3; c++) out[index(y, x, c)] = table[pixels[p + c]!]!;
-      } else {
-        const r = pixels[p]!;
-        const g = pixels[p + 1]!;
-        const b = pixels[p + 2]!;
-        out[index(y, x, 0)] = r === g && g === b ? table[r]! : low + ((REC601_LUMA[0] * r + REC601_LUMA[1] * g + REC601_LUMA[2] * b) * span) / maxValue;
-      }
+  const plane = height * width;
+  // Planar layouts (NCHW, flat CHW): channel c of pixel i at c * plane + i; NHWC: at i * wanted + c.
+  const planeStride = format.layout === 'NHWC' ? 1 : plane;
+  const pixelStride = format.layout === 'NHWC' ? wanted : 1;
+  if (source < 3) {
+    for (let i = 0; i < plane; i++) {
+      const grey = table[pixels[i * source]!]!;
+      for (let c = 0; c < wanted; c++) out[c * planeStride + i * pixelStride] = grey;
+    }
+  } else if (wanted === 3) {
+    for (let c = 0; c < 3; c++) {
+      const base = c * planeStride;
+      for (let i = 0, p = c; i < plane; i++, p += source) out[base + i * pixelStride] = table[pixels[p]!]!;
+    }
+  } else {
+    const [wr, wg, wb] = REC601_LUMA;
+    for (let i = 0, p = 0; i < plane; i++, p += source) {
+      const r = pixels[p]!;
+      const g = pixels[p + 1]!;
+      const b = pixels[p + 2]!;
+      out[i * pixelStride] = r === g && g === b ? table[r]! : low + ((wr * r + wg * g + wb * b) * span) / maxValue;
     }
   }
   return out;
@@ -192,14 +191,15 @@ export function tensorToPixels(data: ArrayLike<number>, geometry: ImageGeometry,
   const [low, high] = range;
   const span = high - low;
   const out = new Uint8Array(height * width * channels);
-  const index = itemIndexer(layout, height, width, channels);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        const level = Math.round(((data[index(y, x, c)]! - low) * 255) / span);
-        // NaN fails both comparisons and is stored as 0 by the Uint8Array.
-        out[(y * width + x) * channels + c] = level < 0 ? 0 : level > 255 ? 255 : level;
-      }
+  const plane = height * width;
+  const planeStride = layout === 'NHWC' ? 1 : plane;
+  const pixelStride = layout === 'NHWC' ? channels : 1;
+  for (let c = 0; c < channels; c++) {
+    const base = c * planeStride;
+    for (let i = 0, o = c; i < plane; i++, o += channels) {
+      const level = Math.round(((data[base + i * pixelStride]! - low) * 255) / span);
+      // NaN fails both comparisons and is stored as 0 by the Uint8Array.
+      out[o] = level < 0 ? 0 : level > 255 ? 255 : level;
     }
   }
   return out;
