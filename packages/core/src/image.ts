@@ -114,13 +114,15 @@ export function pixelValueTable(maxValue: 255 | 65535, range: readonly [number, 
  * @param pixels - `height * width * channels` integer values; a `Uint16Array` is read as 16-bit
  * @param geometry - the pixels' `width`, `height` and `channels` (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA)
  * @param format - the item's `range`, `layout` and wanted `channels` (1 or 3); grey and RGB convert both ways
- * @returns `channels * height * width` values in the item layout
- * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when `pixels` has the wrong length;
+ * @param into - where to write the item, e.g. its slot in a batch (`batch.subarray(i * size, (i + 1) * size)`), which
+ *   saves allocating and copying one array per image; default a new array
+ * @returns `channels * height * width` values in the item layout (`into` when given)
+ * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when `pixels` or `into` has the wrong length;
  *   {@link InvalidOptionError} for a bad geometry, range or channel count
  * @example
  * const item = pixelsToTensor(rgba, { width: 28, height: 28, channels: 4 }, { range: [0, 1], layout: 'flat', channels: 1 });
  */
-export function pixelsToTensor(pixels: Uint8Array | Uint16Array, geometry: ImageGeometry, format: TensorFormat): Float32Array {
+export function pixelsToTensor(pixels: Uint8Array | Uint16Array, geometry: ImageGeometry, format: TensorFormat, into?: Float32Array): Float32Array {
   checkGeometry(geometry, 'geometry', [1, 2, 3, 4]);
   checkTensorChannels(format.channels, 'channels');
   const { width, height, channels: source } = geometry;
@@ -136,7 +138,10 @@ export function pixelsToTensor(pixels: Uint8Array | Uint16Array, geometry: Image
   const [low, high] = format.range;
   const span = high - low;
   const wanted = format.channels;
-  const out = new Float32Array(wanted * height * width);
+  if (into !== undefined && (Object.prototype.toString.call(into) !== '[object Float32Array]' || into.length !== wanted * height * width)) {
+    throw new InvalidInputError('SHAPE_MISMATCH', 'into', `Expected "into" to be a Float32Array of ${wanted * height * width} values but received ${describe(into)}.`);
+  }
+  const out = into ?? new Float32Array(wanted * height * width);
   const plane = height * width;
   // Planar layouts (NCHW, flat CHW): channel c of pixel i at c * plane + i; NHWC: at i * wanted + c.
   const planeStride = format.layout === 'NHWC' ? 1 : plane;

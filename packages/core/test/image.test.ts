@@ -234,3 +234,18 @@ describe('grids', () => {
     expect((empty as InvalidInputError).code).toBe('INVALID_INPUT');
   });
 });
+
+describe('pixelsToTensor into a caller array', () => {
+  it('writes the same values into the given slot and returns it; refuses a slot of the wrong size', () => {
+    const pixels = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
+    const geometry = { width: 4, height: 3, channels: 3 };
+    const format = { range: [-1, 1] as const, layout: 'NCHW' as const, channels: 3 };
+    const fresh = pixelsToTensor(pixels, geometry, format);
+    const batch = new Float32Array(2 * 36).fill(7);
+    const slot = batch.subarray(36, 72);
+    expect(pixelsToTensor(pixels, geometry, format, slot)).toBe(slot);
+    expect(Array.from(slot)).toEqual(Array.from(fresh));
+    expect(Array.from(batch.subarray(0, 36)).every((v) => v === 7)).toBe(true);
+    expect(() => pixelsToTensor(pixels, geometry, format, new Float32Array(35))).toThrow('Expected "into" to be a Float32Array of 36 values but received Float32Array(35).');
+  });
+});

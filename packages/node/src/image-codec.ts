@@ -123,7 +123,8 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
     const itemDims = imageItemDims(manifest.data.layout, geometry);
     const per = sizeOf(itemDims);
     const data = new Float32Array(per * images.length);
-    images.forEach((image, i) => data.set(pixelsToTensor(image.pixels, image, { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number }), i * per));
+    // Each image is converted straight into its slot of the batch: no array per image to allocate and copy.
+    images.forEach((image, i) => pixelsToTensor(image.pixels, image, { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number }, data.subarray(i * per, (i + 1) * per)));
     return new VaeTensor(data, [images.length, ...itemDims]);
   },
 
