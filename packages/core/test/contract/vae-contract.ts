@@ -36,8 +36,9 @@ const GAUSSIAN_FIXTURES = ['fixtures/conv-moments', 'fixtures/mlp-learned-scale'
  * between batch sizes) moves log p(x|z) by ~1e-4 relative and the k-sample IWAE by up to ~2e-4; measured worst: 1.3e-4
  * on onnxruntime-web wasm.
  */
-const SCORE_TOLERANCE: Record<string, { readonly rtol: number; readonly atol: number; readonly split: number }> = {
-  'kl-f8': { rtol: 1e-3, atol: 1e-3, split: 1e-4 },
+const SCORE_TOLERANCE: Record<string, { readonly rtol: number; readonly atol: number; readonly split: number; readonly splitMean: number }> = {
+  // Convolutions on multi-threaded wasm sum in another order for another batch size: means move by ~1e-6.
+  'kl-f8': { rtol: 1e-3, atol: 1e-3, split: 1e-4, splitMean: 1e-5 },
 };
 
 function codeOf(error: unknown): string {
@@ -74,7 +75,7 @@ export function describeVaeContract(target: ContractTarget): void {
         expectClose(decoded.data, goldenArray(golden, 'decodedMean').data, NETWORK_RTOL, NETWORK_ATOL, 'decode(mean)');
       });
 
-      const tolerance = SCORE_TOLERANCE[model] ?? { rtol: SCORE_RTOL, atol: SCORE_ATOL, split: 1e-6 };
+      const tolerance = SCORE_TOLERANCE[model] ?? { rtol: SCORE_RTOL, atol: SCORE_ATOL, split: 1e-6, splitMean: 1e-7 };
 
       it.each([1, 4])('score with k = %i and caller eps: ELBO, IWAE, reconstruction, KL, bits/dim', async (k) => {
         const eps = goldenArray(golden, 'eps');
@@ -100,7 +101,7 @@ export function describeVaeContract(target: ContractTarget): void {
           expectClose(b.logLikelihood!, a.logLikelihood!, tolerance.split, tolerance.split, 'iwae');
           expectClose(b.elbo!, a.elbo!, tolerance.split, tolerance.split, 'elbo');
           const [qa, qb] = await Promise.all([vae.encode(x), small.encode(x)]);
-          expectClose(qb.mean.data, qa.mean.data, 1e-6, 1e-7, 'mean');
+          expectClose(qb.mean.data, qa.mean.data, 1e-6, tolerance.splitMean, 'mean');
         } finally {
           await small.dispose();
         }
