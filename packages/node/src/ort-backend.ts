@@ -5,6 +5,8 @@ import {
   ModelFileError,
   VaeTensor,
   describe,
+  optionChoice,
+  tensorInfoFromOrt,
 } from '@onnx-vae/core';
 import type { Backend, BackendSession, ModelSource, TensorInfo } from '@onnx-vae/core';
 
@@ -73,18 +75,6 @@ function optionalBoolean(value: unknown, option: string): boolean | undefined {
   return value;
 }
 
-function choice<T extends string>(value: unknown, option: string, table: Readonly<Record<T, string>>, fallback: T): T {
-  const v = value ?? fallback;
-  if (typeof v !== 'string' || !Object.hasOwn(table, v)) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be one of ${Object.keys(table).map((k) => `"${k}"`).join(', ')} but received ${describe(value)}.`);
-  }
-  return v as T;
-}
-
-function toInfo(metadata: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return metadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor' }));
-}
-
 /**
  * The onnxruntime-node backend: CPU, or CUDA with a fallback to CPU.
  *
@@ -106,14 +96,14 @@ export class OrtNodeBackend implements Backend {
    * @throws {@link InvalidOptionError} for a bad option, listing the valid values
    */
   constructor(options: OrtNodeOptions = {}) {
-    this.device = choice(options.device, 'device', DEVICES, 'cpu');
+    this.device = optionChoice(options.device, 'device', DEVICES, 'cpu');
     this.deviceId = optionalCount(options.deviceId, 'deviceId') ?? 0;
     this.strict = optionalBoolean(options.strict, 'strict') ?? false;
     const intra = optionalCount(options.intraOpNumThreads, 'intraOpNumThreads');
     const inter = optionalCount(options.interOpNumThreads, 'interOpNumThreads');
     const arena = optionalBoolean(options.enableCpuMemArena, 'enableCpuMemArena');
     const pattern = optionalBoolean(options.enableMemPattern, 'enableMemPattern');
-    const level = choice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
+    const level = optionChoice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
     if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
       throw new InvalidOptionError('onWarning', `Expected "onWarning" to be a function but received ${describe(options.onWarning)}.`);
     }
@@ -180,8 +170,8 @@ class OrtNodeSession implements BackendSession {
 
   constructor(session: ort.InferenceSession) {
     this.session = session;
-    this.inputs = toInfo(session.inputMetadata);
-    this.outputs = toInfo(session.outputMetadata);
+    this.inputs = tensorInfoFromOrt(session.inputMetadata);
+    this.outputs = tensorInfoFromOrt(session.outputMetadata);
   }
 
   run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {

@@ -2,7 +2,7 @@
 // (`onnxruntime-web/webgpu`) in browsers and bundlers, the wasm build for Node (`onnxruntime-web`, whose "node"
 // export runs the same wasm in plain Node, as the contract tests do).
 import * as ort from '#ort';
-import { BackendError, InvalidOptionError, ModelFileError, VaeTensor, describe } from '@onnx-vae/core';
+import { BackendError, InvalidOptionError, ModelFileError, VaeTensor, describe, optionChoice, tensorInfoFromOrt } from '@onnx-vae/core';
 import type { Backend, BackendSession, ModelSource, TensorInfo } from '@onnx-vae/core';
 
 /** Devices onnxruntime-web can run on. */
@@ -67,18 +67,6 @@ function exclusive<T>(task: () => Promise<T>): Promise<T> {
   return result;
 }
 
-function choice<T extends string>(value: unknown, option: string, table: Readonly<Record<T, string>>, fallback: T): T {
-  const v = value ?? fallback;
-  if (typeof v !== 'string' || !Object.hasOwn(table, v)) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be one of ${Object.keys(table).map((k) => `"${k}"`).join(', ')} but received ${describe(value)}.`);
-  }
-  return v as T;
-}
-
-function toInfo(metadata: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return metadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor' }));
-}
-
 function defaultThreads(): number {
   const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   if (scope.crossOriginIsolated !== true) return 1;
@@ -128,7 +116,7 @@ export class OrtWebBackend implements Backend {
    * @throws {@link InvalidOptionError} for a bad option, listing the valid values
    */
   constructor(options: OrtWebOptions = {}) {
-    this.device = choice(options.device, 'device', DEVICES, 'auto');
+    this.device = optionChoice(options.device, 'device', DEVICES, 'auto');
     if (options.numThreads !== undefined && (!Number.isSafeInteger(options.numThreads) || options.numThreads < 1)) {
       throw new InvalidOptionError('numThreads', `Expected "numThreads" to be a positive integer but received ${describe(options.numThreads)}.`);
     }
@@ -137,7 +125,7 @@ export class OrtWebBackend implements Backend {
       throw new InvalidOptionError('wasmPaths', `Expected "wasmPaths" to be a URL prefix ending in "/" but received ${describe(options.wasmPaths)}.`);
     }
     this.wasmPaths = options.wasmPaths;
-    this.graphOptimizationLevel = choice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
+    this.graphOptimizationLevel = optionChoice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
   }
 
   /** `onnxruntime-web VERSION (EXECUTION_PROVIDER)`; the device asked for until the first session. */
@@ -218,8 +206,8 @@ class OrtWebSession implements BackendSession {
 
   constructor(session: ort.InferenceSession) {
     this.session = session;
-    this.inputs = toInfo(session.inputMetadata);
-    this.outputs = toInfo(session.outputMetadata);
+    this.inputs = tensorInfoFromOrt(session.inputMetadata);
+    this.outputs = tensorInfoFromOrt(session.outputMetadata);
   }
 
   async run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
