@@ -13,7 +13,7 @@ import { NormalV1, VaeTensor, pixelValueTable, readOnnxSummary, tensorToPixels }
 import type { Vae } from '@onnx-vae/core';
 import { loadVae } from '../src/load';
 import { encodeNpy, readNpy } from '../src/npy';
-import { readImage } from '../src/image-io';
+import { nodeImageCodec } from '../src/image-codec';
 import { runCli } from '../src/cli/run';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -395,11 +395,11 @@ describe('image inputs', () => {
   it('reads PNGs as the manifest says (grey, range, layout) and encodes them like the API', async () => {
     const vae = await loadVae(model, { intraOpNumThreads: 1 });
     try {
-      const a = await readImage(join(dir, 'a.png'), vae.manifest);
+      const a = await nodeImageCodec.read([join(dir, 'a.png')], vae.manifest, { multiple: 1 });
       expect(a.dims).toEqual([1, 6]);
       const table = pixelValueTable(255, [0, 1]);
       expect(Array.from(a.data)).toEqual([0, 51, 102, 153, 204, 255].map((p) => table[p]));
-      const rgb = await readImage(join(dir, 'rgb.png'), vae.manifest);
+      const rgb = await nodeImageCodec.read([join(dir, 'rgb.png')], vae.manifest, { multiple: 1 });
       expect(Array.from(rgb.data)).toEqual([0.299, 0.587, 0.114].map((w) => Math.fround(w)).concat([table[10]!, 0, 1]));
       const out = join(dir, 'z.npy');
       const grid = join(dir, 'r.png');
