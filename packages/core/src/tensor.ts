@@ -26,7 +26,8 @@ export class VaeTensor {
       );
     }
     this.data = data;
-    this.dims = Object.freeze([...dims]);
+    // Frozen dims (those of another VaeTensor) are shared; others are copied so a caller cannot change them later.
+    this.dims = Object.isFrozen(dims) ? dims : Object.freeze([...dims]);
   }
 
   /** Number of elements. */

@@ -261,6 +261,8 @@ export class Vae<I = never, O = never, W = never> {
   private readonly encoder: BackendSession;
   private readonly decoder: BackendSession;
   private readonly images: ImageCodec<I, O, W> | null;
+  private readonly encoderOutputs: readonly string[];
+  private readonly decoderOutputs: readonly string[];
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
@@ -272,6 +274,8 @@ export class Vae<I = never, O = never, W = never> {
     this.decoder = decoder;
     this.backendName = backendName;
     this.maxBatch = maxBatch;
+    this.encoderOutputs = Object.freeze(encoderOutputNames(manifest));
+    this.decoderOutputs = Object.freeze(decoderOutputNames(manifest));
   }
 
   /** Elements of one data item, when the manifest fixes them. */
@@ -687,7 +691,7 @@ export class Vae<I = never, O = never, W = never> {
 
   private async encodeTensor(x: VaeTensor): Promise<Posterior> {
     const output = this.manifest.encoder.output;
-    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, encoderOutputNames(this.manifest), x);
+    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, this.encoderOutputs, x);
     let posterior: Posterior;
     if (output.kind === 'gaussian') posterior = new Posterior(results[0]!, results[1]!);
     else if (output.kind === 'deterministic') posterior = new Posterior(results[0]!, null);
@@ -704,7 +708,7 @@ export class Vae<I = never, O = never, W = never> {
   }
 
   private async decodeRows(z: VaeTensor): Promise<DecoderRows & { dims: readonly number[] }> {
-    const names = decoderOutputNames(this.manifest);
+    const names = this.decoderOutputs;
     const results = await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, names, z);
     const output = results[0]!;
     const rows = output.dims[0]!;

@@ -167,9 +167,11 @@ class OrtNodeSession implements BackendSession {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   private session: ort.InferenceSession | null;
+  private readonly outputCount: number;
 
   constructor(session: ort.InferenceSession) {
     this.session = session;
+    this.outputCount = session.outputNames.length;
     this.inputs = tensorInfoFromOrt(session.inputMetadata);
     this.outputs = tensorInfoFromOrt(session.outputMetadata);
   }
@@ -182,10 +184,13 @@ class OrtNodeSession implements BackendSession {
       const tensor = feeds[name]!;
       ortFeeds[name] = new ort.Tensor('float32', tensor.data, tensor.dims as number[]);
     }
-    return session.run(ortFeeds, outputs as string[]).then((results) => {
+    // Asking for every output by name costs onnxruntime-common a fetch table per call; without names it returns all.
+    const pending = outputs.length === this.outputCount ? session.run(ortFeeds) : session.run(ortFeeds, outputs as string[]);
+    return pending.then((results) => {
       const out: Record<string, VaeTensor> = {};
       for (const name of outputs) {
-        const tensor = results[name]!;
+        const tensor = results[name];
+        if (tensor === undefined) throw new BackendError('INFERENCE_FAILED', `onnxruntime returned no output "${name}".`);
         if (tensor.type !== 'float32') throw new BackendError('INFERENCE_FAILED', `Output "${name}" is ${tensor.type}; onnx-vae needs float32.`);
         out[name] = new VaeTensor(tensor.data as Float32Array, tensor.dims);
       }
