@@ -8,15 +8,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { startServer } from './browser/server.mjs';
+import { CHROMIUM, launchChromium } from './browser/chromium.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'out', 'browser');
-export const CHROMIUM = '/usr/bin/chromium';
 const DEVICES = ['wasm', 'webgpu'];
-const PAGE_TIMEOUT_MS = 150_000;
-const ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const PAGE_TIMEOUT_MS = 240_000;
 
 const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
@@ -78,7 +76,7 @@ async function main() {
   }
   await bundle();
   const server = await startServer(ROOT);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await launchChromium();
   const runs = [];
   try {
     // One page per device, side by side: WebGPU on SwiftShader mostly waits on shader compilation.

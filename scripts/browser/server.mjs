@@ -26,11 +26,12 @@ const ISOLATION = Object.freeze({
  * Starts the server on 127.0.0.1 and a free port.
  *
  * @param {string} root - the folder to serve
+ * @param {Record<string, string>} [mounts] - more folders, by URL prefix (e.g. `{ '/taesd/': '../shared/models/taesd' }`)
  * @returns {Promise<{ url: string, requests: string[], close: () => Promise<void> }>} `requests` lists
  *   `STATUS /path` of every request, for tests of caching
  */
-export async function startServer(root) {
-  const top = await realpath(resolve(root));
+export async function startServer(root, mounts = {}) {
+  const roots = await Promise.all([...Object.entries(mounts), ['/', root]].map(async ([prefix, folder]) => [prefix, await realpath(resolve(folder))]));
   const requests = [];
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
@@ -40,7 +41,8 @@ export async function startServer(root) {
     };
     let file;
     try {
-      file = await realpath(join(top, path));
+      const [prefix, top] = roots.find(([prefix]) => path.startsWith(prefix));
+      file = await realpath(join(top, path.slice(prefix.length - 1)));
       // node_modules of pnpm are symlinks into the store, which lies inside the repository too.
       if (file !== top && !file.startsWith(top + sep)) return send(403, 'outside the served folder');
       const info = await stat(file);

@@ -18,8 +18,34 @@ export interface BackendSession extends GraphInfo {
    * @returns the fetched outputs, as float32 tensors in CPU memory
    */
   run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>>;
+  /**
+   * Optional: runs with device-memory feeds allowed, and leaves the outputs that the session keeps in device memory
+   * (onnxruntime-web on WebGPU: the encoder's outputs) there, as {@link DeviceTensor}s; other outputs come back as
+   * VaeTensors. Backends without device memory leave it out, and core then uses {@link BackendSession.run}.
+   */
+  runDevice?(feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor | DeviceTensor>>;
   /** Releases the graph's native resources. Safe to call twice. */
   release(): Promise<void>;
+}
+
+/**
+ * A float32 tensor in device memory (a WebGPU buffer), made by {@link BackendSession.runDevice}. Opaque to core: it
+ * is fed back to a session of the same backend, downloaded, or disposed.
+ */
+export interface DeviceTensor {
+  /** Where the data lives, e.g. `'gpu-buffer'`. */
+  readonly location: string;
+  /** Dimensions, batch first. */
+  readonly dims: readonly number[];
+  /** Copies the data to CPU memory. The tensor stays valid. */
+  download(): Promise<VaeTensor>;
+  /**
+   * Channels `start` to `start + count` (axis 1) of every item, copied into a new device tensor (the mean half of a
+   * moments output) without leaving the device.
+   */
+  sliceChannels(start: number, count: number): Promise<DeviceTensor>;
+  /** Frees the device memory. Safe to call twice. */
+  dispose(): void;
 }
 
 /**

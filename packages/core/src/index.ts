@@ -14,6 +14,7 @@ export * from './backend.js';
 export * from './posterior.js';
 export * from './interpolate.js';
 export * from './vae.js';
+export * from './device-latent.js';
 export * from './presets.js';
 export * from './detect.js';
 export * from './spatial.js';

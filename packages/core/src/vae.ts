@@ -1,4 +1,5 @@
-import type { Backend, BackendSession, ModelSource } from './backend.js';
+import type { Backend, BackendSession, DeviceTensor, ModelSource } from './backend.js';
+import { DeviceLatent } from './device-latent.js';
 import { BackendError, InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError, describe } from './errors.js';
 import { interpolateLatents } from './interpolate.js';
 import type { InterpolateOptions } from './interpolate.js';
@@ -226,8 +227,7 @@ function positiveInteger(value: unknown, option: string, fallback: number): numb
   return v;
 }
 
-function checkShape(tensor: VaeTensor, itemShape: readonly Dim[], argument: string, what: string, modelName: string, hint: string): void {
-  const dims = tensor.dims;
+function checkShape(dims: readonly number[], itemShape: readonly Dim[], argument: string, what: string, modelName: string, hint: string): void {
   const ok = dims.length === itemShape.length + 1 && dims[0]! >= 1 && itemShape.every((d, i) => (d === null ? dims[i + 1]! >= 1 : d === dims[i + 1]));
   if (!ok) {
     const expected = `[N, ${itemShape.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
@@ -305,14 +305,48 @@ export class Vae<I = never, O = never, W = never> {
   }
 
   /**
+   * Encodes to the posterior mean (the latent that `reconstruct` decodes) and keeps it in device memory where the
+   * backend has it: onnxruntime-web on WebGPU leaves the encoder's output in a GPU buffer (a moments output is split
+   * on the GPU), so `decode` reads it there and only the decoded data comes back to the CPU. Elsewhere (wasm, Node)
+   * the latent is in CPU memory (`location: 'cpu'`), so the same code runs everywhere.
+   *
+   * @param x - as for {@link Vae.encode}
+   * @param options - image reading (`fit`, `alpha`, `background`)
+   * @returns a {@link DeviceLatent}; dispose it (or `using`) when done
+   * @example
+   * using z = await vae.encodeToDevice(image);
+   * const y = await vae.decode(z);
+   */
+  async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
+    this.assertUsable();
+    if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
+    const prepared = this.prepare(x, options, 'pad');
+    const { tensor } = prepared instanceof Promise ? await prepared : prepared;
+    return (await this.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.encodeTensor(tensor)).mean);
+  }
+
+  /**
    * Decodes latents into the data space (probabilities for a Bernoulli-logits decoder).
    *
    * @param z - latents of dims `[N, ...latent.shape]`
    * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop)
    * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
    */
-  async decode(z: TensorInput, options: DecodeOptions = {}): Promise<VaeTensor> {
+  async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
+    if (z instanceof DeviceLatent) {
+      const held = z.peek('z');
+      if (!(held instanceof VaeTensor)) {
+        checkShape(held.dims, this.manifest.latent.shape, 'z', 'latent', this.manifest.name, '');
+        if (!options.tiling && held.dims[0]! <= this.maxBatch) {
+          const data = await this.decodeOnDevice(held);
+          return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
+        }
+        // Tiles and batch splits are cut on the CPU.
+        return this.decode(await held.download(), options);
+      }
+      return this.decode(held, options);
+    }
     const latent = this.latentInput(z, 'z');
     let data: VaeTensor;
     if (options.tiling) {
@@ -394,10 +428,22 @@ export class Vae<I = never, O = never, W = never> {
       throw new InvalidOptionError('sample', `Expected "sample" to be true or false but received ${describe(options.sample)}.`);
     }
     const { tensor, original } = await this.prepare(x, options, 'pad');
+    const size = original === null ? {} : { size: original };
+    if (!options.sample && !options.tiling) {
+      // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
+      const latent = await this.encodeOnDevice(tensor);
+      if (latent !== null) {
+        try {
+          return await this.decode(latent, size);
+        } finally {
+          latent.dispose();
+        }
+      }
+    }
     const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
     const posterior = await this.encodePrepared(tensor, tiling.encode);
     const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode();
-    return this.decode(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...(original === null ? {} : { size: original }) });
+    return this.decode(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size });
   }
 
   /**
@@ -622,14 +668,14 @@ export class Vae<I = never, O = never, W = never> {
     const tensor = toTensor(x, argument);
     const image = this.manifest.data.image;
     const hint = image && this.manifest.data.layout === 'flat' ? `; flatten each ${image.height}x${image.width} image to ${image.channels * image.height * image.width} values` : '';
-    checkShape(tensor, this.manifest.data.shape, argument, 'data', this.manifest.name, hint);
+    checkShape(tensor.dims, this.manifest.data.shape, argument, 'data', this.manifest.name, hint);
     assertFinite(tensor, argument);
     return tensor;
   }
 
   private latentInput(z: TensorInput, argument: string): VaeTensor {
     const tensor = toTensor(z, argument);
-    checkShape(tensor, this.manifest.latent.shape, argument, 'latent', this.manifest.name, '');
+    checkShape(tensor.dims, this.manifest.latent.shape, argument, 'latent', this.manifest.name, '');
     assertFinite(tensor, argument);
     return tensor;
   }
@@ -672,11 +718,88 @@ export class Vae<I = never, O = never, W = never> {
     }
     return pending.then(
       (result) => this.checkOutputs(result, graph, outputs, feed.dims[0]!),
-      (error: unknown) => {
-        if (VaeError.isInstance(error)) throw error;
-        throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
-      },
+      (error: unknown) => this.runFailed(error, graph, feed.dims),
     );
+  }
+
+  private runFailed(error: unknown, graph: 'encoder' | 'decoder', dims: readonly number[]): never {
+    if (VaeError.isInstance(error)) throw error;
+    throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+
+  /**
+   * The posterior mean left in device memory, or `null` where the backend keeps nothing there (then the caller
+   * takes the CPU path) or the batch would be split.
+   */
+  private async encodeOnDevice(x: VaeTensor): Promise<DeviceLatent | null> {
+    const encoder = this.encoder;
+    if (!encoder.runDevice || !this.decoder.runDevice || x.dims[0]! > this.maxBatch) return null;
+    const output = this.manifest.encoder.output;
+    const name = output.kind === 'gaussian' ? output.mean : output.name;
+    let result: Record<string, VaeTensor | DeviceTensor>;
+    try {
+      result = await encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]);
+    } catch (error) {
+      this.runFailed(error, 'encoder', x.dims);
+    }
+    const out = result[name];
+    if (out === undefined) throw new ModelMismatchError('encoder', `The encoder gave no output "${name}".`);
+    if (out instanceof VaeTensor) {
+      // Kept in CPU memory after all: the same latent, from CPU memory.
+      const mean = output.kind === 'moments' ? splitMoments(out).mean : out;
+      this.checkLatentDims(mean.dims, x.dims[0]!);
+      return new DeviceLatent(mean);
+    }
+    let mean: DeviceTensor = out;
+    try {
+      if (output.kind === 'moments') {
+        const channels = out.dims[1]!;
+        if (out.dims.length < 2 || channels % 2 !== 0) {
+          throw new ModelMismatchError('encoder', `The encoder's moments output has dims ${describe([...out.dims])}; expected 2C channels on axis 1 (mean then logvar).`);
+        }
+        mean = await out.sliceChannels(0, channels / 2);
+      }
+      this.checkLatentDims(mean.dims, x.dims[0]!);
+    } catch (error) {
+      if (mean !== out) mean.dispose();
+      out.dispose();
+      throw error;
+    }
+    if (mean !== out) out.dispose();
+    return new DeviceLatent(mean);
+  }
+
+  private checkLatentDims(dims: readonly number[], rows: number): void {
+    const latent = this.manifest.latent.shape;
+    if (dims[0] !== rows || dims.length !== latent.length + 1 || latent.some((d, i) => d !== null && d !== dims[i + 1])) {
+      throw new ModelMismatchError('encoder', `The encoder produced a latent of dims ${describe([...dims])} for a batch of ${rows} but the manifest's latent shape is ${describe([...latent])}.`);
+    }
+  }
+
+  /** Decodes latents in device memory; the decoder's outputs come back to the CPU. */
+  private async decodeOnDevice(z: DeviceTensor): Promise<VaeTensor> {
+    const names = this.decoderOutputs;
+    let result: Record<string, VaeTensor | DeviceTensor>;
+    try {
+      result = await this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names);
+    } catch (error) {
+      this.runFailed(error, 'decoder', z.dims);
+    }
+    const cpu: Record<string, VaeTensor> = {};
+    for (const name of names) {
+      const value = result[name];
+      if (value === undefined || value instanceof VaeTensor) {
+        if (value !== undefined) cpu[name] = value;
+        continue;
+      }
+      try {
+        cpu[name] = await value.download();
+      } finally {
+        value.dispose();
+      }
+    }
+    const decoded = this.decodedRows(this.checkOutputs(cpu, 'decoder', names, z.dims[0]!));
+    return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
   }
 
   private checkOutputs(result: Record<string, VaeTensor>, graph: 'encoder' | 'decoder', outputs: readonly string[], rows: number): VaeTensor[] {
@@ -696,11 +819,8 @@ export class Vae<I = never, O = never, W = never> {
     if (output.kind === 'gaussian') posterior = new Posterior(results[0]!, results[1]!);
     else if (output.kind === 'deterministic') posterior = new Posterior(results[0]!, null);
     else posterior = splitMoments(results[0]!);
-    const latent = this.manifest.latent.shape;
     const dims = posterior.mean.dims;
-    if (dims.length !== latent.length + 1 || latent.some((d, i) => d !== null && d !== dims[i + 1])) {
-      throw new ModelMismatchError('encoder', `The encoder produced a latent of dims ${describe([...dims])} but the manifest's latent shape is ${describe([...latent])}.`);
-    }
+    this.checkLatentDims(dims, x.dims[0]!);
     if (output.kind === 'gaussian' && results[1]!.dims.some((d, i) => d !== dims[i])) {
       throw new ModelMismatchError('encoder', `The encoder's mean has dims ${describe([...dims])} but its logvar has ${describe([...results[1]!.dims])}.`);
     }
@@ -708,8 +828,11 @@ export class Vae<I = never, O = never, W = never> {
   }
 
   private async decodeRows(z: VaeTensor): Promise<DecoderRows & { dims: readonly number[] }> {
+    return this.decodedRows(await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, this.decoderOutputs, z));
+  }
+
+  private decodedRows(results: readonly VaeTensor[]): DecoderRows & { dims: readonly number[] } {
     const names = this.decoderOutputs;
-    const results = await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, names, z);
     const output = results[0]!;
     const rows = output.dims[0]!;
     if (names.length === 1) return { output: output.data, rows, dims: output.dims };

@@ -2,8 +2,8 @@
 // (`onnxruntime-web/webgpu`) in browsers and bundlers, the wasm build for Node (`onnxruntime-web`, whose "node"
 // export runs the same wasm in plain Node, as the contract tests do).
 import * as ort from '#ort';
-import { BackendError, InvalidOptionError, ModelFileError, VaeTensor, describe, optionChoice, tensorInfoFromOrt } from '@onnx-vae/core';
-import type { Backend, BackendSession, ModelSource, TensorInfo } from '@onnx-vae/core';
+import { BackendError, InvalidOptionError, ModelFileError, VaeTensor, describe, float16Inputs, optionChoice, ortFeedData, ortOutputData, tensorInfoFromOrt } from '@onnx-vae/core';
+import type { Backend, BackendSession, DeviceTensor, ModelSource, TensorInfo } from '@onnx-vae/core';
 
 /** Devices onnxruntime-web can run on. */
 export const DEVICES = Object.freeze({
@@ -19,6 +19,18 @@ export type Device = keyof typeof DEVICES;
 
 /** The execution provider a backend really runs on, after `'auto'` has chosen. */
 export type ExecutionProvider = Exclude<Device, 'auto'>;
+
+/** Which graphs to run: the manifest's float32 graphs, or its optional float16 ones. */
+export const PRECISIONS = Object.freeze({
+  /** float16 graphs where the manifest has them and the backend runs on WebGPU with `shader-f16`, else float32 (default). */
+  auto: 'auto',
+  /** The float32 graphs. */
+  float32: 'float32',
+  /** The float16 graphs; `BACKEND_UNAVAILABLE` without WebGPU `shader-f16`. */
+  float16: 'float16',
+} as const);
+/** One of {@link PRECISIONS}. */
+export type Precision = keyof typeof PRECISIONS;
 
 /** onnxruntime graph optimisation levels. */
 export const GRAPH_OPTIMIZATION_LEVELS = Object.freeze({ disabled: 'disabled', basic: 'basic', extended: 'extended', all: 'all' } as const);
@@ -42,11 +54,27 @@ export interface OrtWebOptions {
   readonly wasmPaths?: string;
   /** Graph optimisation level. Default `'all'`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * On WebGPU, leave the encoder's outputs in GPU buffers (`preferredOutputLocation: 'gpu-buffer'`), so
+   * `reconstruct` and `encodeToDevice` + `decode` hand the latent to the decoder without a round trip through the
+   * CPU. Default true; false copies every output to the CPU (the behaviour before, for comparisons).
+   */
+  readonly keepLatentsOnGpu?: boolean;
+  /**
+   * `'auto'` (default): the manifest's float16 graphs (its `float16` block) on a WebGPU adapter with the
+   * `shader-f16` feature, else the float32 graphs; `'float32'`; `'float16'` (throws `BACKEND_UNAVAILABLE` without
+   * `shader-f16`). Applies to models loaded from a URL; graphs passed as bytes run as they are.
+   */
+  readonly precision?: Precision;
 }
 
 /** @internal The part of `navigator.gpu` the backend uses (TypeScript's DOM library has no WebGPU types). */
 interface GpuLike {
-  requestAdapter(): Promise<{ readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly isFallbackAdapter?: boolean }; readonly isFallbackAdapter?: boolean } | null>;
+  requestAdapter(): Promise<{
+    readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly isFallbackAdapter?: boolean };
+    readonly isFallbackAdapter?: boolean;
+    readonly features?: { has(feature: string): boolean };
+  } | null>;
 }
 
 const WEBGPU_HELP =
@@ -74,7 +102,7 @@ function defaultThreads(): number {
 }
 
 /** What `'auto'` found: WebGPU with a description of the adapter, or why not. */
-async function probeWebGpu(): Promise<{ ok: true; adapter: string } | { ok: false; reason: string }> {
+async function probeWebGpu(): Promise<{ ok: true; adapter: string; shaderF16: boolean } | { ok: false; reason: string }> {
   const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
   if (!gpu) return { ok: false, reason: 'navigator.gpu is missing (no WebGPU in this environment)' };
   let adapter: Awaited<ReturnType<GpuLike['requestAdapter']>>;
@@ -85,7 +113,7 @@ async function probeWebGpu(): Promise<{ ok: true; adapter: string } | { ok: fals
   }
   if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() gave no adapter' };
   const info = [adapter.info?.vendor, adapter.info?.architecture].filter(Boolean).join(' ') || 'unknown';
-  return { ok: true, adapter: `${info}${adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ? ', a fallback (software) adapter' : ''}` };
+  return { ok: true, adapter: `${info}${adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ? ', a fallback (software) adapter' : ''}`, shaderF16: adapter.features?.has('shader-f16') === true };
 }
 
 /**
@@ -105,11 +133,16 @@ export class OrtWebBackend implements Backend {
   private readonly numThreads: number;
   private readonly wasmPaths: string | undefined;
   private readonly graphOptimizationLevel: GraphOptimizationLevel;
+  private readonly keepLatentsOnGpu: boolean;
+  private readonly precisionOption: Precision;
+  private shaderF16 = false;
   private resolved: Promise<ExecutionProvider> | null = null;
   /** The execution provider the sessions run on; `null` until the first session is created. */
   executionProvider: ExecutionProvider | null = null;
   /** Why that execution provider, e.g. `'auto: WebGPU adapter google swiftshader'`; empty until the first session. */
   deviceReason = '';
+  /** The graphs `loadVae` chose for a manifest with float16 graphs (see {@link OrtWebOptions.precision}); else `null`. */
+  precision: Exclude<Precision, 'auto'> | null = null;
 
   /**
    * @param options - see {@link OrtWebOptions}
@@ -126,11 +159,43 @@ export class OrtWebBackend implements Backend {
     }
     this.wasmPaths = options.wasmPaths;
     this.graphOptimizationLevel = optionChoice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
+    if (options.keepLatentsOnGpu !== undefined && typeof options.keepLatentsOnGpu !== 'boolean') {
+      throw new InvalidOptionError('keepLatentsOnGpu', `Expected "keepLatentsOnGpu" to be true or false but received ${describe(options.keepLatentsOnGpu)}.`);
+    }
+    this.keepLatentsOnGpu = options.keepLatentsOnGpu ?? true;
+    this.precisionOption = optionChoice(options.precision, 'precision', PRECISIONS, 'auto');
   }
 
   /** `onnxruntime-web VERSION (EXECUTION_PROVIDER)`; the device asked for until the first session. */
   get name(): string {
-    return `onnxruntime-web ${ort.env.versions.web} (${this.executionProvider ?? this.device})`;
+    return `onnxruntime-web ${ort.env.versions.web} (${this.executionProvider ?? this.device}${this.precision === null ? '' : `, ${this.precision}`})`;
+  }
+
+  /**
+   * Chooses the manifest's float32 or float16 graphs (see {@link OrtWebOptions.precision}) and says why in
+   * {@link OrtWebBackend.deviceReason}. Resolves the execution provider first.
+   *
+   * @param model - the model's name, for messages
+   * @param hasFloat16 - whether the manifest lists float16 graphs
+   * @throws {@link InvalidOptionError} for `'float16'` without float16 graphs; {@link BackendError}
+   *   `BACKEND_UNAVAILABLE` for `'float16'` without WebGPU `shader-f16`
+   */
+  async choosePrecision(model: string, hasFloat16: boolean): Promise<Exclude<Precision, 'auto'>> {
+    const provider = await (this.resolved ??= this.resolve());
+    const capable = provider === 'webgpu' && this.shaderF16;
+    const why = provider !== 'webgpu' ? 'the backend runs on wasm' : this.shaderF16 ? 'the adapter has shader-f16' : 'the adapter has no shader-f16';
+    let precision: Exclude<Precision, 'auto'>;
+    if (this.precisionOption === 'float16') {
+      if (!hasFloat16) throw new InvalidOptionError('precision', `Model "${model}" has no float16 graphs (no "float16" block in its manifest); use precision "auto" or "float32".`);
+      if (!capable) throw new BackendError('BACKEND_UNAVAILABLE', `precision "float16" needs WebGPU with the shader-f16 feature, but ${why}; use precision "auto" to run the float32 graphs instead.`);
+      precision = 'float16';
+    } else precision = this.precisionOption === 'auto' && hasFloat16 && capable ? 'float16' : 'float32';
+    if (hasFloat16) {
+      // Said only where there was a choice: the name then reads e.g. "onnxruntime-web 1.30.0 (webgpu, float32)".
+      this.precision = precision;
+      this.deviceReason += `; ${precision} graphs (${this.precisionOption === 'float32' ? 'requested' : why})`;
+    }
+    return precision;
   }
 
   /**
@@ -145,9 +210,12 @@ export class OrtWebBackend implements Backend {
     }
     const provider = await (this.resolved ??= this.resolve());
     this.configureEnvironment();
+    const onGpu = provider === 'webgpu' && this.keepLatentsOnGpu;
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: this.graphOptimizationLevel,
+      // The encoder's outputs stay in GPU buffers; `run` downloads them, `runDevice` hands them on.
+      ...(onGpu && role === 'encoder' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
     };
     let session: ort.InferenceSession;
     try {
@@ -167,14 +235,20 @@ export class OrtWebBackend implements Backend {
       }
       throw error;
     }
-    return new OrtWebSession(session);
+    // onnxruntime-web 1.30's WebGPU EP fuses Conv with its activation from level "extended" on, and the fused kernels
+    // overflow to NaN where activations reach |x| ~ 1e3 (microsoft/onnxruntime#32145): check what comes back.
+    const guard = provider === 'webgpu' && (this.graphOptimizationLevel === 'extended' || this.graphOptimizationLevel === 'all');
+    return onGpu ? new OrtWebGpuSession(session, role, guard) : new OrtWebSession(session, role, guard);
   }
 
   /** Chooses the execution provider once; WebGPU goes alone in `executionProviders`, since ort drops it silently otherwise. */
   private async resolve(): Promise<ExecutionProvider> {
     if (this.device === 'wasm') return this.choose('wasm', 'requested');
     const probe = await probeWebGpu();
-    if (probe.ok) return this.choose('webgpu', `${this.device === 'auto' ? 'auto: ' : ''}WebGPU adapter ${probe.adapter}`);
+    if (probe.ok) {
+      this.shaderF16 = probe.shaderF16;
+      return this.choose('webgpu', `${this.device === 'auto' ? 'auto: ' : ''}WebGPU adapter ${probe.adapter}`);
+    }
     if (this.device === 'webgpu') {
       this.resolved = null;
       throw new BackendError('BACKEND_UNAVAILABLE', `device "webgpu" was requested but ${probe.reason}. ${WEBGPU_HELP}`);
@@ -203,28 +277,57 @@ class OrtWebSession implements BackendSession {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   private session: ort.InferenceSession | null;
+  protected readonly halfInputs: ReadonlySet<string>;
 
-  constructor(session: ort.InferenceSession) {
+  constructor(
+    session: ort.InferenceSession,
+    protected readonly role: 'encoder' | 'decoder',
+    private readonly guardFinite: boolean,
+  ) {
     this.session = session;
     this.inputs = tensorInfoFromOrt(session.inputMetadata);
     this.outputs = tensorInfoFromOrt(session.outputMetadata);
+    this.halfInputs = float16Inputs(this.inputs);
+  }
+
+  /** A CPU feed in the graph input's element type (float16 inputs get rounded binary16). */
+  protected feed(name: string, tensor: VaeTensor): ort.Tensor {
+    const { type, data } = ortFeedData(tensor, this.halfInputs.has(name));
+    return new ort.Tensor(type, data, [...tensor.dims]);
+  }
+
+  /** An output brought to CPU memory as float32 (downloaded from the GPU when it is there). */
+  protected async download(name: string, tensor: ort.Tensor): Promise<VaeTensor> {
+    // WebGPU outputs live on the GPU only when asked (preferredOutputLocation); the default is CPU memory.
+    const data = tensor.location === 'cpu' ? tensor.data : await tensor.getData(true);
+    return this.cpuOutput(name, ortOutputData(name, tensor.type, data), tensor.dims);
+  }
+
+  /** Wraps an output in CPU memory, refusing non-finite values where the WebGPU fusion bug can make them. */
+  protected cpuOutput(name: string, data: Float32Array, dims: readonly number[]): VaeTensor {
+    if (this.guardFinite) {
+      let bad = 0;
+      for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) bad++;
+      if (bad > 0) {
+        throw new BackendError(
+          'INFERENCE_FAILED',
+          `onnxruntime-web's WebGPU execution provider gave ${bad} non-finite values of ${data.length} in the ${this.role}'s output "${name}" from finite inputs. ` +
+            'onnxruntime-web 1.30 fuses Conv with its activation at graphOptimizationLevel "extended" and "all", and the fused WebGPU kernels overflow to NaN where activations reach |x| of about 1000 (microsoft/onnxruntime#32145). ' +
+            'Load the model with graphOptimizationLevel: "basic" (or device: "wasm").',
+        );
+      }
+    }
+    return new VaeTensor(data, dims);
   }
 
   async run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
-    if (!this.session) throw new BackendError('DISPOSED', 'This onnxruntime-web session was released.');
+    const session = this.live();
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', tensor.data, [...tensor.dims]);
-    const session = this.session;
+    for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = this.feed(name, tensor);
     return exclusive(async () => {
       const results = await session.run(ortFeeds, [...outputs]);
       const out: Record<string, VaeTensor> = {};
-      for (const name of outputs) {
-        const tensor = results[name]!;
-        if (tensor.type !== 'float32') throw new BackendError('INFERENCE_FAILED', `Output "${name}" is ${tensor.type}; onnx-vae needs float32.`);
-        // WebGPU outputs live on the GPU only when asked (preferredOutputLocation); the default is CPU memory.
-        const data = tensor.location === 'cpu' ? (tensor.data as Float32Array) : ((await tensor.getData(true)) as Float32Array);
-        out[name] = new VaeTensor(data, tensor.dims);
-      }
+      for (const name of outputs) out[name] = await this.download(name, results[name]!);
       return out;
     });
   }
@@ -233,5 +336,123 @@ class OrtWebSession implements BackendSession {
     const session = this.session;
     this.session = null;
     if (session) await exclusive(() => session.release());
+  }
+
+  protected live(): ort.InferenceSession {
+    if (!this.session) throw new BackendError('DISPOSED', 'This onnxruntime-web session was released.');
+    return this.session;
+  }
+}
+
+/** A WebGPU session whose outputs in GPU buffers can be kept there ({@link BackendSession.runDevice}). */
+class OrtWebGpuSession extends OrtWebSession {
+  async runDevice(feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor | DeviceTensor>> {
+    const session = this.live();
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, tensor] of Object.entries(feeds)) {
+      if (tensor instanceof VaeTensor) ortFeeds[name] = this.feed(name, tensor);
+      // GPU latents are float32; a float16 input takes them through the CPU, rounded.
+      else if (this.halfInputs.has(name)) ortFeeds[name] = this.feed(name, await tensor.download());
+      else ortFeeds[name] = WebGpuTensor.unwrap(tensor, name);
+    }
+    return exclusive(async () => {
+      const results = await session.run(ortFeeds, [...outputs]);
+      const out: Record<string, VaeTensor | DeviceTensor> = {};
+      for (const name of outputs) {
+        const tensor = results[name]!;
+        // float32 outputs in GPU buffers stay there; anything else comes to the CPU as float32.
+        out[name] = tensor.location === 'gpu-buffer' && tensor.type === 'float32' ? new WebGpuTensor(tensor) : await this.download(name, tensor);
+      }
+      return out;
+    });
+  }
+}
+
+/** @internal The part of WebGPU the channel slice uses (TypeScript's DOM library has no WebGPU types). */
+interface GpuBufferLike {
+  destroy(): void;
+  mapAsync(mode: number): Promise<void>;
+  getMappedRange(): ArrayBuffer;
+  unmap(): void;
+}
+interface GpuDeviceLike {
+  createBuffer(descriptor: { size: number; usage: number }): GpuBufferLike;
+  createCommandEncoder(): { copyBufferToBuffer(source: GpuBufferLike, sourceOffset: number, destination: GpuBufferLike, destinationOffset: number, size: number): void; finish(): unknown };
+  readonly queue: { submit(buffers: unknown[]): void };
+}
+// GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST: what onnxruntime-web's own buffers have.
+const BUFFER_USAGE = 0x80 | 0x04 | 0x08;
+// GPUBufferUsage.MAP_READ | COPY_DST, and GPUMapMode.READ: a staging buffer to read a GPU buffer back.
+const STAGING_USAGE = 0x01 | 0x08;
+const MAP_READ = 0x01;
+
+/** Reads the first `length` floats of a GPU buffer through a staging buffer. */
+async function readBuffer(device: GpuDeviceLike, buffer: GpuBufferLike, size: number, length: number): Promise<Float32Array> {
+  const staging = device.createBuffer({ size, usage: STAGING_USAGE });
+  try {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_READ);
+    const data = new Float32Array(staging.getMappedRange().slice(0, 4 * length));
+    staging.unmap();
+    return data;
+  } finally {
+    staging.destroy();
+  }
+}
+
+/** A float32 onnxruntime-web tensor in a GPU buffer. */
+class WebGpuTensor implements DeviceTensor {
+  readonly location = 'gpu-buffer';
+  readonly dims: readonly number[];
+  private tensor: ort.Tensor | null;
+
+  constructor(tensor: ort.Tensor) {
+    this.tensor = tensor;
+    this.dims = Object.freeze([...tensor.dims]);
+  }
+
+  static unwrap(value: DeviceTensor, name: string): ort.Tensor {
+    if (!(value instanceof WebGpuTensor)) throw new BackendError('UNSUPPORTED', `Feed "${name}" is a ${value.location} tensor of another backend; onnxruntime-web takes its own GPU tensors only.`);
+    return value.live();
+  }
+
+  private live(): ort.Tensor {
+    if (!this.tensor) throw new BackendError('DISPOSED', 'This GPU tensor was disposed.');
+    return this.tensor;
+  }
+
+  async download(): Promise<VaeTensor> {
+    const tensor = this.live();
+    const data = (await exclusive(() => tensor.getData())) as Float32Array;
+    return new VaeTensor(data, this.dims);
+  }
+
+  async sliceChannels(start: number, count: number): Promise<DeviceTensor> {
+    const source = this.live();
+    const [batch, channels] = this.dims as [number, number];
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 1 && start + count <= channels)) {
+      throw new BackendError('INFERENCE_FAILED', `Channels ${start} to ${start + count} do not fit a tensor of dims ${describe([...this.dims])}.`);
+    }
+    let inner = 1;
+    for (const d of this.dims.slice(2)) inner *= d;
+    const device = (await ort.env.webgpu.device) as unknown as GpuDeviceLike;
+    const bytes = 4 * count * inner;
+    const target = device.createBuffer({ size: Math.ceil((batch * bytes) / 16) * 16, usage: BUFFER_USAGE });
+    // One copy per item, on the device queue that onnxruntime-web's own work is ordered on.
+    const encoder = device.createCommandEncoder();
+    for (let b = 0; b < batch; b++) encoder.copyBufferToBuffer(source.gpuBuffer as unknown as GpuBufferLike, 4 * inner * (b * channels + start), target, b * bytes, bytes);
+    device.queue.submit([encoder.finish()]);
+    const dims = [batch, count, ...this.dims.slice(2)];
+    const size = Math.ceil((batch * bytes) / 16) * 16;
+    const download = () => readBuffer(device, target, size, (batch * bytes) / 4);
+    return new WebGpuTensor(ort.Tensor.fromGpuBuffer(target as never, { dataType: 'float32', dims, download: download as never, dispose: () => target.destroy() }));
+  }
+
+  dispose(): void {
+    const tensor = this.tensor;
+    this.tensor = null;
+    tensor?.dispose();
   }
 }

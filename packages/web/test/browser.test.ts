@@ -32,13 +32,13 @@ if (!available) {
     const file = join(dir, 'results.json');
     try {
       output = await new Promise<string>((resolve) => {
-        execFile(process.execPath, [join(ROOT, 'scripts', 'test-browser.mjs'), '--json', file], { cwd: ROOT, timeout: 170_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+        execFile(process.execPath, [join(ROOT, 'scripts', 'test-browser.mjs'), '--json', file], { cwd: ROOT, timeout: 420_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
       });
       runs = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).runs ?? []) : [];
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 430_000);
 
   it.each(['wasm', 'webgpu'])('%s: the contract suite, mnist-vae and the page checks pass', (device) => {
     const run = runs.find((r) => r.device === device);

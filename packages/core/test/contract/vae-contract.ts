@@ -26,6 +26,34 @@ export interface ContractTarget {
   load(model: string, options?: { maxBatch?: number }): Promise<Vae>;
   /** Reads `models/<model>/golden.json`. */
   golden(model: string): Promise<Golden>;
+  /** Where `encodeToDevice` leaves latents on this backend: `'gpu-buffer'` on WebGPU; default `'cpu'`. */
+  readonly deviceLocation?: string;
+}
+
+/**
+ * encodeToDevice keeps the posterior mean where the backend has device memory, decode reads it there: PyTorch's
+ * mean and decoded mean within the network tolerances, and reconstruct (the same path) within 1e-6 relative; a
+ * disposed latent is refused with DISPOSED.
+ */
+async function checkDeviceLatents(target: ContractTarget, vae: Vae, golden: Golden): Promise<void> {
+  // Against PyTorch's mean and decoded mean, so that slow backends (WebGPU on a software adapter) run few graphs.
+  const x = goldenTensor(golden, 'x');
+  const latent = await vae.encodeToDevice(x);
+  try {
+    expect(latent.location).toBe(target.deviceLocation ?? 'cpu');
+    expect([...latent.dims]).toEqual(goldenArray(golden, 'mean').dims);
+    expectClose((await latent.download()).data, goldenArray(golden, 'mean').data, NETWORK_RTOL, NETWORK_ATOL, 'downloaded mean');
+    const fromDevice = await vae.decode(latent);
+    expectClose(fromDevice.data, goldenArray(golden, 'decodedMean').data, NETWORK_RTOL, NETWORK_ATOL, 'decode(device latent)');
+    expectClose((await vae.reconstruct(x)).data, fromDevice.data, 1e-6, 1e-7, 'reconstruct');
+  } finally {
+    latent.dispose();
+  }
+  latent.dispose();
+  expect(latent.disposed).toBe(true);
+  const error = await vae.decode(latent).catch((e: unknown) => e);
+  expect(codeOf(error)).toBe('DISPOSED');
+  expect((error as Error).message).toContain('"z" is a DeviceLatent that was disposed');
 }
 
 const GAUSSIAN_FIXTURES = ['fixtures/conv-moments', 'fixtures/mlp-learned-scale', 'fixtures/mlp-probs', 'kl-f8'] as const;
@@ -73,6 +101,10 @@ export function describeVaeContract(target: ContractTarget): void {
         const manifest = vae.manifest;
         if (manifest.likelihood.kind === 'bernoulli' && manifest.likelihood.parameterization === 'logits') return;
         expectClose(decoded.data, goldenArray(golden, 'decodedMean').data, NETWORK_RTOL, NETWORK_ATOL, 'decode(mean)');
+      });
+
+      it('encodeToDevice: the mean stays on the device, decode and reconstruct read it there', async () => {
+        await checkDeviceLatents(target, vae, golden);
       });
 
       const tolerance = SCORE_TOLERANCE[model] ?? { rtol: SCORE_RTOL, atol: SCORE_ATOL, split: 1e-6, splitMean: 1e-7 };
@@ -130,6 +162,10 @@ export function describeVaeContract(target: ContractTarget): void {
         expectClose(result.reconstruction!, goldenArray(golden, 'logPxGivenZAtMean').data, SCORE_RTOL, SCORE_ATOL, 'log p(x|z)');
         expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
         expect(result.notes.join(' ')).toContain('The encoder is deterministic (std 0)');
+      });
+
+      it('encodeToDevice keeps the latent itself on the device', async () => {
+        await checkDeviceLatents(target, vae, golden);
       });
     });
 
