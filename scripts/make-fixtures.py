@@ -37,6 +37,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import warnings
 
@@ -462,6 +463,10 @@ by PyTorch. Every folder holds `vae.json`, `encoder.onnx`, `decoder.onnx` (opset
 | `mlp-probs` | `gaussian` (`mean`, `logvar`) | flat `[6]`, `[0, 1]` | `[2]` | bernoulli, `probs` | probabilities with fractional and exact 0/1 data |
 | `mlp-none` | `gaussian` (`mean`, `logvar`) | flat `[6]`, `[0, 1]` | `[2]` | `none` | no likelihood: reconstruction error and KL only; raw linear decoder output `recon` |
 
+`mlp-probs` also has `encoder.float16.onnx` and `decoder.float16.onnx` (its manifest's `float16` block): the same
+graphs with float16 inputs and outputs (Casts around the float32 body, `scripts/make-float16-io.py`), for the
+float16 conversion and precision-choice tests.
+
 ## `golden.json`
 
 Arrays are `{"dims": [...], "data": [...]}` (flat, row-major). float32 values are written exactly (each JSON
@@ -556,6 +561,9 @@ def main():
 
     with open(os.path.join(OUT, "README.md"), "w") as f:
         f.write(README)
+    # float16-IO copies of mlp-probs' graphs, listed in its manifest's "float16" block (the float16 path's tests)
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-float16-io.py"),
+                    os.path.join(OUT, "mlp-probs")], check=True)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,11 @@ export interface Manifest {
   readonly description?: string;
   readonly encoder: { readonly file: string; readonly input: string; readonly output: EncoderOutput };
   readonly decoder: { readonly file: string; readonly input: string; readonly output: string };
+  /**
+   * Optional float16 graphs (same tensor names; float16 or float32 at inputs and outputs), used by runtimes that
+   * can run them well: onnxruntime-web on a WebGPU adapter with `shader-f16`.
+   */
+  readonly float16?: { readonly encoder: string; readonly decoder: string };
   readonly data: {
     readonly shape: readonly Dim[];
     readonly layout: Layout;
@@ -158,7 +163,7 @@ export function parseManifest(input: unknown): Manifest {
       throw new ManifestError('MANIFEST_INVALID', '', `Invalid manifest: not valid JSON (${(error as Error).message}).`, { cause: error });
     }
   }
-  const root = object(value, '', ['$schema', 'format', 'version', 'name', 'description', 'encoder', 'decoder', 'data', 'latent', 'likelihood']);
+  const root = object(value, '', ['$schema', 'format', 'version', 'name', 'description', 'encoder', 'decoder', 'float16', 'data', 'latent', 'likelihood']);
   if (root.format !== 'onnx-vae') fail('format', `must be "onnx-vae" but is ${describe(root.format)}.`);
   if (!MANIFEST_VERSIONS.includes(root.version as 1)) {
     throw new ManifestError(
@@ -186,6 +191,12 @@ export function parseManifest(input: unknown): Manifest {
 
   const decoderJson = object(root.decoder, 'decoder', ['file', 'input', 'output']);
   const decoder = { file: fileName(decoderJson, 'file', 'decoder'), input: string(decoderJson, 'input', 'decoder'), output: string(decoderJson, 'output', 'decoder') };
+
+  let float16: { encoder: string; decoder: string } | undefined;
+  if (root.float16 !== undefined) {
+    const float16Json = object(root.float16, 'float16', ['encoder', 'decoder']);
+    float16 = { encoder: fileName(float16Json, 'encoder', 'float16'), decoder: fileName(float16Json, 'decoder', 'float16') };
+  }
 
   const dataJson = object(root.data, 'data', ['shape', 'layout', 'range', 'image']);
   const dataShape = shape(dataJson, 'shape', 'data');
@@ -250,6 +261,7 @@ export function parseManifest(input: unknown): Manifest {
     ...(description === undefined ? {} : { description }),
     encoder,
     decoder,
+    ...(float16 === undefined ? {} : { float16 }),
     data: { shape: dataShape, layout, range: [rangeValue[0], rangeValue[1]] as [number, number], ...(image ? { image } : {}) },
     latent,
     likelihood,
@@ -293,7 +305,8 @@ export function encoderOutputNames(manifest: Manifest): string[] {
 }
 
 /**
- * Checks a manifest against the real inputs and outputs of both graphs: names, ranks, element types (float32) and
+ * Checks a manifest against the real inputs and outputs of both graphs: names, ranks, element types (float32 or
+ * float16) and
  * every size both sides state.
  *
  * @throws {@link ModelMismatchError} `MODEL_MISMATCH` naming both sides
@@ -337,8 +350,8 @@ function checkGraph(graph: 'encoder' | 'decoder', file: string, info: GraphInfo,
           `${file}: manifest says ${side} "${expected.name}" (${expected.what}) but the graph's ${side}s are ${describe(actual.map((t) => t.name))}.`,
         );
       }
-      if (found.type !== undefined && found.type !== 'float32') {
-        throw new ModelMismatchError(graph, `${file}: ${side} "${found.name}" is ${found.type} in the graph but onnx-vae needs float32; export the model in float32.`);
+      if (found.type !== undefined && found.type !== 'float32' && found.type !== 'float16') {
+        throw new ModelMismatchError(graph, `${file}: ${side} "${found.name}" is ${found.type} in the graph but onnx-vae needs float32 (or float16, converted at the graph's edge); export the model in float32.`);
       }
       if (expected.itemShape === undefined || found.shape === undefined) continue;
       const want = expected.itemShape;

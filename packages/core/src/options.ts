@@ -4,8 +4,10 @@
  *
  * @internal
  */
-import { InvalidOptionError, describe } from './errors.js';
+import { BackendError, InvalidOptionError, describe } from './errors.js';
+import { float16ToFloat32, float32ToFloat16 } from './float16.js';
 import type { TensorInfo } from './manifest.js';
+import type { VaeTensor } from './tensor.js';
 
 /**
  * An option that must be one of a frozen table's keys.
@@ -28,4 +30,29 @@ export function optionChoice<T extends string>(value: unknown, option: string, t
  */
 export function tensorInfoFromOrt(metadata: readonly { readonly name: string; readonly isTensor: boolean; readonly type?: string; readonly shape?: readonly (number | string)[] }[]): TensorInfo[] {
   return metadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...(m.shape ?? [])] } : { name: m.name, type: 'non-tensor' }));
+}
+
+/** The input types of a graph that need converting: names of its float16 inputs. */
+export function float16Inputs(inputs: readonly TensorInfo[]): ReadonlySet<string> {
+  return new Set(inputs.filter((input) => input.type === 'float16').map((input) => input.name));
+}
+
+/**
+ * An onnxruntime feed's type and data for a float32 tensor: as is, or rounded to float16 (binary16 bits) for a graph
+ * input of element type float16.
+ */
+export function ortFeedData(tensor: VaeTensor, float16: boolean): { readonly type: 'float32' | 'float16'; readonly data: Float32Array | Uint16Array } {
+  return float16 ? { type: 'float16', data: float32ToFloat16(tensor.data) } : { type: 'float32', data: tensor.data };
+}
+
+/**
+ * float32 values of an onnxruntime output: float32 as is, float16 (binary16 bits in a Uint16Array, or a
+ * Float16Array where the engine has one) widened exactly.
+ *
+ * @throws {@link BackendError} `INFERENCE_FAILED` for any other element type
+ */
+export function ortOutputData(name: string, type: string, data: unknown): Float32Array {
+  if (type === 'float32') return data as Float32Array;
+  if (type === 'float16') return data instanceof Uint16Array ? float16ToFloat32(data) : Float32Array.from(data as ArrayLike<number>);
+  throw new BackendError('INFERENCE_FAILED', `Output "${name}" is ${type}; onnx-vae reads float32 and float16 outputs.`);
 }

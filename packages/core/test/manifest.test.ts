@@ -22,6 +22,8 @@ describe('parseManifest', () => {
     }));
     expect(image.data.shape).toEqual([3, null, null]);
     expect(image.latent.scalingFactor).toBe(0.18215);
+    expect(parseManifest(edit((m) => (m.float16 = { encoder: 'fp16/encoder.onnx', decoder: 'fp16/decoder.onnx' }))).float16).toEqual({ encoder: 'fp16/encoder.onnx', decoder: 'fp16/decoder.onnx' });
+    expect(parseManifest(JSON.stringify(base)).float16).toBeUndefined();
   });
 
 
@@ -55,7 +57,7 @@ describe('checkManifestAgainstGraphs', () => {
   const mismatch: [string, GraphInfo, GraphInfo, string][] = [
     ['a renamed input', { ...encoder, inputs: [{ name: 'image', type: 'float32', shape: ['batch', 784] }] }, decoder, 'encoder.onnx: manifest says input "x" (data) but the graph\'s inputs are [image].'],
     ['a missing output', encoder, { ...decoder, outputs: [{ name: 'probs', type: 'float32', shape: ['batch', 784] }] }, 'decoder.onnx: manifest says output "logits" (data) but the graph\'s outputs are [probs].'],
-    ['a float16 input', { ...encoder, inputs: [{ name: 'x', type: 'float16', shape: ['batch', 784] }] }, decoder, 'encoder.onnx: input "x" is float16 in the graph but onnx-vae needs float32; export the model in float32.'],
+    ['a float64 input', { ...encoder, inputs: [{ name: 'x', type: 'float64', shape: ['batch', 784] }] }, decoder, 'encoder.onnx: input "x" is float64 in the graph but onnx-vae needs float32 (or float16, converted at the graph\'s edge); export the model in float32.'],
     ['a rank mismatch', encoder, { ...decoder, inputs: [{ name: 'z', type: 'float32', shape: ['batch', 50, 1, 1] }] }, 'decoder.onnx: input "z" has rank 4 ([batch, 50, 1, 1]) in the graph but the manifest\'s latent shape [50] means rank 2 with the batch axis.'],
     ['a size mismatch', { ...encoder, outputs: [{ name: 'mean', type: 'float32', shape: ['batch', 32] }, encoder.outputs[1]!] }, decoder, 'encoder.onnx: output "mean" has shape [batch, 32] in the graph but the manifest\'s latent shape [50] says 50 at axis 1.'],
     ['two inputs', { ...encoder, inputs: [...encoder.inputs, { name: 'mask', type: 'float32', shape: ['batch', 784] }] }, decoder, 'encoder.onnx: manifest describes 1 input ("x") but the graph has 2: [x, mask].'],

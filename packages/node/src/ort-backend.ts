@@ -6,6 +6,9 @@ import {
   VaeTensor,
   describe,
   optionChoice,
+  float16Inputs,
+  ortFeedData,
+  ortOutputData,
   tensorInfoFromOrt,
 } from '@onnx-vae/core';
 import type { Backend, BackendSession, ModelSource, TensorInfo } from '@onnx-vae/core';
@@ -168,12 +171,14 @@ class OrtNodeSession implements BackendSession {
   readonly outputs: readonly TensorInfo[];
   private session: ort.InferenceSession | null;
   private readonly outputCount: number;
+  private readonly halfInputs: ReadonlySet<string>;
 
   constructor(session: ort.InferenceSession) {
     this.session = session;
     this.outputCount = session.outputNames.length;
     this.inputs = tensorInfoFromOrt(session.inputMetadata);
     this.outputs = tensorInfoFromOrt(session.outputMetadata);
+    this.halfInputs = float16Inputs(this.inputs);
   }
 
   run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
@@ -182,7 +187,11 @@ class OrtNodeSession implements BackendSession {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name in feeds) {
       const tensor = feeds[name]!;
-      ortFeeds[name] = new ort.Tensor('float32', tensor.data, tensor.dims as number[]);
+      if (this.halfInputs.size === 0) ortFeeds[name] = new ort.Tensor('float32', tensor.data, tensor.dims as number[]);
+      else {
+        const { type, data } = ortFeedData(tensor, this.halfInputs.has(name));
+        ortFeeds[name] = new ort.Tensor(type, data, tensor.dims as number[]);
+      }
     }
     // Asking for every output by name costs onnxruntime-common a fetch table per call; without names it returns all.
     const pending = outputs.length === this.outputCount ? session.run(ortFeeds) : session.run(ortFeeds, outputs as string[]);
@@ -191,8 +200,7 @@ class OrtNodeSession implements BackendSession {
       for (const name of outputs) {
         const tensor = results[name];
         if (tensor === undefined) throw new BackendError('INFERENCE_FAILED', `onnxruntime returned no output "${name}".`);
-        if (tensor.type !== 'float32') throw new BackendError('INFERENCE_FAILED', `Output "${name}" is ${tensor.type}; onnx-vae needs float32.`);
-        out[name] = new VaeTensor(tensor.data as Float32Array, tensor.dims);
+        out[name] = new VaeTensor(ortOutputData(name, tensor.type, tensor.data), tensor.dims);
       }
       return out;
     });

@@ -67,8 +67,10 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * progress and kept in the Cache API) or from files in memory.
  *
  * @param source - the folder's URL (absolute, or relative to the page), or `{ manifest, encoder, decoder }`
- * @param options - `device` (`'auto'` default, `'webgpu'`, `'wasm'`), `numThreads`, `wasmPaths`,
- *   `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`), `fetchOptions`
+ * @param options - `device` (`'auto'` default, `'webgpu'`, `'wasm'`), `precision` (`'auto'` default: float16 graphs
+ *   on WebGPU with shader-f16 where the manifest has them), `keepLatentsOnGpu` (default true), `numThreads`,
+ *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`),
+ *   `fetchOptions`
  * @returns the VAE; `vae.backendName` names the execution provider chosen
  * @throws {@link ModelFileError} (`MODEL_FILE_NOT_FOUND` for a failed download), {@link ManifestError},
  *   {@link ModelMismatchError}, {@link InvalidOptionError}, {@link BackendError} (`BACKEND_UNAVAILABLE` for
@@ -100,9 +102,10 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     const manifestBytes = await fetchModelFile(new URL(MANIFEST_FILE, base), MANIFEST_FILE, { ...fetching, cache: false });
     manifest = parseManifest(new TextDecoder().decode(manifestBytes));
     const cache = options.cache ?? 'onnx-vae';
+    const files = (await backend.choosePrecision(manifest.name, manifest.float16 !== undefined)) === 'float16' ? manifest.float16! : { encoder: manifest.encoder.file, decoder: manifest.decoder.file };
     [encoder, decoder] = await Promise.all([
-      fetchModelFile(new URL(manifest.encoder.file, base), manifest.encoder.file, { ...fetching, cache }),
-      fetchModelFile(new URL(manifest.decoder.file, base), manifest.decoder.file, { ...fetching, cache }),
+      fetchModelFile(new URL(files.encoder, base), files.encoder, { ...fetching, cache }),
+      fetchModelFile(new URL(files.decoder, base), files.decoder, { ...fetching, cache }),
     ]);
   } else {
     throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`);

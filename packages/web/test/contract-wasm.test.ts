@@ -76,6 +76,22 @@ describe('onnxruntime-web backend in Node', () => {
       }
     });
 
+    it.each([
+      // [adapter features, precision option, chosen precision, reason]
+      [['shader-f16'], 'auto', 'float16', 'the adapter has shader-f16'],
+      [[], 'auto', 'float32', 'the adapter has no shader-f16'],
+      [['shader-f16'], 'float32', 'float32', 'requested'],
+    ] as const)('chooses the graphs from the adapter\'s features: %j with precision %s gives %s', async (features, precision, chosen, why) => {
+      const adapter = { info: { vendor: 'test', architecture: 'stub' }, features: new Set<string>(features) };
+      Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { gpu: { requestAdapter: async () => adapter } } });
+      const { OrtWebBackend } = await import('../src/index');
+      const backend = new OrtWebBackend({ device: 'webgpu', precision });
+      expect(await backend.choosePrecision('m', true)).toBe(chosen);
+      expect(backend.deviceReason).toBe(`WebGPU adapter test stub; ${chosen} graphs (${why})`);
+      expect(backend.name).toBe(`onnxruntime-web 1.30.0 (webgpu, ${chosen})`);
+      expect(await new OrtWebBackend({ device: 'webgpu', precision }).choosePrecision('m', false)).toBe('float32');
+    });
+
     it('device "webgpu" throws BACKEND_UNAVAILABLE with the fix', async () => {
       const error = (await loadFromDisk('fixtures/mlp-probs', { device: 'webgpu' } as never).catch((e: unknown) => e)) as { code?: string; message: string };
       expect(error.code).toBe('BACKEND_UNAVAILABLE');
