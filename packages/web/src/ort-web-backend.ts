@@ -235,6 +235,14 @@ export class OrtWebBackend implements Backend {
       }
       throw error;
     }
+    if (provider === 'webgpu' && !this.shaderF16) {
+      // WebGPU runs no float16 shader without shader-f16 (not even a Cast); say so now rather than at the first run.
+      const half = [...session.inputMetadata, ...session.outputMetadata].filter((m) => m.isTensor && m.type === 'float16').map((m) => `"${m.name}"`);
+      if (half.length > 0) {
+        await exclusive(() => session.release());
+        throw new BackendError('BACKEND_UNAVAILABLE', `The ${role} has float16 tensors (${half.join(', ')}), and this WebGPU adapter lacks the shader-f16 feature that float16 needs; load the float32 graphs (precision "auto" or "float32" picks them from a manifest's "float16" block) or use device "wasm".`);
+      }
+    }
     // onnxruntime-web 1.30's WebGPU EP fuses Conv with its activation from level "extended" on, and the fused kernels
     // overflow to NaN where activations reach |x| ~ 1e3 (microsoft/onnxruntime#32145): check what comes back.
     const guard = provider === 'webgpu' && (this.graphOptimizationLevel === 'extended' || this.graphOptimizationLevel === 'all');
@@ -388,6 +396,7 @@ const MAP_READ = 0x01;
 
 /** Reads the first `length` floats of a GPU buffer through a staging buffer. */
 async function readBuffer(device: GpuDeviceLike, buffer: GpuBufferLike, size: number, length: number): Promise<Float32Array> {
+  // size: bytes to copy, a multiple of 4 within the buffer; length: floats to return.
   const staging = device.createBuffer({ size, usage: STAGING_USAGE });
   try {
     const encoder = device.createCommandEncoder();
@@ -425,7 +434,12 @@ class WebGpuTensor implements DeviceTensor {
 
   async download(): Promise<VaeTensor> {
     const tensor = this.live();
-    const data = (await exclusive(() => tensor.getData())) as Float32Array;
+    // Read the buffer through a staging copy: onnxruntime's tensor.getData() would turn the tensor into a CPU tensor
+    // (location "cpu"), and a later decode would upload it again.
+    let length = 1;
+    for (const d of this.dims) length *= d;
+    const device = (await ort.env.webgpu.device) as unknown as GpuDeviceLike;
+    const data = await exclusive(() => readBuffer(device, tensor.gpuBuffer as unknown as GpuBufferLike, 4 * length, length));
     return new VaeTensor(data, this.dims);
   }
 
