@@ -9,7 +9,7 @@
 // Writes two blocks of docs/tiling.md, <!-- measure-tiling:compare --> and <!-- measure-tiling:memory -->; a
 // --skip-* flag leaves that block as it is.
 //
-// Models: TAEF2 from ../shared/models/taesd (a temporary folder with symlinks and a vae.json is made for it), and
+// Models: TAEF2 from ../shared/models/taesd (a temporary folder with symlinks; its manifest is detected), and
 // kl-f8 from models/kl-f8 when that folder exists. The photo is scikit-image's astronaut.png (Debian:
 // apt-get install python3-skimage), resized with sharp (lanczos3) to each size.
 import { spawnSync } from 'node:child_process';
@@ -30,16 +30,6 @@ const ort = requireNode('onnxruntime-node');
 
 const PHOTOS = ['/usr/lib/python3/dist-packages/skimage/data/astronaut.png', '/usr/share/skimage/data/astronaut.png'];
 const TAESD = join(ROOT, '..', 'shared', 'models', 'taesd');
-const TAEF2_MANIFEST = {
-  format: 'onnx-vae',
-  version: 1,
-  name: 'taef2',
-  encoder: { file: 'taef2_encoder.onnx', input: 'image', output: { kind: 'deterministic', name: 'latents' } },
-  decoder: { file: 'taef2_decoder.onnx', input: 'latents', output: 'image' },
-  data: { shape: [3, null, null], layout: 'NCHW', range: [0, 1] },
-  latent: { shape: [32, null, null] },
-  likelihood: { kind: 'none' },
-};
 /** Pixels on each side of an inner tile edge counted as "border": 16 image pixels, 2 latent pixels. */
 const IMAGE_BAND = 16;
 const LATENT_BAND = 2;
@@ -78,14 +68,13 @@ async function photo(size, range) {
   return new VaeTensor(data, [1, 3, size, size]);
 }
 
-/** A model folder and its tiling preset; TAEF2 gets a temporary folder with symlinks and a manifest. */
+/** A model folder and its tiling preset; TAEF2 gets a temporary folder with symlinks to its graphs (loadVae detects the manifest). */
 async function modelFolder(name) {
   if (name === 'taef2') {
     if (existsSync(join(ROOT, 'models', 'taef2', 'vae.json'))) return { dir: join(ROOT, 'models', 'taef2'), preset: 'taef2', cleanup: async () => {} };
     if (!existsSync(join(TAESD, 'taef2_encoder.onnx'))) return null;
     const dir = await mkdtemp(join(tmpdir(), 'onnx-vae-taef2-'));
     for (const file of ['taef2_encoder.onnx', 'taef2_decoder.onnx']) await symlink(join(TAESD, file), join(dir, file));
-    await writeFile(join(dir, 'vae.json'), JSON.stringify(TAEF2_MANIFEST));
     return { dir, preset: 'taef2', cleanup: () => rm(dir, { recursive: true, force: true }) };
   }
   if (name === 'kl-f8') {

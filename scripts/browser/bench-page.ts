@@ -5,7 +5,6 @@
  */
 import { loadVae } from '../../packages/web/src/index';
 import type { LoadVaeOptions, WebVae } from '../../packages/web/src/index';
-import { TAEF2_MANIFEST } from '../../examples/web-demo/src/image-models';
 
 interface Case {
   readonly model: string;
@@ -32,8 +31,9 @@ async function loadPair(model: string): Promise<[WebVae, WebVae] | null> {
   const base: LoadVaeOptions = { device: 'webgpu', wasmPaths: WASM_PATHS, cache: false };
   const load = async (options: LoadVaeOptions): Promise<WebVae> => {
     if (model !== 'taef2') return loadVae(`/models/${model}/`, options);
-    const bytes = async (file: string) => new Uint8Array(await (await fetch(`/taesd/${file}`)).arrayBuffer());
-    return loadVae({ manifest: TAEF2_MANIFEST, encoder: await bytes('taef2_encoder.onnx'), decoder: await bytes('taef2_decoder.onnx') }, options);
+    // No vae.json: detected from the graphs, the File names giving the layout.
+    const file = async (name: string) => new File([await (await fetch(`/taesd/${name}`)).arrayBuffer()], name);
+    return loadVae({ encoder: await file('taef2_encoder.onnx'), decoder: await file('taef2_decoder.onnx') }, options);
   };
   if (model === 'taef2' && !(await fetch('/taesd/taef2_encoder.onnx', { method: 'HEAD' })).ok) return null;
   return [await load(base), await load({ ...base, keepLatentsOnGpu: false })];

@@ -11,24 +11,9 @@ export interface ImageModel {
   readonly missing: string;
   /** Said after each reconstruction, where there is something to say. */
   readonly note?: string;
-  /** A model folder's URL, or the manifest and graphs in memory. */
+  /** A model folder's URL, or the graphs in memory (with a manifest, or detected from the graphs). */
   source(onStatus: (text: string) => void): Promise<string | ModelFiles>;
 }
-
-/**
- * TAEF2 (../shared/models/taesd, served under /taesd/) ships no vae.json: the manifest is written here and the graphs
- * are passed as bytes.
- */
-export const TAEF2_MANIFEST = Object.freeze({
-  format: 'onnx-vae',
-  version: 1,
-  name: 'taef2',
-  encoder: { file: 'taef2_encoder.onnx', input: 'image', output: { kind: 'deterministic', name: 'latents' } },
-  decoder: { file: 'taef2_decoder.onnx', input: 'latents', output: 'image' },
-  data: { shape: [3, null, null], layout: 'NCHW', range: [0, 1] },
-  latent: { shape: [32, null, null], spatialFactor: 8 },
-  likelihood: { kind: 'none' },
-});
 
 const url = (path: string): string => new URL(path, location.href).href;
 
@@ -71,8 +56,9 @@ export const IMAGE_MODELS: readonly ImageModel[] = Object.freeze([
     probe: 'taesd/taef2_encoder.onnx',
     missing: 'not served (../shared/models/taesd is absent)',
     source: async (onStatus: (text: string) => void) => {
+      // TAEF2 ships no vae.json: @onnx-vae/web detects its manifest from the graphs, the File names giving the layout.
       const [encoder, decoder] = [await download('taesd/taef2_encoder.onnx', onStatus), await download('taesd/taef2_decoder.onnx', onStatus)];
-      return { manifest: TAEF2_MANIFEST, encoder, decoder };
+      return { encoder: new File([encoder], 'taef2_encoder.onnx'), decoder: new File([decoder], 'taef2_decoder.onnx') };
     },
   },
   {

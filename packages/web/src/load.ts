@@ -1,5 +1,5 @@
-import { InvalidInputError, InvalidOptionError, createVae, describe, parseManifest } from '@onnx-vae/core';
-import type { Manifest, Vae, VaeOptions } from '@onnx-vae/core';
+import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, createVae, describe, detectManifest, getPreset, parseManifest } from '@onnx-vae/core';
+import type { GraphInfo, KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
 import { fetchModelFile } from './fetch-model.js';
@@ -16,10 +16,16 @@ export type WebVae = Vae<WebImageInput, ImageData, WebImageWriteOptions>;
 /** A graph given in memory. */
 export type GraphBytes = ArrayBuffer | Uint8Array | Blob;
 
-/** A model given in memory: its manifest (object or `vae.json` text) and both graphs. */
+/**
+ * A model given in memory: its manifest (object or `vae.json` text) and both graphs. Without a manifest (an export
+ * that ships none, e.g. TAESD's `NAME_encoder.onnx` / `NAME_decoder.onnx`) it is detected from the graphs as Node's
+ * `loadVae` does for a folder: see the `layout` and `preset` options.
+ */
 export interface ModelFiles {
-  /** The manifest, validated with `parseManifest`. */
-  readonly manifest: unknown;
+  /** The manifest, validated with `parseManifest`; leave it out to detect one from the graphs. */
+  readonly manifest?: unknown;
+  /** A diffusers VAE `config.json` (parsed), for a detected manifest's scaling factors. */
+  readonly config?: Record<string, unknown>;
   /** The encoder graph: bytes, or a `File`/`Blob` (e.g. from `<input type="file">`). */
   readonly encoder: GraphBytes;
   /** The decoder graph. */
@@ -37,6 +43,47 @@ export interface LoadVaeOptions extends VaeOptions, OrtWebOptions {
   readonly cache?: string | false;
   /** `fetch` options for every request (credentials, headers, signal). */
   readonly fetchOptions?: RequestInit;
+  /**
+   * Graphs without a manifest: the export layout they come from (see `KNOWN_LAYOUTS`). Default: from the names of
+   * `File`s (`NAME_encoder.onnx` gives `'encoder-decoder-pair'`, `vae_encoder.onnx` `'ort-sd-demo'`); bytes need it.
+   */
+  readonly layout?: KnownLayout;
+  /** Graphs without a manifest: a preset (see `PRESETS`, e.g. `'taesd'`, `'sd-1'`) for what the graphs cannot tell. */
+  readonly preset?: string;
+}
+
+/** The layout that `File` names give, as Node's loader finds it from a folder's file names. */
+function layoutFromNames(encoder: unknown, decoder: unknown): { layout: KnownLayout; name: string } | null {
+  const nameOf = (value: unknown): string | null => (typeof File !== 'undefined' && value instanceof File ? value.name : null);
+  const [e, d] = [nameOf(encoder), nameOf(decoder)];
+  if (e === null || d === null) return null;
+  const demo = KNOWN_LAYOUTS['ort-sd-demo'];
+  if (e === demo.encoder && d === demo.decoder) return { layout: 'ort-sd-demo', name: 'vae' };
+  const prefix = e.endsWith('_encoder.onnx') ? e.slice(0, -'_encoder.onnx'.length) : null;
+  return prefix && d === `${prefix}_decoder.onnx` ? { layout: 'encoder-decoder-pair', name: prefix } : null;
+}
+
+/** How graphs without a manifest are described: the layout, the model's name and the file names for messages. */
+function detection(source: ModelFiles, options: LoadVaeOptions): (graphs: { encoder: GraphInfo; decoder: GraphInfo }) => ReturnType<typeof detectManifest> {
+  const named = layoutFromNames(source.encoder, source.decoder);
+  if (options.layout === undefined && named === null) {
+    throw new InvalidOptionError('layout', `Graphs given without a manifest need "layout" (one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')}) to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.`);
+  }
+  if (options.layout !== undefined && !Object.hasOwn(KNOWN_LAYOUTS, options.layout)) {
+    throw new InvalidOptionError('layout', `Expected "layout" to be one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')} but received ${describe(options.layout)}.`);
+  }
+  const layout = options.layout ?? named!.layout;
+  const files = KNOWN_LAYOUTS[layout];
+  const name = named?.name ?? 'model';
+  return ({ encoder, decoder }) =>
+    detectManifest({
+      name,
+      layout,
+      encoder: { file: named ? (source.encoder as File).name : files.encoder, info: encoder },
+      decoder: { file: named ? (source.decoder as File).name : files.decoder, info: decoder },
+      ...(source.config ? { config: source.config } : {}),
+      ...(options.preset === undefined ? {} : { preset: options.preset }),
+    });
 }
 
 function baseUrl(source: string | URL): URL {
@@ -59,7 +106,7 @@ async function graphBytes(value: unknown, role: 'encoder' | 'decoder'): Promise<
 }
 
 function isModelFiles(value: unknown): value is ModelFiles {
-  return typeof value === 'object' && value !== null && !(value instanceof URL) && 'manifest' in value && 'encoder' in value && 'decoder' in value;
+  return typeof value === 'object' && value !== null && !(value instanceof URL) && 'encoder' in value && 'decoder' in value;
 }
 
 /**
@@ -89,12 +136,16 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
   if (options.cache !== undefined && options.cache !== false && (typeof options.cache !== 'string' || options.cache === '')) {
     throw new InvalidOptionError('cache', `Expected "cache" to be a cache name or false but received ${describe(options.cache)}.`);
   }
+  if (options.preset !== undefined) getPreset(options.preset);
   const backend = new OrtWebBackend(options);
-  let manifest: Manifest;
+  let manifest: Manifest | ReturnType<typeof detection>;
   let encoder: Uint8Array;
   let decoder: Uint8Array;
   if (isModelFiles(source)) {
-    manifest = parseManifest(source.manifest);
+    if (source.manifest === undefined) manifest = detection(source, options);
+    else if (options.preset !== undefined || options.layout !== undefined) {
+      throw new InvalidOptionError(options.preset !== undefined ? 'preset' : 'layout', `"${options.preset !== undefined ? 'preset' : 'layout'}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`);
+    } else manifest = parseManifest(source.manifest);
     [encoder, decoder] = await Promise.all([graphBytes(source.encoder, 'encoder'), graphBytes(source.decoder, 'decoder')]);
   } else if (typeof source === 'string' || source instanceof URL) {
     const base = baseUrl(source);

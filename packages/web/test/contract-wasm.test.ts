@@ -1,6 +1,7 @@
 /** @jest-environment ./packages/web/test/ort-web-environment.cjs */
 // The VAE contract suite on onnxruntime-web's wasm backend, in plain Node: the graphs are read from models/ as bytes
 // and given to loadVae in memory (the URL loader is exercised in the browser run, scripts/browser/).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadVae } from '../src/index';
@@ -109,5 +110,52 @@ describe('onnxruntime-web backend in Node', () => {
     const encoder = new Uint8Array(await readFile(join(dir, 'encoder.onnx')));
     const mismatch = await loadVae({ manifest: wrong, encoder, decoder }, { device: 'wasm' }).catch((e: unknown) => e);
     expect((mismatch as { code?: string }).code).toBe('MODEL_MISMATCH');
+  });
+});
+
+// Graphs without a manifest: detected as Node's loadVae detects a folder (packages/node/test/cli-images.test.ts
+// checks the same export through the CLI). kl-f8's graphs stand in for an SD-style export; TAEF2 is the real one.
+describe('graphs without a manifest are detected', () => {
+  const TAESD = join(__dirname, '..', '..', '..', '..', 'shared', 'models', 'taesd');
+  const haveTaef2 = existsSync(join(TAESD, 'taef2_encoder.onnx'));
+  if (!haveTaef2) console.warn(`TAEF2 is not at ${TAESD}: its detection test in the browser package is skipped.`);
+
+  (haveTaef2 ? it : it.skip)('TAEF2 as File objects: the names give the layout; the manifest matches what Node detects', async () => {
+    const [encoder, decoder] = await Promise.all(['taef2_encoder.onnx', 'taef2_decoder.onnx'].map((f) => readFile(join(TAESD, f))));
+    const vae = await loadVae({ encoder: new File([encoder!], 'taef2_encoder.onnx'), decoder: new File([decoder!], 'taef2_decoder.onnx') }, { device: 'wasm', numThreads: 1, preset: 'flux-2-tiny' });
+    try {
+      expect(vae.detection?.layout).toBe('encoder-decoder-pair');
+      expect(vae.manifest.name).toBe('taef2');
+      expect(vae.manifest.latent).toEqual({ shape: [32, null, null], scalingFactor: 1, shiftFactor: 0, spatialFactor: 8 });
+      expect(vae.manifest.data.range).toEqual([0, 1]);
+      expect(vae.detection?.reasons).toContain('latent channels 32: the decoder input "latents" is [batch, 32, latent_height, latent_width]');
+      const x = { data: Float32Array.from({ length: 3 * 16 * 24 }, (_, i) => 0.5 + 0.4 * Math.sin(i / 7)), dims: [1, 3, 16, 24] };
+      const y = await vae.reconstruct(x);
+      expect([...y.dims]).toEqual([1, 3, 16, 24]);
+    } finally {
+      await vae.dispose();
+    }
+  });
+
+  it('bytes need "layout"; with it, kl-f8\'s graphs get an SD-style manifest; a manifest plus "preset" is refused', async () => {
+    const dir = join(MODELS, 'kl-f8');
+    const [encoder, decoder] = (await Promise.all(['encoder.onnx', 'decoder.onnx'].map((f) => readFile(join(dir, f))))).map((b) => new Uint8Array(b));
+    const error = (await loadVae({ encoder: encoder!, decoder: decoder! }, { device: 'wasm' }).catch((e: unknown) => e)) as { code?: string; message: string };
+    expect(error.code).toBe('INVALID_OPTION');
+    expect(error.message).toBe('Graphs given without a manifest need "layout" (one of "optimum", "ort-sd-demo", "encoder-decoder-pair") to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.');
+    const vae = await loadVae({ encoder: encoder!, decoder: decoder! }, { device: 'wasm', numThreads: 1, layout: 'ort-sd-demo', preset: 'sd-1' });
+    try {
+      const shipped = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
+      expect(vae.manifest.encoder.output).toEqual(shipped.encoder.output);
+      expect(vae.manifest.data.range).toEqual([-1, 1]);
+      expect(vae.manifest.latent.scalingFactor).toBe(0.18215);
+      expect(vae.manifest.latent.spatialFactor).toBe(8);
+    } finally {
+      await vae.dispose();
+    }
+    const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
+    const both = (await loadVae({ manifest, encoder: encoder!, decoder: decoder! }, { device: 'wasm', preset: 'sd-1' }).catch((e: unknown) => e)) as { code?: string; message: string };
+    expect(both.code).toBe('INVALID_OPTION');
+    expect(both.message).toBe('"preset" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.');
   });
 });
