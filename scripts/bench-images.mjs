@@ -19,7 +19,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, getPriority, loadavg, totalmem, platform, arch, tmpdir } from 'node:os';
+import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
+import { machineLine, median } from './bench-stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, dirname, resolve, relative } from 'node:path';
@@ -67,11 +68,6 @@ const startLoad = loadavg();
 const startedAt = new Date();
 
 // ---- measurement (as scripts/bench.mjs) ----
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 /** Milliseconds and minor page faults (first touches of fresh memory) of one call. */
 async function timed(fn) {
   const f0 = process.resourceUsage().minorPageFault;
@@ -422,7 +418,7 @@ function pageFaultCost() {
 }
 
 // ---- run ----
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${arch()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, sharp ${sharp.versions?.sharp ?? '?'} (libvips ${sharp.versions?.vips ?? '?'})`;
+const machine = machineLine(`onnxruntime-node ${ort.env.versions.node}`, `sharp ${sharp.versions?.sharp ?? '?'} (libvips ${sharp.versions?.vips ?? '?'})`);
 console.log(`${machine}\nthreads ${threads}, size ${size}, convert size ${convertSize}, load average ${startLoad.map((v) => v.toFixed(2)).join(' ')}\n`);
 const models = parts.has('torch') || parts.has('image') ? findModels() : [];
 const image = models.length ? await imageAt(size) : null;

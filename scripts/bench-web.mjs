@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startServer } from './browser/server.mjs';
+import { median } from './bench-stats.mjs';
 import { CHROMIUM, launchChromium } from './browser/chromium.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,11 +48,6 @@ if (results.error) {
   process.exit(1);
 }
 
-const median = (values) => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const ms = (v) => v.toFixed(v < 10 ? 2 : 1);
 const rows = results.cases.map((c) => {
   const [gpu, cpu, decodeGpu, decodeCpu, readback] = [c.gpu, c.cpu, c.decodeGpu, c.decodeCpu, c.readback].map(median);

@@ -8,7 +8,7 @@
 // onnxruntime-node starts each native run from a setImmediate callback, so timing those callbacks marks the runs.
 import { createRequire } from 'node:module';
 import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, platform, arch } from 'node:os';
+import { machineLine, median, quantile } from './bench-stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
@@ -133,15 +133,6 @@ async function rawScore(x, n, k, seed) {
 }
 
 // ---- measurement ----
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-function quantile(values, q) {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
 async function measure(name, rounds, sdk, raw) {
   // Warm-up long enough for V8 to finish optimising both paths (the SDK's is longer, so a short warm-up favours raw).
   for (let i = 0; i < Math.max(5, rounds / 4); i++) {
@@ -218,7 +209,7 @@ if (args['separate-sessions']) {
 }
 await vae.dispose();
 
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${arch()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}`;
+const machine = machineLine(`onnxruntime-node ${ort.env.versions.node}`);
 const table = [
   '| case | SDK median (ms) | raw median (ms) | SDK/raw (medians) | SDK/raw (paired median) | SDK p90 | raw p90 | rounds |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

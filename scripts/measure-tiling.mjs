@@ -16,7 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { arch, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { machineLine } from './bench-stats.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -340,7 +341,7 @@ async function main() {
   const arenas = list(args.arena);
   const untiledSizes = list(args['untiled-sizes']).map(Number);
   const load = loadavg()[0];
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${arch()}, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${threads} intra-op threads; load average ${load.toFixed(1)} at start (the cores are shared with a training job, so times are noisy)`;
+  const machine = `${machineLine(`onnxruntime-node ${ort.env.versions.node}`, `${threads} intra-op threads`)}; load average ${load.toFixed(1)} at start (the cores are shared with a training job, so times are noisy)`;
   const command = `npx tsc -b && nice -n 10 node scripts/measure-tiling.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const header = `Command: \`${command}\`, ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n`;
   const models = [];

@@ -8,6 +8,9 @@ import { extname, join, resolve, sep } from 'node:path';
 
 const TYPES = Object.freeze({
   '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.md': 'text/plain; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
@@ -27,14 +30,17 @@ const ISOLATION = Object.freeze({
  *
  * @param {string} root - the folder to serve
  * @param {Record<string, string>} [mounts] - more folders, by URL prefix (e.g. `{ '/taesd/': '../shared/models/taesd' }`)
+ * @param {{ port?: number, host?: string }} [listen] - default a free port on 127.0.0.1; a path ending in `/` serves
+ *   its `index.html`
  * @returns {Promise<{ url: string, requests: string[], close: () => Promise<void> }>} `requests` lists
  *   `STATUS /path` of every request, for tests of caching
  */
-export async function startServer(root, mounts = {}) {
+export async function startServer(root, mounts = {}, listen = {}) {
   const roots = await Promise.all([...Object.entries(mounts), ['/', root]].map(async ([prefix, folder]) => [prefix, await realpath(resolve(folder))]));
   const requests = [];
   const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    let path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    if (path.endsWith('/')) path += 'index.html';
     const send = (status, body = '') => {
       requests.push(`${status} ${path}`);
       response.writeHead(status, { ...ISOLATION, 'Content-Type': 'text/plain; charset=utf-8' }).end(body);
@@ -66,10 +72,14 @@ export async function startServer(root, mounts = {}) {
       send(404, 'not found');
     }
   });
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise((done, fail) => {
+    server.once('error', fail);
+    server.listen(listen.port ?? 0, host, done);
+  });
   const { port } = server.address();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
   };
