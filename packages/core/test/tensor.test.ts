@@ -71,6 +71,41 @@ describe('tensor helpers', () => {
     expect(() => assertFinite(new VaeTensor(new Float32Array(3), [3]), 'x')).not.toThrow();
   });
 
+  it('assertFinite agrees with Number.isFinite on edge values, at every position of the 4-wide scan and its tail, in offset views', () => {
+    const bits = (word: number): number => new Float32Array(Int32Array.of(word).buffer)[0]!;
+    const specials = [3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, -0, Infinity, -Infinity, NaN, bits(0x7f800001), bits(0xffc00000 | 0), bits(0x7fffffff)];
+    for (let length = 1; length <= 9; length++) {
+      for (let at = 0; at < length; at++) {
+        for (const value of specials) {
+          const backing = new Float32Array(length + 3).fill(0.5);
+          const data = backing.subarray(3); // byteOffset 12: not 16-aligned
+          data[at] = value;
+          const tensor = new VaeTensor(data, [length]);
+          const call = () => assertFinite(tensor, 'x');
+          if (Number.isFinite(value)) expect(call).not.toThrow();
+          else expect(call).toThrow(`"x" holds ${data[at]} at flat index ${at} (dims [${length}]); inputs must be finite.`);
+        }
+      }
+    }
+  });
+
+  it('assertFinite agrees with Number.isFinite on random bit patterns', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 40 }), (words) => {
+        const data = new Float32Array(Int32Array.from(words).buffer);
+        const finite = Array.from(data).every(Number.isFinite);
+        let threw = false;
+        try {
+          assertFinite(new VaeTensor(data, [data.length]), 'x');
+        } catch {
+          threw = true;
+        }
+        return threw === !finite;
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
+  });
+
   it('slices share memory and concatBatches joins them back', () => {
     const tensor = new VaeTensor(Float32Array.from([0, 1, 2, 3, 4, 5]), [3, 2]);
     const parts = [tensor.slice(0, 1), tensor.slice(1, 3)];
