@@ -252,7 +252,13 @@ describe('commands on the fixtures, against the API', () => {
       const bytes = await readFile(join(MLP, file.file));
       expect(file).toEqual({ role: file.role, file: file.file, bytes: bytes.length, sha256: sha256(bytes) });
     }
-    expect(info.files.map((f: { role: string; file: string }) => [f.role, f.file])).toEqual([['manifest', 'vae.json'], ['encoder', 'encoder.onnx'], ['decoder', 'decoder.onnx']]);
+    expect(info.files.map((f: { role: string; file: string }) => [f.role, f.file])).toEqual([
+      ['manifest', 'vae.json'],
+      ['encoder', 'encoder.onnx'],
+      ['decoder', 'decoder.onnx'],
+      ['float16 encoder', 'encoder.float16.onnx'],
+      ['float16 decoder', 'decoder.float16.onnx'],
+    ]);
     const encoder = readOnnxSummary(await readFile(join(MLP, 'encoder.onnx')));
     const decoder = readOnnxSummary(await readFile(join(MLP, 'decoder.onnx')));
     expect(info.graphs.encoder).toMatchObject({ file: 'encoder.onnx', parameters: encoder.parameterCount, nodes: encoder.nodeCount, opsets: [{ domain: '', version: 17 }] });
@@ -262,6 +268,7 @@ describe('commands on the fixtures, against the API', () => {
     expect(info.graphs.decoder.outputs).toEqual([{ name: 'probs', type: 'float32', shape: ['batch', 6] }]);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`\\nparameters  ${info.parameters} in total\\n`));
+    expect(text.stdout).toContain('\nfloat16     encoder.float16.onnx, decoder.float16.onnx (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)\n');
     expect(text.stdout).toMatch(/\n {2}in {3}x {7}float32 \[batch, 6\]\n/);
   });
 

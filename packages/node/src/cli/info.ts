@@ -12,7 +12,7 @@ import type { Command, CommandContext } from './context.js';
 /** A file of the model folder. */
 export interface ModelFileInfo {
   /** `manifest`, `encoder` or `decoder`. */
-  readonly role: 'manifest' | 'encoder' | 'decoder';
+  readonly role: 'manifest' | 'encoder' | 'decoder' | 'float16 encoder' | 'float16 decoder';
   /** The name inside the folder. */
   readonly file: string;
   /** Size in bytes. */
@@ -119,6 +119,13 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
         outputs: session.outputs,
       };
     }
+    // The float16 graphs (onnxruntime-web on WebGPU with shader-f16) are listed and hashed; Node runs the float32 ones.
+    for (const role of ['encoder', 'decoder'] as const) {
+      const file = manifest.float16?.[role];
+      if (file === undefined) continue;
+      const bytes = await readModelFile(join(folder, file), role, MANIFEST_FILE);
+      files.push({ role: `float16 ${role}`, file, bytes: bytes.length, sha256: sha256(bytes) });
+    }
     let mismatch: VaeError | null = null;
     try {
       checkManifestAgainstGraphs(manifest, sessions[0]!, sessions[1]!);
@@ -182,6 +189,7 @@ function formatInfo(info: ModelInfo): string {
       for (const t of list) lines.push(`  ${side}  ${t.name.padEnd(width)}  ${t.type ?? '?'} ${shapeText(t.shape)}`);
     }
   }
+  if (m.float16) lines.push(`float16     ${m.float16.encoder}, ${m.float16.decoder} (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)`);
   lines.push(`parameters  ${count(info.parameters)} in total`);
   const width = Math.max(...info.files.map((f) => f.file.length));
   info.files.forEach((f, i) => lines.push(`${i === 0 ? 'sha256      ' : '            '}${f.file.padEnd(width)}  ${f.sha256}  ${count(f.bytes)} bytes`));
