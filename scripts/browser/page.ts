@@ -198,7 +198,7 @@ if (device === 'wasm') {
   });
 
   describe('in a Web Worker (fixtures/mlp-probs)', () => {
-    it('gives the in-page numbers: encode, decode, score; progress reaches the page; errors keep their code', async () => {
+    it('gives the in-page numbers: encode, decode, reconstruct, score; progress reaches the page; errors keep their code', async () => {
       const worker = new Worker('/out/browser/worker.js', { type: 'module' });
       try {
         const files: string[] = [];
@@ -215,6 +215,8 @@ if (device === 'wasm') {
           expectClose(q.mean.data, qLocal.mean.data, 0, 0, 'mean');
           expectClose(q.std.data, qLocal.std.data, 0, 0, 'std');
           expectClose((await remote.decode(q.mean)).data, (await local.decode(q.mean)).data, 0, 0, 'decode');
+          // On WebGPU the worker's reconstruct hands the latent to the decoder in a GPU buffer, as the page's does.
+          expectClose((await remote.reconstruct(x)).data, (await local.reconstruct(x)).data, 0, 0, 'reconstruct');
           const [s, sLocal] = await Promise.all([remote.score(x, { samples: 3, seed: 5 }), local.score(x, { samples: 3, seed: 5 })]);
           expect(Array.from(s.logLikelihood!)).toEqual(Array.from(sLocal.logLikelihood!));
           const error = (await remote.encode({ data: new Float32Array(5), dims: [1, 5] }).catch((e: unknown) => e)) as { code?: string; message: string };
