@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
-import { machineLine, median } from './bench-stats.mjs';
+import { machineLine, median, writeDocBlock } from './bench-stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, dirname, resolve, relative } from 'node:path';
@@ -527,15 +527,9 @@ console.log(`\n${report}\n\n${readings.join('\n')}\n${conditions}`);
 for (const s of skipped) console.log(`skipped: ${s.what}: ${s.why}`);
 
 if (!args['no-write'] && !args.quick) {
-  const path = join(ROOT, 'docs', 'benchmarks.md');
-  let doc = '';
-  try {
-    doc = await readFile(path, 'utf8');
-  } catch {}
   const command = `pnpm bench:images (node scripts/bench-images.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}), threads ${threads}`;
   const notMeasured = skipped.length ? `\n\nNot measured: ${skipped.map((s) => `${s.what} (${s.why})`).join('; ')}.` : '';
-  const section = `<!-- bench:images -->
-## Image models: onnx-vae vs PyTorch eager, vs raw onnxruntime-node + sharp, and pixel conversions
+  const section = `## Image models: onnx-vae vs PyTorch eager, vs raw onnxruntime-node + sharp, and pixel conversions
 
 Command: \`${command}\`, ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.
 Machine: ${machine}${torchVersion}; ${conditions}.
@@ -552,9 +546,6 @@ PyTorch runs eager in a long-lived child process (\`scripts/torch_vaes.py serve\
 Page faults: on this machine (a VM) the first touch of fresh memory is slow (the per-page cost above). PyTorch takes every tensor from glibc malloc, which maps large blocks fresh and returns freed memory to the system, so each forward call faults its activations in again; onnxruntime's arena keeps and reuses its memory. "PyTorch, freed memory kept" is a second PyTorch process with \`GLIBC_TUNABLES=${KEEP_HEAP}\`, under which freed memory is reused as a caching allocator would: the fairer baseline where page faults cost this much, and closer to what a bare-metal machine shows. The page-fault columns are medians per call.
 
 In (2), "raw" is sharp decode to raw RGB + a hand-written HWC uint8 -> NCHW float loop + \`session.run\` (plus, for a moments encoder, the split into mean/logvar, the clamp and std), and \`session.run\` + a hand-written float -> uint8 loop + sharp PNG encode; the SDK's latents and PNG bytes are checked identical to the raw ones first.
-<!-- /bench:images -->`;
-  const re = /<!-- bench:images -->[\s\S]*<!-- \/bench:images -->/;
-  doc = re.test(doc) ? doc.replace(re, () => section) : `${doc || '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.\n'}\n${section}\n`;
-  await writeFile(path, doc);
-  console.log(`\nwrote ${path}`);
+`;
+  await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:images', section.trimEnd(), '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
 }

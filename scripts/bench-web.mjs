@@ -6,14 +6,14 @@
 //
 //   node scripts/bench-web.mjs [--rounds 10] [--sizes 32,64] [--no-write]   (SwiftShader: 64x64 TAEF2 takes ~9 s a call)
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startServer } from './browser/server.mjs';
-import { median } from './bench-stats.mjs';
+import { median, writeDocBlock } from './bench-stats.mjs';
 import { CHROMIUM, launchChromium } from './browser/chromium.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,11 +62,6 @@ const table = [
 const machine = `Chromium ${results.chromium} headless, WebGPU adapter ${results.adapter || 'unknown'}, on ${cpus()[0]?.model ?? 'unknown CPU'} with ${cpus().length} logical cores`;
 console.log(`\n${machine}\n\n${table}`);
 if (!args['no-write']) {
-  const path = join(ROOT, 'docs', 'benchmarks.md');
-  let doc = await readFile(path, 'utf8');
-  const section = `<!-- bench:web -->\n## Latents kept on the GPU between encoder and decoder (WebGPU)\n\nCommand: \`pnpm bench:web\` (\`node scripts/bench-web.mjs --rounds ${Number(args.rounds)} --sizes ${args.sizes}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\n\`reconstruct\` on WebGPU, batch 1, with the encoder's output left in a GPU buffer (\`keepLatentsOnGpu\`, the default: a moments output is split into its mean half on the GPU by a buffer copy) against the same graphs loaded with \`keepLatentsOnGpu: false\`, where the encoder's output comes down to the CPU (both halves of a moments output) and the mean goes back up; interleaved, alternating which goes first, after one warm-up call each. The next columns isolate the two copies the GPU path avoids: \`decode\` of the same latent from its GPU buffer and from CPU memory (the upload), and \`download()\` of the latent (the readback). All values are medians. "max abs diff" compares the two reconstructions. On SwiftShader the "GPU" is the CPU, so a copy is a memcpy plus a queue synchronisation and the saving is small next to the convolutions; on a real GPU each avoided readback also avoids a pipeline stall, which this machine cannot show.\n<!-- /bench:web -->`;
-  const re = /<!-- bench:web -->[\s\S]*<!-- \/bench:web -->/;
-  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-  await writeFile(path, doc);
-  console.log(`\nwrote ${path}`);
+  const section = `## Latents kept on the GPU between encoder and decoder (WebGPU)\n\nCommand: \`pnpm bench:web\` (\`node scripts/bench-web.mjs --rounds ${Number(args.rounds)} --sizes ${args.sizes}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\n\`reconstruct\` on WebGPU, batch 1, with the encoder's output left in a GPU buffer (\`keepLatentsOnGpu\`, the default: a moments output is split into its mean half on the GPU by a buffer copy) against the same graphs loaded with \`keepLatentsOnGpu: false\`, where the encoder's output comes down to the CPU (both halves of a moments output) and the mean goes back up; interleaved, alternating which goes first, after one warm-up call each. The next columns isolate the two copies the GPU path avoids: \`decode\` of the same latent from its GPU buffer and from CPU memory (the upload), and \`download()\` of the latent (the readback). All values are medians. "max abs diff" compares the two reconstructions. On SwiftShader the "GPU" is the CPU, so a copy is a memcpy plus a queue synchronisation and the saving is small next to the convolutions; on a real GPU each avoided readback also avoids a pipeline stall, which this machine cannot show.`;
+  await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:web', section, '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
 }

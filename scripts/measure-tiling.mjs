@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
-import { machineLine } from './bench-stats.mjs';
+import { machineLine, writeDocBlock } from './bench-stats.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -326,16 +326,6 @@ function memoryTable(model, runs) {
   return lines.join('\n');
 }
 
-/** Replaces the block between `<!-- name -->` and `<!-- /name -->` in docs/tiling.md (appends it when missing). */
-async function writeBlock(name, body) {
-  const path = join(ROOT, 'docs', 'tiling.md');
-  const block = `<!-- ${name} -->\n${body}\n<!-- /${name} -->`;
-  const doc = existsSync(path) ? await readFile(path, 'utf8') : '# Tiled encoding and decoding\n';
-  const pattern = new RegExp(`<!-- ${name} -->[\\s\\S]*<!-- /${name} -->`);
-  await writeFile(path, pattern.test(doc) ? doc.replace(pattern, () => block) : `${doc}\n${block}\n`);
-  console.log(`wrote ${name} in ${path}`);
-}
-
 async function main() {
   const sizes = list(args.sizes).map(Number);
   const arenas = list(args.arena);
@@ -382,7 +372,7 @@ async function main() {
         'Peak RSS is `process.resourceUsage().maxRSS` of the child (model loading included; encode runs include reading and resizing the photo with sharp); "VmHWM" is the same peak from /proc/self/status. ' +
         '"RSS after load" is maxRSS right after `loadVae`. PSNR compares the decoded image (first item) with the photo at that size, in [0, 1]. ' +
         '"ORT arena + mem pattern" off = `loadVae(dir, { enableCpuMemArena: false, enableMemPattern: false })`.';
-      if (!args['no-write']) await writeBlock('measure-tiling:memory', `${header}${notes}\n\n${sections.join('\n\n')}`);
+      if (!args['no-write']) await writeDocBlock(join(ROOT, 'docs', 'tiling.md'), 'measure-tiling:memory', `${header}${notes}\n\n${sections.join('\n\n')}`, '# Tiled encoding and decoding');
     }
     if (!args['skip-compare']) {
       const sections = [];
@@ -406,7 +396,7 @@ async function main() {
         "Photo: scikit-image's astronaut.png (512x512), resized with sharp (lanczos3). The untiled encoder's latent is decoded untiled (the reference) and tiled; the photo is also encoded tiled and that latent decoded untiled. " +
         `Differences are in units of the data range; "border" = within ${IMAGE_BAND} image pixels (${LATENT_BAND} latent pixels for latents) of an inner tile edge, "interior" = the rest. ` +
         'At 512x512 the tiles are half the preset size (the preset tile is the whole image); at 1024x1024 they are the preset. Overlap 0 rows show the seams the ramps remove.';
-      if (!args['no-write']) await writeBlock('measure-tiling:compare', `${header}${notes}\n\n${sections.join('\n\n')}`);
+      if (!args['no-write']) await writeDocBlock(join(ROOT, 'docs', 'tiling.md'), 'measure-tiling:compare', `${header}${notes}\n\n${sections.join('\n\n')}`, '# Tiled encoding and decoding');
     }
   } finally {
     for (const { model } of models) await model?.cleanup();

@@ -20,6 +20,19 @@ export const KNOWN_LAYOUTS = Object.freeze({
 /** One of {@link KNOWN_LAYOUTS}. */
 export type KnownLayout = keyof typeof KNOWN_LAYOUTS;
 
+/**
+ * The flat layouts that a folder's (or a file picker's) file names show: `vae_encoder.onnx` / `vae_decoder.onnx`
+ * (`'ort-sd-demo'`), or exactly one `NAME_encoder.onnx` / `NAME_decoder.onnx` pair (`'encoder-decoder-pair'`).
+ * `name` is the model's name the files suggest (`NAME`, or `vae`). The `optimum` layout lives in subfolders, which a
+ * list of names cannot show.
+ */
+export function layoutOfFiles(names: readonly string[]): { readonly layout: KnownLayout; readonly encoder: string; readonly decoder: string; readonly name: string } | null {
+  const demo = KNOWN_LAYOUTS['ort-sd-demo'];
+  if (names.includes(demo.encoder) && names.includes(demo.decoder)) return { layout: 'ort-sd-demo', encoder: demo.encoder, decoder: demo.decoder, name: 'vae' };
+  const pairs = names.filter((f) => f.endsWith('_encoder.onnx')).map((f) => f.slice(0, -'_encoder.onnx'.length)).filter((prefix) => names.includes(`${prefix}_decoder.onnx`));
+  return pairs.length === 1 ? { layout: 'encoder-decoder-pair', encoder: `${pairs[0]}_encoder.onnx`, decoder: `${pairs[0]}_decoder.onnx`, name: pairs[0]! } : null;
+}
+
 /** What {@link detectManifest} needs. */
 export interface DetectInput {
   /** Model name for messages (e.g. the folder name). */

@@ -32,6 +32,19 @@ export function tensorInfoFromOrt(metadata: readonly { readonly name: string; re
   return metadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...(m.shape ?? [])] } : { name: m.name, type: 'non-tensor' }));
 }
 
+/** onnxruntime graph optimisation levels (both runtime adapters take them). */
+export const GRAPH_OPTIMIZATION_LEVELS = Object.freeze({ disabled: 'disabled', basic: 'basic', extended: 'extended', all: 'all' } as const);
+/** One of {@link GRAPH_OPTIMIZATION_LEVELS}. */
+export type GraphOptimizationLevel = keyof typeof GRAPH_OPTIMIZATION_LEVELS;
+
+/**
+ * Whether onnxruntime's error on creating a session says the model bytes are bad (not an execution provider that
+ * failed to load), so the adapter reports `MODEL_FILE_CORRUPT`.
+ */
+export function isCorruptModelMessage(message: string): boolean {
+  return /protobuf|parsing|Load model|invalid model|ModelProto|opset/i.test(message) && !/providers|shared library|Cuda/i.test(message);
+}
+
 /** The input types of a graph that need converting: names of its float16 inputs. */
 export function float16Inputs(inputs: readonly TensorInfo[]): ReadonlySet<string> {
   return new Set(inputs.filter((input) => input.type === 'float16').map((input) => input.name));

@@ -205,7 +205,7 @@ const EXPONENT_LSB = 0x00800000;
  * OR-ing that over int32 words, four at a time, is about 2.5x faster than comparing floats (this check runs over
  * every input of every call).
  */
-function hasNonFinite(data: Float32Array): boolean {
+export function hasNonFinite(data: Float32Array): boolean {
   const words = new Int32Array(data.buffer, data.byteOffset, data.length);
   const n = words.length;
   const whole = n - (n & 3);

@@ -263,15 +263,8 @@ function extractTile(input: VaeTensor, item: number, rect: TileRect): VaeTensor 
   return new VaeTensor(out, [1, channels, rect.height, rect.width]);
 }
 
-interface Blend {
-  /** Output grid. */
-  readonly height: number;
-  readonly width: number;
-  /** Output tile size. */
-  readonly tileHeight: number;
-  readonly tileWidth: number;
-  readonly tops: readonly number[];
-  readonly lefts: readonly number[];
+/** The output-side geometry of a plan (every size scaled to the output grid) and its blend weights. */
+interface Blend extends Omit<TilePlan, 'tiles'> {
   readonly rowWeights: readonly Float32Array[];
   readonly columnWeights: readonly Float32Array[];
   /** Sum of all tiles' weights per output pixel (one channel). */

@@ -752,13 +752,7 @@ export class Vae<I = never, O = never, W = never> {
     }
     let mean: DeviceTensor = out;
     try {
-      if (output.kind === 'moments') {
-        const channels = out.dims[1]!;
-        if (out.dims.length < 2 || channels % 2 !== 0) {
-          throw new ModelMismatchError('encoder', `The encoder's moments output has dims ${describe([...out.dims])}; expected 2C channels on axis 1 (mean then logvar).`);
-        }
-        mean = await out.sliceChannels(0, channels / 2);
-      }
+      if (output.kind === 'moments') mean = await out.sliceChannels(0, momentsHalf(out.dims));
       this.checkLatentDims(mean.dims, x.dims[0]!);
     } catch (error) {
       if (mean !== out) mean.dispose();
@@ -850,13 +844,17 @@ export class Vae<I = never, O = never, W = never> {
   }
 }
 
-function splitMoments(moments: VaeTensor): Posterior {
-  const dims = moments.dims;
-  const channels = dims[1]!;
-  if (dims.length < 2 || channels % 2 !== 0) {
+/** C, for a moments output of 2C channels on axis 1 (mean then logvar). */
+function momentsHalf(dims: readonly number[]): number {
+  if (dims.length < 2 || dims[1]! % 2 !== 0) {
     throw new ModelMismatchError('encoder', `The encoder's moments output has dims ${describe([...dims])}; expected 2C channels on axis 1 (mean then logvar).`);
   }
-  const half = channels / 2;
+  return dims[1]! / 2;
+}
+
+function splitMoments(moments: VaeTensor): Posterior {
+  const dims = moments.dims;
+  const half = momentsHalf(dims);
   const inner = sizeOf(dims.slice(2));
   const batch = dims[0]!;
   const mean = new Float32Array(batch * half * inner);

@@ -9,19 +9,10 @@ import { crc32, sha256Hex } from '../src/checksum';
 import { float16ToFloat32, float32ToFloat16 } from '../src/float16';
 import { dequantizeUint8, quantizeUint8 } from '../src/quantize';
 import { VaeTensor } from '../src/tensor';
-import { VaeError } from '../src/errors';
+import { errorOf } from './error-of';
 
 const MODEL_A = 'ab'.repeat(32);
 const MODEL_B = '0123456789abcdef'.repeat(4);
-
-function errorOf(fn: () => unknown): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return VaeError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'not a VaeError', message: String(error) };
-  }
-  return undefined;
-}
 
 function bits32(values: Float32Array): number[] {
   return Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));

@@ -2,16 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { SSIM_CONSTANTS, mse, psnr, ssim } from '../src/metrics';
 import { REC601_LUMA } from '../src/image';
-import { VaeError } from '../src/errors';
-
-function errorOf(fn: () => unknown): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return VaeError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'not a VaeError', message: String(error) };
-  }
-  return undefined;
-}
+import { errorOf } from './error-of';
 
 /** Deterministic uint32 stream (mulberry32), so the images are the same on every run. */
 function generator(seed: number): () => number {

@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { dequantizeUint8, quantizeUint8 } from '../src/quantize';
 import { VaeTensor } from '../src/tensor';
-import { VaeError } from '../src/errors';
-
-function errorOf(fn: () => unknown): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return VaeError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'not a VaeError', message: String(error) };
-  }
-  return undefined;
-}
+import { errorOf } from './error-of';
 
 /** Channel index (axis 1) of each flat index. */
 function channelOf(dims: readonly number[]): (flat: number) => number {

@@ -2,16 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { decodeSafetensors, encodeSafetensors } from '../src/safetensors';
 import { VaeTensor } from '../src/tensor';
-import { VaeError } from '../src/errors';
-
-function errorOf(fn: () => unknown): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return VaeError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'not a VaeError', message: String(error) };
-  }
-  return undefined;
-}
+import { errorOf } from './error-of';
 
 /** A safetensors file from a header (object or raw text) and data bytes, with an honest header length. */
 function file(header: object | string | Uint8Array, data: Uint8Array | number = 0): Uint8Array {

@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, parseManifest } from '@onnx-vae/core';
+import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
 import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
 import { nodeImageCodec } from './image-codec.js';
@@ -77,17 +77,14 @@ export async function findLayout(dir: string): Promise<FoundLayout | null> {
     }
     return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder };
   }
-  const demo = KNOWN_LAYOUTS['ort-sd-demo'];
-  if ((await isFile(join(dir, demo.encoder))) && (await isFile(join(dir, demo.decoder)))) return { layout: 'ort-sd-demo', encoder: demo.encoder, decoder: demo.decoder };
   let entries: string[] = [];
   try {
-    entries = await readdir(dir);
+    entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
   } catch {
     return null;
   }
-  const pairs = entries.filter((f) => f.endsWith('_encoder.onnx')).map((f) => f.slice(0, -'_encoder.onnx'.length)).filter((prefix) => entries.includes(`${prefix}_decoder.onnx`));
-  if (pairs.length === 1) return { layout: 'encoder-decoder-pair', encoder: `${pairs[0]}_encoder.onnx`, decoder: `${pairs[0]}_decoder.onnx` };
-  return null;
+  const found = layoutOfFiles(entries);
+  return found && { layout: found.layout, encoder: found.encoder, decoder: found.decoder };
 }
 
 async function readConfig(path: string): Promise<Record<string, unknown> | undefined> {

@@ -1,17 +1,19 @@
 import * as ort from 'onnxruntime-node';
 import {
   BackendError,
+  GRAPH_OPTIMIZATION_LEVELS,
   InvalidOptionError,
   ModelFileError,
   VaeTensor,
   describe,
-  optionChoice,
   float16Inputs,
+  isCorruptModelMessage,
+  optionChoice,
   ortFeedData,
   ortOutputData,
   tensorInfoFromOrt,
 } from '@onnx-vae/core';
-import type { Backend, BackendSession, ModelSource, TensorInfo } from '@onnx-vae/core';
+import type { Backend, BackendSession, GraphOptimizationLevel, ModelSource, TensorInfo } from '@onnx-vae/core';
 
 /** Devices onnxruntime-node can run on. */
 export const DEVICES = Object.freeze({
@@ -22,11 +24,6 @@ export const DEVICES = Object.freeze({
 } as const);
 /** One of {@link DEVICES}. */
 export type Device = keyof typeof DEVICES;
-
-/** onnxruntime graph optimisation levels. */
-export const GRAPH_OPTIMIZATION_LEVELS = Object.freeze({ disabled: 'disabled', basic: 'basic', extended: 'extended', all: 'all' } as const);
-/** One of {@link GRAPH_OPTIMIZATION_LEVELS}. */
-export type GraphOptimizationLevel = keyof typeof GRAPH_OPTIMIZATION_LEVELS;
 
 /** A warning the Node runtime raises (e.g. a CUDA fallback). */
 export interface VaeWarning {
@@ -157,7 +154,7 @@ export class OrtNodeBackend implements Backend {
       session = 'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
-      if (/protobuf|parsing|Load model|invalid model|ModelProto|opset/i.test(message) && !/providers|shared library|Cuda/i.test(message)) {
+      if (isCorruptModelMessage(message)) {
         throw new ModelFileError('MODEL_FILE_CORRUPT', label, `onnxruntime could not load ${label}: ${message.split('\n')[0]}. Check that the file is a complete ONNX model (re-export or re-download it).`, { cause: error });
       }
       throw error;

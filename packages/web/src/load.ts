@@ -1,4 +1,4 @@
-import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, createVae, describe, detectManifest, getPreset, parseManifest } from '@onnx-vae/core';
+import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, createVae, describe, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
 import type { GraphInfo, KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
@@ -52,15 +52,11 @@ export interface LoadVaeOptions extends VaeOptions, OrtWebOptions {
   readonly preset?: string;
 }
 
-/** The layout that `File` names give, as Node's loader finds it from a folder's file names. */
-function layoutFromNames(encoder: unknown, decoder: unknown): { layout: KnownLayout; name: string } | null {
-  const nameOf = (value: unknown): string | null => (typeof File !== 'undefined' && value instanceof File ? value.name : null);
-  const [e, d] = [nameOf(encoder), nameOf(decoder)];
-  if (e === null || d === null) return null;
-  const demo = KNOWN_LAYOUTS['ort-sd-demo'];
-  if (e === demo.encoder && d === demo.decoder) return { layout: 'ort-sd-demo', name: 'vae' };
-  const prefix = e.endsWith('_encoder.onnx') ? e.slice(0, -'_encoder.onnx'.length) : null;
-  return prefix && d === `${prefix}_decoder.onnx` ? { layout: 'encoder-decoder-pair', name: prefix } : null;
+/** The layout the names of two `File`s give (as Node's loader reads a folder's), or `null` for bytes. */
+function layoutFromNames(encoder: unknown, decoder: unknown): ReturnType<typeof layoutOfFiles> {
+  if (typeof File === 'undefined' || !(encoder instanceof File) || !(decoder instanceof File)) return null;
+  const found = layoutOfFiles([encoder.name, decoder.name]);
+  return found && found.encoder === encoder.name ? found : null;
 }
 
 /** How graphs without a manifest are described: the layout, the model's name and the file names for messages. */
@@ -79,8 +75,8 @@ function detection(source: ModelFiles, options: LoadVaeOptions): (graphs: { enco
     detectManifest({
       name,
       layout,
-      encoder: { file: named ? (source.encoder as File).name : files.encoder, info: encoder },
-      decoder: { file: named ? (source.decoder as File).name : files.decoder, info: decoder },
+      encoder: { file: named?.encoder ?? files.encoder, info: encoder },
+      decoder: { file: named?.decoder ?? files.decoder, info: decoder },
       ...(source.config ? { config: source.config } : {}),
       ...(options.preset === undefined ? {} : { preset: options.preset }),
     });

@@ -2,8 +2,8 @@
 // (`onnxruntime-web/webgpu`) in browsers and bundlers, the wasm build for Node (`onnxruntime-web`, whose "node"
 // export runs the same wasm in plain Node, as the contract tests do).
 import * as ort from '#ort';
-import { BackendError, InvalidOptionError, ModelFileError, VaeTensor, describe, float16Inputs, optionChoice, ortFeedData, ortOutputData, tensorInfoFromOrt } from '@onnx-vae/core';
-import type { Backend, BackendSession, DeviceTensor, ModelSource, TensorInfo } from '@onnx-vae/core';
+import { BackendError, GRAPH_OPTIMIZATION_LEVELS, InvalidOptionError, ModelFileError, VaeTensor, describe, float16Inputs, hasNonFinite, isCorruptModelMessage, optionChoice, ortFeedData, ortOutputData, tensorInfoFromOrt } from '@onnx-vae/core';
+import type { Backend, BackendSession, DeviceTensor, GraphOptimizationLevel, ModelSource, TensorInfo } from '@onnx-vae/core';
 
 /** Devices onnxruntime-web can run on. */
 export const DEVICES = Object.freeze({
@@ -31,11 +31,6 @@ export const PRECISIONS = Object.freeze({
 } as const);
 /** One of {@link PRECISIONS}. */
 export type Precision = keyof typeof PRECISIONS;
-
-/** onnxruntime graph optimisation levels. */
-export const GRAPH_OPTIMIZATION_LEVELS = Object.freeze({ disabled: 'disabled', basic: 'basic', extended: 'extended', all: 'all' } as const);
-/** One of {@link GRAPH_OPTIMIZATION_LEVELS}. */
-export type GraphOptimizationLevel = keyof typeof GRAPH_OPTIMIZATION_LEVELS;
 
 /** Options of the onnxruntime-web backend. */
 export interface OrtWebOptions {
@@ -222,7 +217,7 @@ export class OrtWebBackend implements Backend {
       session = await exclusive(() => ort.InferenceSession.create(source.bytes, options));
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
-      if (/protobuf|parsing|Load model|invalid model|ModelProto|opset/i.test(message)) {
+      if (isCorruptModelMessage(message)) {
         throw new ModelFileError('MODEL_FILE_CORRUPT', `${role} bytes`, `onnxruntime-web could not load the ${role}: ${message.split('\n')[0]}. Check that the file is a complete ONNX model (re-export or re-download it).`, { cause: error });
       }
       if (provider === 'webgpu' && this.device === 'auto') {
@@ -313,29 +308,38 @@ class OrtWebSession implements BackendSession {
 
   /** Wraps an output in CPU memory, refusing non-finite values where the WebGPU fusion bug can make them. */
   protected cpuOutput(name: string, data: Float32Array, dims: readonly number[]): VaeTensor {
-    if (this.guardFinite) {
+    if (this.guardFinite && hasNonFinite(data)) {
       let bad = 0;
       for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) bad++;
-      if (bad > 0) {
-        throw new BackendError(
-          'INFERENCE_FAILED',
-          `onnxruntime-web's WebGPU execution provider gave ${bad} non-finite values of ${data.length} in the ${this.role}'s output "${name}" from finite inputs. ` +
-            'onnxruntime-web 1.30 fuses Conv with its activation at graphOptimizationLevel "extended" and "all", and the fused WebGPU kernels overflow to NaN where activations reach |x| of about 1000 (microsoft/onnxruntime#32145). ' +
-            'Load the model with graphOptimizationLevel: "basic" (or device: "wasm").',
-        );
-      }
+      throw new BackendError(
+        'INFERENCE_FAILED',
+        `onnxruntime-web's WebGPU execution provider gave ${bad} non-finite values of ${data.length} in the ${this.role}'s output "${name}" from finite inputs. ` +
+          'onnxruntime-web 1.30 fuses Conv with its activation at graphOptimizationLevel "extended" and "all", and the fused WebGPU kernels overflow to NaN where activations reach |x| of about 1000 (microsoft/onnxruntime#32145). ' +
+          'Load the model with graphOptimizationLevel: "basic" (or device: "wasm").',
+      );
     }
     return new VaeTensor(data, dims);
   }
 
   async run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
-    const session = this.live();
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = this.feed(name, tensor);
+    return this.execute(ortFeeds, outputs, false) as Promise<Record<string, VaeTensor>>;
+  }
+
+  /**
+   * Runs the session (one call at a time, see `exclusive`). Outputs come to the CPU as float32, except, with
+   * `keepOnGpu`, float32 outputs that onnxruntime left in GPU buffers, which stay there as {@link WebGpuTensor}s.
+   */
+  protected execute(feeds: Record<string, ort.Tensor>, outputs: readonly string[], keepOnGpu: boolean): Promise<Record<string, VaeTensor | DeviceTensor>> {
+    const session = this.live();
     return exclusive(async () => {
-      const results = await session.run(ortFeeds, [...outputs]);
-      const out: Record<string, VaeTensor> = {};
-      for (const name of outputs) out[name] = await this.download(name, results[name]!);
+      const results = await session.run(feeds, [...outputs]);
+      const out: Record<string, VaeTensor | DeviceTensor> = {};
+      for (const name of outputs) {
+        const tensor = results[name]!;
+        out[name] = keepOnGpu && tensor.location === 'gpu-buffer' && tensor.type === 'float32' ? new WebGpuTensor(tensor) : await this.download(name, tensor);
+      }
       return out;
     });
   }
@@ -355,7 +359,7 @@ class OrtWebSession implements BackendSession {
 /** A WebGPU session whose outputs in GPU buffers can be kept there ({@link BackendSession.runDevice}). */
 class OrtWebGpuSession extends OrtWebSession {
   async runDevice(feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor | DeviceTensor>> {
-    const session = this.live();
+    this.live();
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(feeds)) {
       if (tensor instanceof VaeTensor) ortFeeds[name] = this.feed(name, tensor);
@@ -363,16 +367,7 @@ class OrtWebGpuSession extends OrtWebSession {
       else if (this.halfInputs.has(name)) ortFeeds[name] = this.feed(name, await tensor.download());
       else ortFeeds[name] = WebGpuTensor.unwrap(tensor, name);
     }
-    return exclusive(async () => {
-      const results = await session.run(ortFeeds, [...outputs]);
-      const out: Record<string, VaeTensor | DeviceTensor> = {};
-      for (const name of outputs) {
-        const tensor = results[name]!;
-        // float32 outputs in GPU buffers stay there; anything else comes to the CPU as float32.
-        out[name] = tensor.location === 'gpu-buffer' && tensor.type === 'float32' ? new WebGpuTensor(tensor) : await this.download(name, tensor);
-      }
-      return out;
-    });
+    return this.execute(ortFeeds, outputs, true);
   }
 }
 

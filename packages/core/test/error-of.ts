@@ -1,0 +1,11 @@
+import { VaeError } from '../src/errors';
+
+/** The code and message of what `fn` throws (`undefined` when it returns), for tables of expected errors. */
+export function errorOf(fn: () => unknown): { code: string; message: string } | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return VaeError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'not a VaeError', message: String(error) };
+  }
+  return undefined;
+}
