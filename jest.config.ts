@@ -7,11 +7,14 @@ const config: Config = {
   // pass (jest #11864, onnxruntime #16622). See scripts/jest-environment.cjs.
   testEnvironment: '<rootDir>/scripts/jest-environment.cjs',
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },
   moduleNameMapper: {
-    '^@onnx-vae/(core|node|web)$': '<rootDir>/packages/$1/src/index.ts',
+    // Every workspace package @onnx-vae/NAME lives in packages/NAME; subpath exports map to src/SUBPATH/index.ts.
+    '^@onnx-vae/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@onnx-vae/([a-z0-9-]+)/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/$2/index.ts',
     // @onnx-vae/web's onnxruntime-web import, loaded in the host realm (packages/web/test/ort-web-environment.cjs).
     '^#ort$': '<rootDir>/packages/web/test/ort-web-host.cjs',
     '^(\\.{1,2}/.*)\\.js$': '$1',
