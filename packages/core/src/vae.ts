@@ -1,4 +1,4 @@
-import type { Backend, BackendSession, DeviceTensor, ModelSource } from './backend.js';
+import type { Backend, BackendInfo, BackendSession, DeviceTensor, ModelSource } from './backend.js';
 import { DeviceLatent } from './device-latent.js';
 import { BackendError, InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError, describe } from './errors.js';
 import { interpolateLatents } from './interpolate.js';
@@ -210,7 +210,7 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null);
+  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info);
 }
 
 function checkMaxBatch(value: unknown): number {
@@ -254,6 +254,11 @@ export class Vae<I = never, O = never, W = never> {
   readonly manifest: Manifest;
   /** Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`. */
   readonly backendName: string;
+  /**
+   * What the graphs run on and why: the device asked for and the one chosen, the precision, the reason, and whether
+   * the backend fell back (a snapshot taken when the VAE was loaded; see {@link BackendInfo}).
+   */
+  readonly backendInfo: BackendInfo;
   /** Largest batch per graph run. */
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
@@ -266,8 +271,9 @@ export class Vae<I = never, O = never, W = never> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo) {
     this.manifest = manifest;
+    this.backendInfo = Object.freeze({ ...(backendInfo ?? { name: backendName, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false }) });
     this.detection = detection;
     this.images = images;
     this.encoder = encoder;

@@ -5,7 +5,7 @@
  * `code`.
  */
 import { Posterior, VaeError, VaeTensor } from '@onnx-vae/core';
-import type { DecodeOptions, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput } from '@onnx-vae/core';
+import type { BackendInfo, DecodeOptions, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput } from '@onnx-vae/core';
 import { loadVae } from './load.js';
 import type { LoadProgress, LoadVaeOptions, ModelFiles, WebVae } from './load.js';
 
@@ -64,7 +64,7 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
       const [source, options] = request.args;
       await vae?.dispose();
       vae = await loadVae(source, { ...options, onProgress: (progress) => scope.postMessage({ id: request.id, progress } satisfies Reply) });
-      return vae.manifest;
+      return { manifest: vae.manifest, backendInfo: vae.backendInfo };
     }
     if (!vae) throw new VaeError('DISPOSED', 'No VAE is loaded in this worker; call loadVaeInWorker() first.');
     const args = request.args as readonly [never, never, never];
@@ -110,11 +110,14 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
 export class WorkerVae {
   /** The validated manifest. */
   readonly manifest: Manifest;
+  /** What the worker's VAE runs on and why, as `vae.backendInfo` in the page. */
+  readonly backendInfo: BackendInfo;
   private readonly call: (method: Method, args: readonly unknown[]) => Promise<unknown>;
 
   /** @internal Use {@link loadVaeInWorker}. */
-  constructor(manifest: Manifest, call: (method: Method, args: readonly unknown[]) => Promise<unknown>) {
+  constructor(manifest: Manifest, backendInfo: BackendInfo, call: (method: Method, args: readonly unknown[]) => Promise<unknown>) {
     this.manifest = manifest;
+    this.backendInfo = Object.freeze({ ...backendInfo });
     this.call = call;
   }
 
@@ -196,6 +199,6 @@ export async function loadVaeInWorker(worker: Worker, source: string | URL | Mod
   const location = (globalThis as { location?: { href: string } }).location?.href;
   const resolved = typeof source === 'string' || source instanceof URL ? new URL(source, location).href : source;
   const { onProgress, ...rest } = options;
-  const manifest = (await send('load', [resolved, rest], onProgress)) as Manifest;
-  return new WorkerVae(manifest, (method, args) => send(method, args));
+  const { manifest, backendInfo } = (await send('load', [resolved, rest], onProgress)) as { manifest: Manifest; backendInfo: BackendInfo };
+  return new WorkerVae(manifest, backendInfo, (method, args) => send(method, args));
 }
