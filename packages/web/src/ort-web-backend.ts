@@ -4,7 +4,7 @@
 import * as ort from '#ort';
 import { BackendError, GRAPH_OPTIMIZATION_LEVELS, InvalidOptionError, ModelFileError, VaeTensor, describe, float16Inputs, hasNonFinite, isCorruptModelMessage, optionChoice, ortFeedData, ortOutputData, tensorInfoFromOrt } from '@onnx-vae/core';
 import type { Backend, BackendInfo, BackendSession, DeviceTensor, GraphOptimizationLevel, ModelSource, TensorInfo } from '@onnx-vae/core';
-import { runtimeFileError } from './wasm-files.js';
+import { recordingRuntimeFetches, runtimeFileError } from './wasm-files.js';
 
 /** Devices onnxruntime-web can run on. */
 export const DEVICES = Object.freeze({
@@ -230,7 +230,7 @@ export class OrtWebBackend implements Backend {
     };
     let session: ort.InferenceSession;
     try {
-      session = await exclusive(() => ort.InferenceSession.create(source.bytes, options));
+      session = await exclusive(() => recordingRuntimeFetches(() => ort.InferenceSession.create(source.bytes, options)));
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
       // A .wasm (or .mjs) that did not arrive fails WebGPU and wasm alike: name the file, the URL and the fix.

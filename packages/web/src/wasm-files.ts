@@ -18,9 +18,41 @@ const RUNTIME_FILE = /(?:^|\/)(ort-wasm-simd-threaded(?:\.[a-z]+)?\.(?:wasm|mjs)
 /** What onnxruntime-web (and Emscripten inside it) says when it could not fetch or compile those files. */
 const LOAD_FAILURE = /fetching of the wasm failed|initializeWebAssembly|failed to fetch dynamically imported module|importing a module script failed|error loading dynamically imported module|expected magic word|WebAssembly\.(?:instantiate|compile)|wasm streaming compile/i;
 
-/** @internal The part of the Resource Timing API used here. */
-interface PerformanceLike {
-  getEntriesByType(type: 'resource'): readonly { readonly name: string; readonly startTime: number }[];
+/**
+ * The URLs of runtime files this page fetched while onnxruntime-web initialised. Resource Timing cannot tell them: a
+ * 404 whose body nobody reads (Emscripten gives up at the status) never gets an entry.
+ */
+const fetched: string[] = [];
+let initialised = false;
+
+/**
+ * Runs `task` (a session creation) recording the URLs of onnxruntime-web's runtime files that it fetches, until one
+ * succeeds: `fetch` is wrapped for that call only (and restored unless someone else replaced it meanwhile), passing
+ * every request through unchanged.
+ *
+ * @internal
+ */
+export async function recordingRuntimeFetches<T>(task: () => Promise<T>): Promise<T> {
+  const scope = globalThis as { fetch?: typeof fetch; location?: { href: string } };
+  const original = scope.fetch;
+  if (initialised || typeof original !== 'function') return task();
+  const recorder = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, scope.location?.href).href;
+      if (fileOf(url)) fetched.push(url);
+    } catch {
+      // Not a URL this module can read: not one of onnxruntime's files.
+    }
+    return original.call(globalThis, input, init);
+  };
+  scope.fetch = recorder as typeof fetch;
+  try {
+    const result = await task();
+    initialised = true;
+    return result;
+  } finally {
+    if (scope.fetch === recorder) scope.fetch = original;
+  }
 }
 
 /** @internal Where onnxruntime-web's `env.wasm.wasmPaths` points: a folder URL, or one URL per file. */
@@ -49,14 +81,14 @@ function fileOf(url: string): string | null {
 }
 
 /**
- * The URLs of onnxruntime-web's runtime files this page asked for: what the Resource Timing API recorded (failed
- * requests included) and URLs in the error, else where `wasmPaths` points.
+ * The URLs of onnxruntime-web's runtime files this page asked for: those fetched (see `recordingRuntimeFetches`) and
+ * URLs in the error (a dynamic import of the .mjs names it), else where `wasmPaths` points.
  */
-function requestedUrls(message: string, wasmPaths: WasmPathsLike, performance: PerformanceLike | undefined): string[] {
+function requestedUrls(message: string, wasmPaths: WasmPathsLike, requested: readonly string[]): string[] {
   const urls = new Map<string, string>(); // file name -> the latest URL it was asked for at
-  for (const entry of performance?.getEntriesByType('resource') ?? []) {
-    const file = fileOf(entry.name);
-    if (file) urls.set(file, entry.name);
+  for (const url of requested) {
+    const file = fileOf(url);
+    if (file) urls.set(file, url);
   }
   for (const [url] of message.matchAll(/\bhttps?:\/\/[^\s'"()]+/g)) {
     const file = fileOf(url);
@@ -85,13 +117,13 @@ function requestedUrls(message: string, wasmPaths: WasmPathsLike, performance: P
  * @internal
  * @param error - what `InferenceSession.create` threw
  * @param wasmPaths - `ort.env.wasm.wasmPaths` at the time
- * @param performance - the Resource Timing API (default the page's)
+ * @param requested - URLs of runtime files the page fetched (default: those `recordingRuntimeFetches` saw)
  * @returns the error to throw, or `null` when this was no failure to load the runtime files
  */
-export async function runtimeFileError(error: unknown, wasmPaths: WasmPathsLike, performance: PerformanceLike | undefined = (globalThis as { performance?: PerformanceLike }).performance): Promise<BackendError | null> {
+export async function runtimeFileError(error: unknown, wasmPaths: WasmPathsLike, requested: readonly string[] = fetched): Promise<BackendError | null> {
   const message = String((error as Error)?.message ?? error);
   if (!LOAD_FAILURE.test(message)) return null;
-  const urls = requestedUrls(message, wasmPaths, typeof performance?.getEntriesByType === 'function' ? performance : undefined);
+  const urls = requestedUrls(message, wasmPaths, requested);
   const failures: string[] = [];
   for (const url of urls) {
     const problem = await probe(url);

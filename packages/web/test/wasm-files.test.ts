@@ -20,11 +20,11 @@ beforeAll(() => new Promise<void>((done) => server.listen(0, '127.0.0.1', () => 
 })));
 afterAll(() => new Promise<void>((done) => server.close(() => done())));
 
-/** A Resource Timing API that recorded these URLs. */
-const requested = (...urls: string[]) => ({ getEntriesByType: () => urls.map((name, startTime) => ({ name, startTime })) });
+/** URLs of runtime files the page fetched. */
+const requested = (...urls: string[]) => urls;
 
 describe('runtimeFileError', () => {
-  it('names the file onnxruntime-web fetched, the URL, the answer and the fix (a 404 seen through Resource Timing)', async () => {
+  it('names the file onnxruntime-web fetched, the URL, the answer and the fix (a 404)', async () => {
     const url = `${base}/assets/ort-wasm-simd-threaded.asyncify.wasm`;
     const error = await runtimeFileError(ORT_WASM_ERROR, undefined, requested(`${base}/assets/app.js`, url));
     expect(error?.code).toBe('BACKEND_UNAVAILABLE');
@@ -39,7 +39,7 @@ describe('runtimeFileError', () => {
 
   it.each([
     ['the .mjs loader named in the error (WebGPU build, wasmPaths a folder)', () => ORT_MJS_ERROR(`${base}/ort/ort-wasm-simd-threaded.asyncify.mjs`), undefined, () => [`ort-wasm-simd-threaded.asyncify.mjs from ${base}/ort/ort-wasm-simd-threaded.asyncify.mjs answered 404 Not Found`]],
-    ['a wasmPaths folder that is not served, with nothing in Resource Timing', () => ORT_WASM_ERROR, () => `${base}/missing/`, () => [`ort-wasm-simd-threaded.asyncify.wasm from ${base}/missing/ort-wasm-simd-threaded.asyncify.wasm answered 404 Not Found`, `ort-wasm-simd-threaded.asyncify.mjs from ${base}/missing/ort-wasm-simd-threaded.asyncify.mjs answered 404 Not Found`]],
+    ['a wasmPaths folder that is not served, with no request recorded', () => ORT_WASM_ERROR, () => `${base}/missing/`, () => [`ort-wasm-simd-threaded.asyncify.wasm from ${base}/missing/ort-wasm-simd-threaded.asyncify.wasm answered 404 Not Found`, `ort-wasm-simd-threaded.asyncify.mjs from ${base}/missing/ort-wasm-simd-threaded.asyncify.mjs answered 404 Not Found`]],
     ['an unreachable server (wasmPaths on a closed port)', () => ORT_WASM_ERROR, () => 'http://127.0.0.1:1/ort/', () => ['wasm', 'mjs'].map((type) => `ort-wasm-simd-threaded.asyncify.${type} from http://127.0.0.1:1/ort/ort-wasm-simd-threaded.asyncify.${type} could not be reached (fetch failed)`)],
     ['an HTML page served for the .wasm (a fallback route)', () => new Error("no available backend found. ERR: [wasm] CompileError: WebAssembly.instantiate(): expected magic word 00 61 73 6d, found 3c 21 64 6f @+0"), () => ({ wasm: `${base}/spa/ort-wasm-simd-threaded.asyncify.wasm` }), () => [`ort-wasm-simd-threaded.asyncify.wasm from ${base}/spa/ort-wasm-simd-threaded.asyncify.wasm answered 200 with an HTML page (text/html; charset=utf-8), not the .wasm (a fallback route of the server?)`]],
   ])('reports %s', async (_name, error, wasmPaths, problems) => {
@@ -58,5 +58,17 @@ describe('runtimeFileError', () => {
     ['a load failure while the files are served fine (something else failed; onnxruntime\'s words stand)', ORT_WASM_ERROR, 'ok'],
   ])('leaves alone %s', async (_name, error, folder) => {
     expect(await runtimeFileError(error, undefined, requested(...(folder ? [`${base}/${folder}/ort-wasm-simd-threaded.asyncify.wasm`, `${base}/${folder}/ort-wasm-simd-threaded.asyncify.mjs`] : [])))).toBeNull();
+  });
+});
+
+describe('recordingRuntimeFetches', () => {
+  it('records the runtime files fetched during the task, passes every request through, and restores fetch', async () => {
+    const { recordingRuntimeFetches: recording } = await import('../src/wasm-files');
+    const original = globalThis.fetch;
+    const statuses = await recording(async () => Promise.all([`${base}/gone/ort-wasm-simd-threaded.asyncify.wasm`, `${base}/ok/ort-wasm-simd-threaded.asyncify.wasm`, `${base}/other.json`].map(async (url) => (await fetch(url)).status)));
+    expect(statuses).toEqual([404, 200, 404]);
+    expect(globalThis.fetch).toBe(original);
+    // Recorded: the latest URL of each file is the one reported (here the served one, so nothing to report).
+    expect(await runtimeFileError(ORT_WASM_ERROR, undefined)).toBeNull();
   });
 });
