@@ -2,13 +2,9 @@
 // browser tsconfig, bundled with esbuild, vite and rspack, run in headless Debian Chromium on wasm and WebGPU against
 // @onnx-vae/node's numbers; a bundle without its .wasm fails with BACKEND_UNAVAILABLE) as part of `pnpm test`.
 // They skip, saying so, where /usr/bin/chromium is missing (CI: apt-get install -y chromium).
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { CHROMIUM, runJsonScript } from './run-script';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 
 interface Result {
@@ -25,16 +21,9 @@ if (!available) {
   let results: Result[] = [];
   let output = '';
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'onnx-vae-bundlers-results-'));
-    const file = join(dir, 'results.json');
-    try {
-      output = await new Promise<string>((resolve) => {
-        execFile(process.execPath, [join(ROOT, 'scripts', 'test-bundlers.mjs'), '--json', file], { cwd: ROOT, timeout: 420_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
-      });
-      results = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).results ?? []) : [];
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = await runJsonScript('scripts/test-bundlers.mjs', 420_000);
+    results = (run.report.results as Result[] | undefined) ?? [];
+    output = run.output;
   }, 430_000);
 
   it.each([
@@ -44,7 +33,7 @@ if (!available) {
     ['rspack', /^rspack[: ]/],
   ])('%s: every check passes', (_name, pattern) => {
     const mine = results.filter((r) => pattern.test(r.name));
-    if (mine.length === 0) throw new Error(`no results; the runner said:\n${output.slice(-4000)}`);
+    if (mine.length === 0) throw new Error(`no results; the runner said:\n${output}`);
     expect(mine.filter((r) => r.status === 'failed').map((r) => `${r.name}: ${r.detail}`)).toEqual([]);
   });
 
