@@ -110,8 +110,9 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * progress and kept in the Cache API) or from files in memory.
  *
  * @param source - the folder's URL (absolute, or relative to the page), or `{ manifest, encoder, decoder }`
- * @param options - `device` (`'auto'` default: WebGPU on a hardware adapter, else wasm; `'webgpu'`, `'wasm'`), `precision` (`'auto'` default: float16 graphs
- *   on WebGPU with shader-f16 where the manifest has them), `keepLatentsOnGpu` (default true), `numThreads`,
+ * @param options - `device` (`'auto'` default: WebGPU on a hardware adapter, else wasm; `'webgpu'`, `'wasm'`),
+ *   `precision` (`'auto'` default: float16 graphs on WebGPU with shader-f16 where the manifest has them),
+ *   `keepLatentsOnGpu` (default true), `numThreads`,
  *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`),
  *   `fetchOptions`
  * @returns the VAE; `vae.backendInfo` says which device and precision were chosen and why
