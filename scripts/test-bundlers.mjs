@@ -49,21 +49,53 @@ async function scratchProject(work) {
     const out = join(work, 'tarballs', name);
     await mkdir(out, { recursive: true });
     run('npx', [...PNPM, 'pack', '--pack-destination', out], { cwd: join(ROOT, 'packages', name) });
-    tarballs[`@onnx-vae/${name}`] = `file:${join(out, (await readdir(out)).find((f) => f.endsWith('.tgz')))}`;
+    tarballs[`@onnx-vae/${name}`] = `file:${join(
+      out,
+      (await readdir(out)).find((f) => f.endsWith('.tgz')),
+    )}`;
   }
   const app = join(work, 'app');
   await cp(join(ROOT, 'scripts', 'bundlers', 'app'), app, { recursive: true });
   const typescript = JSON.parse(await readFile(join(ROOT, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'bundler-app', private: true, type: 'module', dependencies: { '@onnx-vae/web': tarballs['@onnx-vae/web'] }, devDependencies: { typescript }, pnpm: { overrides: tarballs } }, null, 2));
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'bundler-app',
+        private: true,
+        type: 'module',
+        dependencies: { '@onnx-vae/web': tarballs['@onnx-vae/web'] },
+        devDependencies: { typescript },
+        pnpm: { overrides: tarballs },
+      },
+      null,
+      2,
+    ),
+  );
   run('npx', [...PNPM, 'install', '--prefer-offline', '--ignore-scripts'], { cwd: app, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
   return app;
 }
 
 /** The browser tsconfig of the README: lib DOM + ESNext.Disposable, no @types/node, strict, no skipLibCheck. */
 async function typeCheck(app) {
-  const options = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', types: [], isolatedModules: true };
-  await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...options, lib: ['ES2022', 'DOM', 'DOM.Iterable', 'ESNext.Disposable'] }, files: ['main.ts'] }, null, 2));
-  await writeFile(join(app, 'tsconfig.no-disposable.json'), JSON.stringify({ compilerOptions: { ...options, lib: ['ES2022', 'DOM', 'DOM.Iterable'] }, files: ['main.ts'] }, null, 2));
+  const options = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    target: 'ES2022',
+    module: 'ESNext',
+    moduleResolution: 'Bundler',
+    types: [],
+    isolatedModules: true,
+  };
+  await writeFile(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { ...options, lib: ['ES2022', 'DOM', 'DOM.Iterable', 'ESNext.Disposable'] }, files: ['main.ts'] }, null, 2),
+  );
+  await writeFile(
+    join(app, 'tsconfig.no-disposable.json'),
+    JSON.stringify({ compilerOptions: { ...options, lib: ['ES2022', 'DOM', 'DOM.Iterable'] }, files: ['main.ts'] }, null, 2),
+  );
   const tsc = (project) => {
     try {
       run('npx', [...PNPM, 'exec', 'tsc', '-p', project], { cwd: app });
@@ -73,12 +105,21 @@ async function typeCheck(app) {
     }
   };
   const clean = tsc('tsconfig.json');
-  record('tsc: the app and the published .d.ts under a browser tsconfig (lib DOM + ESNext.Disposable, no @types/node, skipLibCheck false)', clean === '', clean.slice(0, 2000));
+  record(
+    'tsc: the app and the published .d.ts under a browser tsconfig (lib DOM + ESNext.Disposable, no @types/node, skipLibCheck false)',
+    clean === '',
+    clean.slice(0, 2000),
+  );
   const without = tsc('tsconfig.no-disposable.json');
-  record('tsc: without lib ESNext.Disposable the published .d.ts fail on Symbol.asyncDispose (what the README documents)', /asyncDispose/.test(without), without.split('\n').find((line) => /asyncDispose/.test(line)) ?? without.slice(0, 500));
+  record(
+    'tsc: without lib ESNext.Disposable the published .d.ts fail on Symbol.asyncDispose (what the README documents)',
+    /asyncDispose/.test(without),
+    without.split('\n').find((line) => /asyncDispose/.test(line)) ?? without.slice(0, 500),
+  );
 }
 
-const html = (script, type = 'module') => `<!doctype html><meta charset="utf-8"><title>onnx-vae bundler test</title><link rel="icon" href="data:,"><script ${type === 'module' ? 'type="module" ' : ''}src="${script}"></script>\n`;
+const html = (script, type = 'module') =>
+  `<!doctype html><meta charset="utf-8"><title>onnx-vae bundler test</title><link rel="icon" href="data:,"><script ${type === 'module' ? 'type="module" ' : ''}src="${script}"></script>\n`;
 // onnxruntime-web is @onnx-vae/web's dependency, not the app's (pnpm does not hoist it): resolve its files from there,
 // through the file subpaths onnxruntime-web exports.
 const ortFile = (app, file) => createRequire(createRequire(join(app, 'package.json')).resolve('@onnx-vae/web')).resolve(`onnxruntime-web/${file}`);
@@ -88,7 +129,17 @@ const BUNDLERS = {
   // esbuild copies nothing: put the .wasm next to the bundle (onnxruntime-web's own loader is in the bundle).
   async esbuild(app, out) {
     const { build } = await import('esbuild');
-    await build({ entryPoints: [join(app, 'main.ts')], outdir: out, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, logLevel: 'error', absWorkingDir: app });
+    await build({
+      entryPoints: [join(app, 'main.ts')],
+      outdir: out,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      logLevel: 'error',
+      absWorkingDir: app,
+    });
     await copyFile(ortFile(app, ORT_WASM), join(out, ORT_WASM));
     await writeFile(join(out, 'index.html'), html('main.js'));
   },
@@ -228,7 +279,8 @@ async function main() {
     server = await startServer(sites, { '/models/': join(ROOT, 'models') });
     browser = await launchChromium();
     console.log(`Chromium ${browser.version()}, served at ${server.url}`);
-    const ortRequests = (requests) => [...new Set(requests)].filter((r) => /\.wasm$|ort-wasm/.test(r)).map((r) => r.replace(/^(\d+) \/(?:[^ ]*\/)?([^/]+)$/, '$2 ($1)'));
+    const ortRequests = (requests) =>
+      [...new Set(requests)].filter((r) => /\.wasm$|ort-wasm/.test(r)).map((r) => r.replace(/^(\d+) \/(?:[^ ]*\/)?([^/]+)$/, '$2 ($1)'));
     for (const bundler of Object.keys(bundles)) {
       // Both devices side by side (WebGPU on SwiftShader mostly waits on shader compilation); requests by path.
       const t = Date.now();
@@ -243,25 +295,46 @@ async function main() {
         const checks = ['mean', 'decoded', 'elbo', 'logLikelihood'].map((name) => maxDifference(name, result[name], reference[name]));
         const info = result.backendInfo;
         const ok = checks.every((c) => c.ok) && info.device === device && info.requestedDevice === device;
-        record(`${bundler} on ${device}: equals @onnx-vae/node within atol ${TOLERANCE.atol} + rtol ${TOLERANCE.rtol} (both devices ${seconds(t)}; the pages fetched ${fetchedFiles.join(', ') || 'no onnxruntime file'})`, ok, `${checks.map((c) => c.text).join(', ')}; backendInfo ${JSON.stringify(info)}`);
+        record(
+          `${bundler} on ${device}: equals @onnx-vae/node within atol ${TOLERANCE.atol} + rtol ${TOLERANCE.rtol} (both devices ${seconds(t)}; the pages fetched ${fetchedFiles.join(', ') || 'no onnxruntime file'})`,
+          ok,
+          `${checks.map((c) => c.text).join(', ')}; backendInfo ${JSON.stringify(info)}`,
+        );
       }
     }
     if (bundles.esbuild) {
       const auto = await openPage(browser, `${server.url}/esbuild/index.html?device=auto`);
-      record('esbuild on auto: SwiftShader is a fallback adapter, so auto runs on wasm and says why', auto.ok && auto.backendInfo.device === 'wasm' && /fallback \(software\) adapter/.test(auto.backendInfo.reason), JSON.stringify(auto.backendInfo ?? auto.message));
+      record(
+        'esbuild on auto: SwiftShader is a fallback adapter, so auto runs on wasm and says why',
+        auto.ok && auto.backendInfo.device === 'wasm' && /fallback \(software\) adapter/.test(auto.backendInfo.reason),
+        JSON.stringify(auto.backendInfo ?? auto.message),
+      );
       for (const device of DEVICES) {
         const from = server.requests.length;
         const result = await openPage(browser, `${server.url}/wasm-paths/index.html?device=${device}&wasmPaths=/wasm-paths/ort/`);
-        record(`esbuild with wasmPaths "/wasm-paths/ort/" (${ORT_WASM} and ${ORT_LOADER} there) on ${device}: runs (fetched ${ortRequests(server.requests.slice(from)).join(', ')})`, result.ok === true, result.ok ? '' : `${result.code}: ${result.message}`);
+        record(
+          `esbuild with wasmPaths "/wasm-paths/ort/" (${ORT_WASM} and ${ORT_LOADER} there) on ${device}: runs (fetched ${ortRequests(server.requests.slice(from)).join(', ')})`,
+          result.ok === true,
+          result.ok ? '' : `${result.code}: ${result.message}`,
+        );
       }
       for (const device of DEVICES) {
         const result = await openPage(browser, `${server.url}/missing-wasm/index.html?device=${device}`);
         const expected = `${ORT_WASM} from ${server.url}/missing-wasm/${ORT_WASM} answered 404 Not Found`;
-        record(`esbuild bundle without ${ORT_WASM} on ${device}: BACKEND_UNAVAILABLE naming the file, the URL and the fix`, result.code === 'BACKEND_UNAVAILABLE' && result.message.includes(expected) && result.message.includes('wasmPaths'), `${result.code}: ${result.message}`);
+        record(
+          `esbuild bundle without ${ORT_WASM} on ${device}: BACKEND_UNAVAILABLE naming the file, the URL and the fix`,
+          result.code === 'BACKEND_UNAVAILABLE' && result.message.includes(expected) && result.message.includes('wasmPaths'),
+          `${result.code}: ${result.message}`,
+        );
       }
       // With wasmPaths naming a folder the .mjs loader is fetched first, so it is the file reported.
       const unreachable = await openPage(browser, `${server.url}/missing-wasm/index.html?device=wasm&wasmPaths=http://127.0.0.1:9/ort/`);
-      record('esbuild bundle with wasmPaths on a server that does not answer: BACKEND_UNAVAILABLE saying it could not be reached', unreachable.code === 'BACKEND_UNAVAILABLE' && unreachable.message.includes(`${ORT_LOADER} from http://127.0.0.1:9/ort/${ORT_LOADER} could not be reached`), `${unreachable.code}: ${unreachable.message}`);
+      record(
+        'esbuild bundle with wasmPaths on a server that does not answer: BACKEND_UNAVAILABLE saying it could not be reached',
+        unreachable.code === 'BACKEND_UNAVAILABLE' &&
+          unreachable.message.includes(`${ORT_LOADER} from http://127.0.0.1:9/ort/${ORT_LOADER} could not be reached`),
+        `${unreachable.code}: ${unreachable.message}`,
+      );
     }
   } finally {
     await browser?.close();
@@ -275,8 +348,11 @@ async function main() {
   return failed === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), async (error) => {
-  console.error(error);
-  if (jsonFile) await writeFile(jsonFile, JSON.stringify({ results, error: String(error?.stack ?? error) }, null, 1));
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  async (error) => {
+    console.error(error);
+    if (jsonFile) await writeFile(jsonFile, JSON.stringify({ results, error: String(error?.stack ?? error) }, null, 1));
+    process.exit(1);
+  },
+);

@@ -16,7 +16,8 @@ export const ORT_WEB_FILES = Object.freeze({
 /** onnxruntime-web's runtime files in any of its builds (plain, asyncify, jsep, jspi). */
 const RUNTIME_FILE = /(?:^|\/)(ort-wasm-simd-threaded(?:\.[a-z]+)?\.(?:wasm|mjs))$/;
 /** What onnxruntime-web (and Emscripten inside it) says when it could not fetch or compile those files. */
-const LOAD_FAILURE = /fetching of the wasm failed|initializeWebAssembly|failed to fetch dynamically imported module|importing a module script failed|error loading dynamically imported module|expected magic word|WebAssembly\.(?:instantiate|compile)|wasm streaming compile/i;
+const LOAD_FAILURE =
+  /fetching of the wasm failed|initializeWebAssembly|failed to fetch dynamically imported module|importing a module script failed|error loading dynamically imported module|expected magic word|WebAssembly\.(?:instantiate|compile)|wasm streaming compile/i;
 
 /**
  * The URLs of runtime files this page fetched while onnxruntime-web initialised. Resource Timing cannot tell them: a
@@ -68,7 +69,8 @@ async function probe(url: string): Promise<string | null> {
   }
   const type = response.headers.get('content-type') ?? '';
   if (!response.ok) return `answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-  if (url.endsWith('.wasm') && /text\/html/i.test(type)) return `answered ${response.status} with an HTML page (${type}), not the .wasm (a fallback route of the server?)`;
+  if (url.endsWith('.wasm') && /text\/html/i.test(type))
+    return `answered ${response.status} with an HTML page (${type}), not the .wasm (a fallback route of the server?)`;
   return null;
 }
 
@@ -131,9 +133,10 @@ export async function runtimeFileError(error: unknown, wasmPaths: WasmPathsLike,
   }
   // The files answer but onnxruntime still failed to load them: something else (SIMD, memory); its own words stand.
   if (failures.length === 0 && urls.length > 0) return null;
-  const what = failures.length > 0
-    ? failures.join('; ')
-    : `${ORT_WEB_FILES.wasm} could not be fetched from ${typeof wasmPaths === 'string' ? `wasmPaths ${JSON.stringify(wasmPaths)}` : "next to onnxruntime-web's script (after bundling: next to your bundle)"}`;
+  const what =
+    failures.length > 0
+      ? failures.join('; ')
+      : `${ORT_WEB_FILES.wasm} could not be fetched from ${typeof wasmPaths === 'string' ? `wasmPaths ${JSON.stringify(wasmPaths)}` : "next to onnxruntime-web's script (after bundling: next to your bundle)"}`;
   return new BackendError(
     'BACKEND_UNAVAILABLE',
     `onnxruntime-web could not load its WebAssembly runtime: ${what}. ` +

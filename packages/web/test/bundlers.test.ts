@@ -14,7 +14,9 @@ interface Result {
 }
 
 if (!available) {
-  console.warn(`Bundler tests skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run @onnx-vae/web bundled with esbuild, vite and rspack in a real browser.`);
+  console.warn(
+    `Bundler tests skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run @onnx-vae/web bundled with esbuild, vite and rspack in a real browser.`,
+  );
 }
 
 (available ? describe : describe.skip)('@onnx-vae/web bundled by esbuild, vite and rspack (scripts/test-bundlers.mjs)', () => {
@@ -39,7 +41,9 @@ if (!available) {
 
   it('runs each bundle on wasm and on WebGPU, and checks the missing-.wasm error on both', () => {
     const names = results.map((r) => r.name);
-    for (const bundler of ['esbuild', 'vite', 'rspack']) for (const device of ['wasm', 'webgpu']) expect(names.some((n) => n.startsWith(`${bundler} on ${device}: equals @onnx-vae/node`))).toBe(true);
-    for (const device of ['wasm', 'webgpu']) expect(names.some((n) => n.startsWith(`esbuild bundle without ort-wasm-simd-threaded.asyncify.wasm on ${device}: BACKEND_UNAVAILABLE`))).toBe(true);
+    for (const bundler of ['esbuild', 'vite', 'rspack'])
+      for (const device of ['wasm', 'webgpu']) expect(names.some((n) => n.startsWith(`${bundler} on ${device}: equals @onnx-vae/node`))).toBe(true);
+    for (const device of ['wasm', 'webgpu'])
+      expect(names.some((n) => n.startsWith(`esbuild bundle without ort-wasm-simd-threaded.asyncify.wasm on ${device}: BACKEND_UNAVAILABLE`))).toBe(true);
   });
 });

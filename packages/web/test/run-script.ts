@@ -18,7 +18,9 @@ export async function runJsonScript(script: string, timeoutMs: number): Promise<
   const file = join(dir, 'results.json');
   try {
     const output = await new Promise<string>((resolve) => {
-      execFile(process.execPath, [join(ROOT, script), '--json', file], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+      execFile(process.execPath, [join(ROOT, script), '--json', file], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (_error, stdout, stderr) =>
+        resolve(`${stdout}${stderr}`),
+      );
     });
     return { report: existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}, output: output.slice(-4000) };
   } finally {

@@ -32,7 +32,14 @@ async function run(): Promise<Result> {
     const q = await vae.encode(x);
     const decoded = await vae.decode(q.mean);
     const score = await vae.score(x, { samples: 4, seed: 0 });
-    return { ok: true, backendInfo: vae.backendInfo, mean: Array.from(q.mean.data), decoded: Array.from(decoded.data), elbo: Array.from(score.elbo ?? []), logLikelihood: Array.from(score.logLikelihood ?? []) };
+    return {
+      ok: true,
+      backendInfo: vae.backendInfo,
+      mean: Array.from(q.mean.data),
+      decoded: Array.from(decoded.data),
+      elbo: Array.from(score.elbo ?? []),
+      logLikelihood: Array.from(score.logLikelihood ?? []),
+    };
   } finally {
     await vae.dispose();
   }
