@@ -5,20 +5,19 @@ height and width that are multiples of 8; 4 latent channels at 1/8 resolution; t
 `latent_parameters` tensor of 8 channels (mean, then logvar), as Hugging Face optimum exports SD's VAE encoder; the
 decoder maps `latent_sample` [B, 4, h, w] to `sample` [B, 3, 8h, 8w] (unclamped, roughly [-1, 1]).
 
-Architecture (SD's AutoencoderKL layout, scaled down): GroupNorm + SiLU residual blocks, three stride-2 conv
-downsamplings in the encoder, three nearest-neighbour x2 upsamplings + conv in the decoder, channels per level
---channels (default 16,32,64,128), no attention. Trained on random crops (random scale, horizontal flips) of real
+Architecture: models.kl_f8 (SD's AutoencoderKL layout, scaled down, no attention), channels per level --channels
+(default 16,32,64,128) and --blocks residual blocks per level. Trained on random crops (random scale, horizontal flips) of real
 photographs listed in training/photos.txt (shipped by Debian packages), loss = L1 + MSE per element + kl_weight * KL
 (KL summed over the latent and divided by the number of data elements, the same normalisation as SD's loss, where
 kl_weight is 1e-6). The held-out test photos are never sampled; their PSNR is reported.
 
-Stages (all in this one script):
+Stages:
   1. train            time-budgeted (--minutes) and/or step-limited (--steps); cosine learning-rate decay over the
                       budget; checkpoints to --ckpt-dir (outside the repository) every --ckpt-every seconds;
                       --resume continues a stopped run; skipped with --export-only
   2. evaluate         PSNR on the held-out test photos, latent statistics, RMS reconstruction error on training photos
   3. export ONNX      encoder.onnx, decoder.onnx (opset 17, float32, dynamic batch/height/width)
-  4. golden.json      reference values computed by PyTorch for the TypeScript SDK's tests
+  4. golden.json      reference values computed by PyTorch for the TypeScript SDK's tests (golden.posterior_golden)
   5. vae.json, metrics.json, README.md
 
 Usage (from the repository root; Debian's /usr/bin/python3 with python3-torch, python3-onnx, python3-skimage,

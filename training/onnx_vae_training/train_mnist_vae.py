@@ -5,7 +5,7 @@ dynamically binarised MNIST (x ~ Bernoulli(intensity / 255), resampled for every
 latents, MLP encoder and decoder with two deterministic hidden layers, Bernoulli decoder emitting logits,
 trained on the standard VAE (k = 1) ELBO with Adam.
 
-Stages (all in this one script):
+Stages:
   1. train            (skipped with --export-only; resumable with --resume; checkpoints outside the repo)
   2. export ONNX      encoder.onnx (x -> mean, logvar), decoder.onnx (z -> logits), opset 17, dynamic batch
   3. golden.json      reference values computed by PyTorch for the TypeScript SDK's tests
@@ -291,6 +291,9 @@ def f64list(t):
 
 @torch.no_grad()
 def make_golden(enc, dec, test_x, out_dir, cfg):
+    """models/mnist-vae/golden.json. Its layout predates golden.py's one format: flat lists, with their shapes and
+    dtypes in top-level "dims" and "dtypes" tables, and the normal-v1 reference draws under "rng" (the TypeScript
+    golden reader takes both layouts; packages/node/test/mnist-vae.test.ts reads "rng" and "rngStreamCheck")."""
     n_items, S = 16, 8
     x = test_x[:n_items].clone()  # float32 0/1
     mean, logvar = enc(x)
