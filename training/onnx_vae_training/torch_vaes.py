@@ -1,5 +1,5 @@
 """PyTorch eager twins of onnx-vae's image models, with the weights read from the ONNX files themselves, for the
-PyTorch comparison of scripts/bench-images.mjs (`pnpm bench:images`).
+PyTorch comparison of bench/images.mjs (`pnpm bench:images`).
 
 Models (built and loaded from the graphs by onnx_weights.OnnxWeights, which refuses a graph of another shape):
   taef2   models.taesd: madebyollin/taesd's tiny autoencoder with the TAEF2 (FLUX.2) weights

@@ -2,13 +2,13 @@
 // pnpm bench: the onnx-vae SDK against raw onnxruntime-node on the same model, measured side by side in one run
 // (interleaved A/B iterations, same session options), medians and SDK/raw ratios written to docs/benchmarks.md.
 //
-//   node scripts/bench.mjs [--model models/mnist-vae] [--threads 2] [--quick] [--no-write] [--breakdown]
+//   node bench/sdk.mjs [--model models/mnist-vae] [--threads 2] [--quick] [--no-write] [--breakdown]
 //
 // --breakdown: only the batch-1 encode+decode, split into the time before, between and after the two native runs.
 // onnxruntime-node starts each native run from a setImmediate callback, so timing those callbacks marks the runs.
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
-import { machineLine, median, quantile, writeDocBlock } from './bench-stats.mjs';
+import { machineLine, median, quantile, writeDocBlock } from './stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
@@ -218,6 +218,6 @@ const table = [
 console.log(`\n${machine}\n\n${table}`);
 
 if (!args['no-write'] && !args.quick) {
-  const section = `## SDK vs raw onnxruntime-node (${manifest.name})\n\nCommand: \`pnpm bench\` (\`node scripts/bench.mjs --threads ${threads}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\nBoth sides run the same onnxruntime sessions (intra-op threads ${threads}, inter-op 1, graph optimisation "all", CPU EP): the raw side calls the InferenceSessions the SDK holds, so the ratio is the SDK's own overhead; they run interleaved in one process, alternating which goes first, after a warm-up of a quarter of the rounds (V8 needs it to finish optimising the SDK's longer path). (With two separate sets of sessions, \`--separate-sessions\`, their thread pools spin against each other on this 2-core machine and the batch-1 ratio moved by about 0.1 between runs either way.) "raw" is the same work written by hand against onnxruntime-node: it clamps logvar and computes std, applies the sigmoid to the decoder's logits, and for score draws the same noise, decodes all k x N samples in one run, and computes the Bernoulli log-likelihood, log p(z), log q(z|x), KL, logsumexp and the reconstruction MSE of decode(mean). The SDK additionally validates inputs (shape, dtype, finiteness, values in [0, 1]) and splits decoder runs into batches of maxBatch (256). \`node scripts/bench.mjs --breakdown\` splits the batch-1 case into the time before, between and after the two native runs, which shows where the SDK's extra microseconds go. Timings on this 2-core machine are noisy; compare the ratios, measured side by side, not the absolute numbers.`;
+  const section = `## SDK vs raw onnxruntime-node (${manifest.name})\n\nCommand: \`pnpm bench\` (\`node bench/sdk.mjs --threads ${threads}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\nBoth sides run the same onnxruntime sessions (intra-op threads ${threads}, inter-op 1, graph optimisation "all", CPU EP): the raw side calls the InferenceSessions the SDK holds, so the ratio is the SDK's own overhead; they run interleaved in one process, alternating which goes first, after a warm-up of a quarter of the rounds (V8 needs it to finish optimising the SDK's longer path). (With two separate sets of sessions, \`--separate-sessions\`, their thread pools spin against each other on this 2-core machine and the batch-1 ratio moved by about 0.1 between runs either way.) "raw" is the same work written by hand against onnxruntime-node: it clamps logvar and computes std, applies the sigmoid to the decoder's logits, and for score draws the same noise, decodes all k x N samples in one run, and computes the Bernoulli log-likelihood, log p(z), log q(z|x), KL, logsumexp and the reconstruction MSE of decode(mean). The SDK additionally validates inputs (shape, dtype, finiteness, values in [0, 1]) and splits decoder runs into batches of maxBatch (256). \`node bench/sdk.mjs --breakdown\` splits the batch-1 case into the time before, between and after the two native runs, which shows where the SDK's extra microseconds go. Timings on this 2-core machine are noisy; compare the ratios, measured side by side, not the absolute numbers.`;
   await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:core', section, '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
 }

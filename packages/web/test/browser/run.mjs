@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm test:browser`: bundles scripts/browser/page.ts with esbuild, serves the repository (scripts/browser/server.mjs)
+// `pnpm test:browser`: bundles packages/web/test/browser/page.ts with esbuild, serves the repository (scripts/browser/server.mjs)
 // and runs the page in headless Debian Chromium (playwright-core, no browser download) on wasm and on WebGPU
 // (SwiftShader). Prints one line per test and exits 1 on any failure; `--json FILE` also writes the results.
 // Exits 0 with a message, writing `{ "skipped": reason }`, where /usr/bin/chromium is missing.
@@ -8,10 +8,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { startServer } from './browser/server.mjs';
-import { CHROMIUM, launchChromium } from './browser/chromium.mjs';
+import { startServer } from '../../../../scripts/browser/server.mjs';
+import { CHROMIUM, launchChromium } from '../../../../scripts/browser/chromium.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const OUT = join(ROOT, 'out', 'browser');
 const DEVICES = ['wasm', 'webgpu'];
 const PAGE_TIMEOUT_MS = 240_000;
@@ -28,7 +28,7 @@ async function report(value) {
 async function bundle() {
   await mkdir(OUT, { recursive: true });
   await build({
-    entryPoints: { page: join(ROOT, 'scripts', 'browser', 'page.ts'), worker: join(ROOT, 'scripts', 'browser', 'worker-entry.ts') },
+    entryPoints: { page: join(ROOT, 'packages', 'web', 'test', 'browser', 'page.ts'), worker: join(ROOT, 'packages', 'web', 'test', 'browser', 'worker-entry.ts') },
     outdir: OUT,
     bundle: true,
     format: 'esm',

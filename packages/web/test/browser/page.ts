@@ -1,16 +1,16 @@
 /**
  * The browser test page: the VAE contract suite, the shipped MNIST VAE against PyTorch, model loading over fetch with
  * the Cache API, and the canvas image codec, all on `@onnx-vae/web` in Chromium. `?device=wasm` or `?device=webgpu`
- * picks the execution provider; results go to `window.__onnxVaeResults` for scripts/test-browser.mjs.
+ * picks the execution provider; results go to `window.__onnxVaeResults` for packages/web/test/browser/run.mjs.
  */
 import { runTests } from './harness';
 import type { TestResult } from './harness';
-import { OrtWebBackend, createVae, float16ToFloat32, float32ToFloat16, imageDataToBlob, imageDataToCanvas, loadVae, loadVaeInWorker, parseManifest, pixelsToTensor, sha256Hex } from '../../packages/web/src/index';
-import type { LoadProgress, LoadVaeOptions, WebVae } from '../../packages/web/src/index';
-import type { Vae } from '../../packages/core/src/index';
-import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../packages/core/test/contract/vae-contract';
-import { expectClose, goldenArray, goldenTensor } from '../../packages/core/test/contract/golden';
-import type { Golden } from '../../packages/core/test/contract/golden';
+import { OrtWebBackend, createVae, float16ToFloat32, float32ToFloat16, imageDataToBlob, imageDataToCanvas, loadVae, loadVaeInWorker, parseManifest, pixelsToTensor, sha256Hex } from '../../../web/src/index';
+import type { LoadProgress, LoadVaeOptions, WebVae } from '../../../web/src/index';
+import type { Vae } from '../../../core/src/index';
+import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../../core/test/contract/vae-contract';
+import { expectClose, goldenArray, goldenTensor } from '../../../core/test/contract/golden';
+import type { Golden } from '../../../core/test/contract/golden';
 
 const device = (new URLSearchParams(location.search).get('device') ?? 'wasm') as 'wasm' | 'webgpu';
 const WASM_PATHS = '/packages/web/node_modules/onnxruntime-web/dist/';
@@ -148,7 +148,7 @@ describe('models/mnist-vae against PyTorch', () => {
   });
 
   it('seeded sampling gives the numbers Node gives (normal-v1 against the Python reference)', async () => {
-    const { NormalV1 } = await import('../../packages/web/src/index');
+    const { NormalV1 } = await import('../../../web/src/index');
     const rng = data.rng as Record<string, number[] | number>;
     const expected = Float32Array.from(rng.seed0 as number[]);
     expect(Array.from(new NormalV1(rng.seed0Seed as number).fill(new Float32Array(expected.length)))).toEqual(Array.from(expected));

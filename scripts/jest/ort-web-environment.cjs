@@ -5,12 +5,19 @@
 // environment imports onnxruntime-web once in the host realm, where import() works, and hands the module to the test
 // realm as a global; jest.config.ts maps the package's `#ort` import to ort-web-host.cjs, which returns it. The
 // typed arrays are the host's too (the shared environment), so onnxruntime's `instanceof Float32Array` checks pass.
-const SharedTypedArrayEnvironment = require('../../../scripts/jest-environment.cjs');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const SharedTypedArrayEnvironment = require('./environment.cjs');
+
+// onnxruntime-web is a dependency of packages/web, so it is resolved from there (its Node ESM build, as the
+// package's own `#ort` import resolves it under Node).
+const WEB = join(__dirname, '..', '..', 'packages', 'web');
+const ORT_WEB = pathToFileURL(require.resolve('onnxruntime-web', { paths: [WEB] }).replace(/\.js$/, '.mjs')).href;
 
 class OrtWebEnvironment extends SharedTypedArrayEnvironment {
   async setup() {
     await super.setup();
-    this.global.__onnxVaeOrtWeb = await import('onnxruntime-web');
+    this.global.__onnxVaeOrtWeb = await import(ORT_WEB);
   }
 }
 

@@ -1,10 +1,10 @@
 /**
- * The page of `pnpm bench:web` (scripts/bench-web.mjs): reconstruct on WebGPU with the latent kept in a GPU buffer
+ * The page of `pnpm bench:web` (bench/web.mjs): reconstruct on WebGPU with the latent kept in a GPU buffer
  * between encoder and decoder (`keepLatentsOnGpu`, the default) against the same graphs with every output copied to
  * the CPU and the latent uploaded again, interleaved in one page. Results go to `window.__benchResults`.
  */
-import { loadVae } from '../../packages/web/src/index';
-import type { LoadVaeOptions, WebVae } from '../../packages/web/src/index';
+import { loadVae } from '../packages/web/src/index';
+import type { LoadVaeOptions, WebVae } from '../packages/web/src/index';
 
 interface Case {
   readonly model: string;

@@ -3,7 +3,7 @@
 // interior) on a real photo, and peak RSS + time of tiled encoding and decoding at 1024^2, 2048^2 and 4096^2, each
 // run in a fresh child process so that process.resourceUsage().maxRSS is that run's own peak.
 //
-//   npx tsc -b && node scripts/measure-tiling.mjs [--models taef2,kl-f8] [--sizes 1024,2048,4096]
+//   npx tsc -b && node bench/tiling.mjs [--models taef2,kl-f8] [--sizes 1024,2048,4096]
 //     [--arena off,on] [--untiled-sizes 1024] [--skip-compare] [--skip-memory] [--threads 2] [--no-write]
 //
 // Writes two blocks of docs/tiling.md, <!-- measure-tiling:compare --> and <!-- measure-tiling:memory -->; a
@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
-import { machineLine, writeDocBlock } from './bench-stats.mjs';
+import { machineLine, writeDocBlock } from './stats.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -332,7 +332,7 @@ async function main() {
   const untiledSizes = list(args['untiled-sizes']).map(Number);
   const load = loadavg()[0];
   const machine = `${machineLine(`onnxruntime-node ${ort.env.versions.node}`, `${threads} intra-op threads`)}; load average ${load.toFixed(1)} at start (the cores are shared with a training job, so times are noisy)`;
-  const command = `npx tsc -b && nice -n 10 node scripts/measure-tiling.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  const command = `npx tsc -b && nice -n 10 node bench/tiling.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const header = `Command: \`${command}\`, ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n`;
   const models = [];
   for (const name of list(args.models)) {

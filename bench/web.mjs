@@ -4,7 +4,7 @@
 // graphs with the latent copied to the CPU and back, interleaved in one page; medians and ratios go to
 // docs/benchmarks.md (section bench:web). TAEF2 is included when ../shared/models/taesd is present.
 //
-//   node scripts/bench-web.mjs [--rounds 10] [--sizes 32,64] [--no-write]   (SwiftShader: 64x64 TAEF2 takes ~9 s a call)
+//   node bench/web.mjs [--rounds 10] [--sizes 32,64] [--no-write]   (SwiftShader: 64x64 TAEF2 takes ~9 s a call)
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { startServer } from './browser/server.mjs';
-import { median, writeDocBlock } from './bench-stats.mjs';
-import { CHROMIUM, launchChromium } from './browser/chromium.mjs';
+import { startServer } from '../scripts/browser/server.mjs';
+import { median, writeDocBlock } from './stats.mjs';
+import { CHROMIUM, launchChromium } from '../scripts/browser/chromium.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'out', 'bench-web');
@@ -26,7 +26,7 @@ if (!existsSync(CHROMIUM)) {
   process.exit(0);
 }
 await mkdir(OUT, { recursive: true });
-await build({ entryPoints: { page: join(ROOT, 'scripts', 'browser', 'bench-page.ts') }, outdir: OUT, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning', logOverride: { 'empty-import-meta': 'silent' } });
+await build({ entryPoints: { page: join(ROOT, 'bench', 'web-page.ts') }, outdir: OUT, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning', logOverride: { 'empty-import-meta': 'silent' } });
 await writeFile(join(OUT, 'index.html'), '<!doctype html><meta charset="utf-8"><title>onnx-vae bench:web</title><link rel="icon" href="data:,"><script type="module" src="page.js"></script>\n');
 
 const server = await startServer(ROOT, existsSync(TAESD) ? { '/taesd/': TAESD } : {});
@@ -62,6 +62,6 @@ const table = [
 const machine = `Chromium ${results.chromium} headless, WebGPU adapter ${results.adapter || 'unknown'}, on ${cpus()[0]?.model ?? 'unknown CPU'} with ${cpus().length} logical cores`;
 console.log(`\n${machine}\n\n${table}`);
 if (!args['no-write']) {
-  const section = `## Latents kept on the GPU between encoder and decoder (WebGPU)\n\nCommand: \`pnpm bench:web\` (\`node scripts/bench-web.mjs --rounds ${Number(args.rounds)} --sizes ${args.sizes}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\n\`reconstruct\` on WebGPU, batch 1, with the encoder's output left in a GPU buffer (\`keepLatentsOnGpu\`, the default: a moments output is split into its mean half on the GPU by a buffer copy) against the same graphs loaded with \`keepLatentsOnGpu: false\`, where the encoder's output comes down to the CPU (both halves of a moments output) and the mean goes back up; interleaved, alternating which goes first, after one warm-up call each. The next columns isolate the two copies the GPU path avoids: \`decode\` of the same latent from its GPU buffer and from CPU memory (the upload), and \`download()\` of the latent (the readback). All values are medians. "max abs diff" compares the two reconstructions. On SwiftShader the "GPU" is the CPU, so a copy is a memcpy plus a queue synchronisation and the saving is small next to the convolutions; on a real GPU each avoided readback also avoids a pipeline stall, which this machine cannot show.`;
+  const section = `## Latents kept on the GPU between encoder and decoder (WebGPU)\n\nCommand: \`pnpm bench:web\` (\`node bench/web.mjs --rounds ${Number(args.rounds)} --sizes ${args.sizes}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\n\`reconstruct\` on WebGPU, batch 1, with the encoder's output left in a GPU buffer (\`keepLatentsOnGpu\`, the default: a moments output is split into its mean half on the GPU by a buffer copy) against the same graphs loaded with \`keepLatentsOnGpu: false\`, where the encoder's output comes down to the CPU (both halves of a moments output) and the mean goes back up; interleaved, alternating which goes first, after one warm-up call each. The next columns isolate the two copies the GPU path avoids: \`decode\` of the same latent from its GPU buffer and from CPU memory (the upload), and \`download()\` of the latent (the readback). All values are medians. "max abs diff" compares the two reconstructions. On SwiftShader the "GPU" is the CPU, so a copy is a memcpy plus a queue synchronisation and the saving is small next to the convolutions; on a real GPU each avoided readback also avoids a pipeline stall, which this machine cannot show.`;
   await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:web', section, '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
 }

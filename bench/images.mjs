@@ -9,7 +9,7 @@
 //   3. core's pixelsToTensor / tensorToPixels (RGB uint8 HWC <-> NCHW float32 in [-1, 1]) against a memory copy.
 // Parts whose models, Python or torch are missing are skipped with a message.
 //
-//   node scripts/bench-images.mjs [--taef2 ../shared/models/taesd] [--kl-f8 models/kl-f8] [--threads 2] [--size 512]
+//   node bench/images.mjs [--taef2 ../shared/models/taesd] [--kl-f8 models/kl-f8] [--threads 2] [--size 512]
 //     [--convert-size 4096] [--rounds N] [--image photo.png] [--python /usr/bin/python3]
 //     [--parts torch,image,convert] [--torch-heap both|default] [--quick] [--no-write]
 // --quick: 128x128 and 512x512 conversions, 3 rounds, nothing written. --torch-heap default: only the PyTorch process
@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
-import { machineLine, median, writeDocBlock } from './bench-stats.mjs';
+import { machineLine, median, writeDocBlock } from './stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, dirname, resolve, relative, delimiter } from 'node:path';
@@ -67,7 +67,7 @@ function skip(what, why) {
 const startLoad = loadavg();
 const startedAt = new Date();
 
-// ---- measurement (as scripts/bench.mjs) ----
+// ---- measurement (as bench/sdk.mjs) ----
 /** Milliseconds and minor page faults (first touches of fresh memory) of one call. */
 async function timed(fn) {
   const f0 = process.resourceUsage().minorPageFault;
@@ -529,7 +529,7 @@ console.log(`\n${report}\n\n${readings.join('\n')}\n${conditions}`);
 for (const s of skipped) console.log(`skipped: ${s.what}: ${s.why}`);
 
 if (!args['no-write'] && !args.quick) {
-  const command = `pnpm bench:images (node scripts/bench-images.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}), threads ${threads}`;
+  const command = `pnpm bench:images (node bench/images.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}), threads ${threads}`;
   const notMeasured = skipped.length ? `\n\nNot measured: ${skipped.map((s) => `${s.what} (${s.why})`).join('; ')}.` : '';
   const section = `## Image models: onnx-vae vs PyTorch eager, vs raw onnxruntime-node + sharp, and pixel conversions
 
