@@ -18,7 +18,6 @@ export * from './device-latent.js';
 export * from './presets.js';
 export * from './detect.js';
 export * from './spatial.js';
-export * from './options.js';
 export { rowLogLikelihood, toDataSpace } from './likelihood.js';
 export type { DecoderRows } from './likelihood.js';
 export * from './image.js';

@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFileError, VaeError, checkManifestAgainstGraphs, readOnnxSummary } from '@onnx-vae/core';
-import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/core';
-import { backendOptions, openModel, readModelManifest } from './context.js';
-import type { Command, CommandContext } from './context.js';
+import { ModelFileError, VaeError, checkManifestAgainstGraphs, readOnnxSummary } from '@onnx-vae/node';
+import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/node';
+import { backendOptions, openModel, readModelManifest } from '../context.js';
+import type { Command, CommandContext } from '../context.js';
 
 /** A file of the model folder. */
 export interface ModelFileInfo {
@@ -89,7 +89,7 @@ function sha256(bytes: Uint8Array): string {
 export async function modelInfo(context: CommandContext): Promise<{ info: ModelInfo; mismatch: VaeError | null }> {
   const { folder, manifest, detection } = await readModelManifest(context);
   if (detection !== null) await (await openModel(context)).dispose();
-  const [{ OrtNodeBackend }, { MANIFEST_FILE }] = await Promise.all([import('../ort-backend.js'), import('../load.js')]);
+  const [{ OrtNodeBackend }, { MANIFEST_FILE }] = await Promise.all([import('@onnx-vae/node'), import('@onnx-vae/node')]);
   const files: ModelFileInfo[] = [];
   if (detection === null) {
     const manifestBytes = await readFile(join(folder, MANIFEST_FILE));

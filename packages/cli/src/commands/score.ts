@@ -1,13 +1,13 @@
 /**
  * `onnx-vae score`: per-item ELBO, IWAE log-likelihood, bits per dimension, KL and reconstruction error.
  */
-import { ProgressBar, progressEnabled } from './progress.js';
-import { randomSeed } from '@onnx-vae/core';
-import type { ScoreResult } from '@onnx-vae/core';
-import { openModel, readModelManifest, seedOption } from './context.js';
-import type { Command } from './context.js';
-import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
-import { UsageError, integerOption } from './options.js';
+import { ProgressBar, progressEnabled } from '../progress.js';
+import { randomSeed } from '@onnx-vae/node';
+import type { ScoreResult } from '@onnx-vae/node';
+import { openModel, readModelManifest, seedOption } from '../context.js';
+import type { Command } from '../context.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from '../inputs.js';
+import { UsageError, integerOption } from '../options.js';
 
 /** The per-item columns of the score table, in order. */
 export const SCORE_COLUMNS = Object.freeze(['elbo', 'logLikelihood', 'bitsPerDim', 'kl', 'reconstructionError'] as const);

@@ -1,30 +1,11 @@
 /**
  * The `onnx-vae` command line: dispatch, help, and the mapping of errors to messages and exit codes.
  */
-import { VaeError } from '@onnx-vae/core';
-import type { Command, CliIo } from './context.js';
-import { compressCommand, decompressCommand } from './compress.js';
-import { decodeCommand } from './decode.js';
-import { encodeCommand } from './encode.js';
-import { generateCommand } from './generate.js';
-import { infoCommand } from './info.js';
+import { VaeError } from '@onnx-vae/node';
+import type { CliIo } from './context.js';
+import { COMMANDS } from './commands/index.js';
+import type { CommandName } from './commands/index.js';
 import { COMMON_OPTIONS, UsageError, formatOptions, parseCommandLine } from './options.js';
-import { reconstructCommand } from './reconstruct.js';
-import { scoreCommand } from './score.js';
-
-/** Every command, by name. */
-export const COMMANDS = Object.freeze({
-  info: infoCommand,
-  encode: encodeCommand,
-  decode: decodeCommand,
-  reconstruct: reconstructCommand,
-  generate: generateCommand,
-  score: scoreCommand,
-  compress: compressCommand,
-  decompress: decompressCommand,
-} satisfies Record<string, Command>);
-/** One of {@link COMMANDS}. */
-export type CommandName = keyof typeof COMMANDS;
 
 /** Exit codes of the CLI. */
 export const EXIT_CODES = Object.freeze({
@@ -106,11 +87,12 @@ async function dispatch(args: readonly string[], io: CliIo, version: string): Pr
     io.stdout.write(commandHelp(first));
     return EXIT_CODES.ok;
   }
-  const [model, ...inputs] = positionals;
-  if (model === undefined) throw new UsageError(first, 'missing the model folder.');
-  if (inputs.length < command.inputs.min) throw new UsageError(first, `missing the input files (images or .npy arrays) after the model folder.`);
+  const takesModel = command.model !== 'none';
+  const [model = '', ...inputs] = takesModel ? positionals : ['', ...positionals];
+  if (takesModel && model === '') throw new UsageError(first, 'missing the model folder.');
+  if (inputs.length < command.inputs.min) throw new UsageError(first, takesModel ? `missing the input files (images or .npy arrays) after the model folder.` : `missing arguments; see the usage.`);
   if (inputs.length > command.inputs.max) {
-    throw new UsageError(first, command.inputs.max === 0 ? `"${first}" takes no inputs after the model folder but received ${JSON.stringify(inputs[0])}.` : `too many inputs.`);
+    throw new UsageError(first, command.inputs.max === 0 ? `"${first}" takes no inputs${takesModel ? ' after the model folder' : ''} but received ${JSON.stringify(inputs[0])}.` : `too many inputs.`);
   }
   await command.run({ command: first, model, inputs, values, io });
   return EXIT_CODES.ok;

@@ -4,10 +4,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ModelFileError } from '@onnx-vae/core';
-import type { Detection, Manifest } from '@onnx-vae/core';
-import type { NodeVae as Vae } from '../load.js';
-import type { Device } from '../ort-backend.js';
+import { ModelFileError } from '@onnx-vae/node';
+import type { Detection, Manifest } from '@onnx-vae/node';
+import { MANIFEST_FILE, findLayout, loadVae, readManifest } from '@onnx-vae/node';
+import type { Device, NodeVae as Vae } from '@onnx-vae/node';
 import { UsageError, integerOption } from './options.js';
 import type { OptionSpec, OptionValues } from './options.js';
 import { ProgressBar, progressEnabled } from './progress.js';
@@ -25,9 +25,9 @@ export interface CliIo {
 export interface CommandContext {
   /** The command's name. */
   readonly command: string;
-  /** The model folder (first positional argument). */
+  /** The model folder (first positional argument); `''` for a command with `model: 'none'`. */
   readonly model: string;
-  /** The remaining positional arguments. */
+  /** The remaining positional arguments (all of them for a command with `model: 'none'`). */
   readonly inputs: readonly string[];
   /** Option values. */
   readonly values: OptionValues;
@@ -45,6 +45,11 @@ export interface Command {
   readonly details: string;
   /** The command's own options (the common ones are added). */
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * Whether the first positional argument is a model folder: `'required'` (default), or `'none'` for commands that
+   * take none (e.g. a job's status), whose positionals all go to `inputs`.
+   */
+  readonly model?: 'required' | 'none';
   /** How many inputs follow the model folder. */
   readonly inputs: { readonly min: number; readonly max: number };
   /** Does the work; throws on failure. */
@@ -75,8 +80,6 @@ export async function readModelManifest(context: CommandContext): Promise<{ fold
       `The model folder ${context.model} ${info ? 'is not a folder' : 'does not exist'}; pass a folder holding vae.json and the two ONNX files it names.`,
     );
   }
-  // onnxruntime is loaded only once the command gets this far (usage errors and --help stay fast).
-  const { readManifest, findLayout, MANIFEST_FILE } = await import('../load.js');
   const hasManifest = await stat(join(folder, MANIFEST_FILE)).then((s) => s.isFile(), () => false);
   if (!hasManifest && (await findLayout(folder)) !== null) {
     // An export without vae.json: its manifest is detected from the graphs, so load it (once; openModel reuses it).
@@ -114,7 +117,7 @@ export function backendOptions(context: CommandContext): { device: Device; stric
 export async function openModel(context: CommandContext): Promise<Vae> {
   let vae = opened.get(context);
   if (vae === undefined) {
-    vae = import('../load.js').then(({ loadVae }) => loadVae(context.model, { ...backendOptions(context), maxBatch: maxBatch(context) }));
+    vae = loadVae(context.model, { ...backendOptions(context), maxBatch: maxBatch(context) });
     opened.set(context, vae);
   }
   return vae;
