@@ -3,10 +3,10 @@
  * work in batches of `--max-batch` with a progress bar.
  */
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ModelFileError } from '@onnx-vae/node';
 import type { Detection, Manifest } from '@onnx-vae/node';
-import { MANIFEST_FILE, findLayout, loadVae, readManifest } from '@onnx-vae/node';
+import { folderModelStore, loadVae, planModel } from '@onnx-vae/node';
 import type { Device, NodeVae as Vae } from '@onnx-vae/node';
 import { UsageError, integerOption } from './options.js';
 import type { OptionSpec, OptionValues } from './options.js';
@@ -65,12 +65,12 @@ export function maxBatch(context: CommandContext): number {
 }
 
 /**
- * Checks that the model folder exists and reads its manifest (before inputs are read and graphs are loaded).
+ * Checks that the model folder exists.
  *
- * @returns the folder's absolute path and the validated manifest
- * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` for a missing folder; the errors of `readManifest`
+ * @returns its absolute path
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` for a missing folder or a file
  */
-export async function readModelManifest(context: CommandContext): Promise<{ folder: string; manifest: Manifest; detection: Detection | null }> {
+export async function modelFolder(context: CommandContext): Promise<string> {
   const folder = resolve(context.model);
   const info = await stat(folder).catch(() => null);
   if (!info?.isDirectory()) {
@@ -80,13 +80,31 @@ export async function readModelManifest(context: CommandContext): Promise<{ fold
       `The model folder ${context.model} ${info ? 'is not a folder' : 'does not exist'}; pass a folder holding vae.json and the two ONNX files it names.`,
     );
   }
-  const hasManifest = await stat(join(folder, MANIFEST_FILE)).then((s) => s.isFile(), () => false);
-  if (!hasManifest && (await findLayout(folder)) !== null) {
-    // An export without vae.json: its manifest is detected from the graphs, so load it (once; openModel reuses it).
+  return folder;
+}
+
+/** `--preset`, as the loading options take it. */
+export function presetOption(context: CommandContext): { preset?: string } {
+  const preset = context.values.preset;
+  return typeof preset === 'string' ? { preset } : {};
+}
+
+/**
+ * Checks that the model folder exists and reads its manifest (before inputs are read and graphs are loaded). An
+ * export without vae.json has its manifest detected from the graphs, so it is loaded here, once ({@link openModel}
+ * then returns it).
+ *
+ * @returns the folder's absolute path, the validated manifest, and what was detected (`null` with a vae.json)
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` for a missing folder; the errors of `planModel`
+ */
+export async function readModelManifest(context: CommandContext): Promise<{ folder: string; manifest: Manifest; detection: Detection | null }> {
+  const folder = await modelFolder(context);
+  const plan = await planModel(folderModelStore(folder), presetOption(context));
+  if (typeof plan.manifest === 'function') {
     const vae = await openModel(context);
     return { folder, manifest: vae.manifest, detection: vae.detection };
   }
-  return { folder, manifest: await readManifest(folder), detection: null };
+  return { folder, manifest: plan.manifest, detection: null };
 }
 
 const opened = new WeakMap<CommandContext, Promise<Vae>>();
@@ -99,11 +117,10 @@ const opened = new WeakMap<CommandContext, Promise<Vae>>();
  */
 export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; onWarning: (warning: { message: string }) => void } {
   const threads = integerOption(context.values, 'threads', 1);
-  const preset = context.values.preset;
   return {
     device: (context.values.device ?? 'cpu') as Device,
     ...(context.values.strict === true ? { strict: true } : {}),
-    ...(typeof preset === 'string' ? { preset } : {}),
+    ...presetOption(context),
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     onWarning: (warning) => context.io.stderr.write(`onnx-vae: warning: ${warning.message.replace(/^onnx-vae: /, '')}\n`),
   };

@@ -17,6 +17,8 @@ export * from './vae.js';
 export * from './device-latent.js';
 export * from './presets.js';
 export * from './detect.js';
+export * from './model-store.js';
+export * from './load-model.js';
 export * from './spatial.js';
 export { rowLogLikelihood, toDataSpace } from './likelihood.js';
 export type { DecoderRows } from './likelihood.js';
