@@ -141,6 +141,26 @@ export async function openModel(context: CommandContext): Promise<Vae> {
 }
 
 /**
+ * A progress bar fed by an API call's `onProgress(done)` (items done so far), shown per `--progress` /
+ * `--no-progress` and whether stderr is a terminal, for work of `total` items run in batches of `maxBatch`.
+ *
+ * @returns the callback to pass as `onProgress`, and `finish` to call when the call settles (also on failure)
+ */
+export function progressReporter(context: CommandContext, label: string, total: number, maxBatch: number): { onProgress: (done: number) => void; finish(): void } {
+  const stderr = context.io.stderr;
+  const enabled = progressEnabled(Math.ceil(total / maxBatch), stderr, { progress: context.values.progress === true, noProgress: context.values['no-progress'] === true });
+  const bar = new ProgressBar(label, total, stderr, enabled);
+  let reported = 0;
+  return {
+    onProgress: (done) => {
+      bar.advance(done - reported);
+      reported = done;
+    },
+    finish: () => bar.finish(),
+  };
+}
+
+/**
  * Runs `work` on consecutive ranges of at most `--max-batch` items, in order, advancing a progress bar.
  *
  * @param context - the command
