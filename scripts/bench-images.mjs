@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // pnpm bench:images: the image models, each comparison measured side by side in one run (interleaved A/B rounds,
 // alternating which side goes first), medians and ratios written to the bench:images section of docs/benchmarks.md.
-//   1. onnx-vae against PyTorch eager on the same weights and thread count (scripts/torch_vaes.py as a long-lived
+//   1. onnx-vae against PyTorch eager on the same weights and thread count (onnx_vae_training.torch_vaes as a long-lived
 //      child process: it times its forward calls with time.perf_counter and replies over stdin/stdout); the PyTorch
 //      twins are checked against onnxruntime's outputs (max abs diff <= 1e-4) before anything is timed.
 //   2. onnx-vae's image path (vae.encode(file), vae.decodeImages(z, { format: 'png' })) against the same work written
@@ -23,7 +23,7 @@ import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
 import { machineLine, median, writeDocBlock } from './bench-stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { join, dirname, resolve, relative } from 'node:path';
+import { join, dirname, resolve, relative, delimiter } from 'node:path';
 import { loadVae, encodeNpy, readNpy, pixelsToTensor, tensorToPixels } from '../packages/node/dist/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -139,7 +139,9 @@ const KEEP_HEAP = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=109951162
 
 class TorchChild {
   static async start(label, env = {}) {
-    const child = spawn(args.python, [join(ROOT, 'scripts', 'torch_vaes.py'), 'serve', '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    // the Python package in training/, run as a module from the repository root
+    const pythonPath = [join(ROOT, 'training'), process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+    const child = spawn(args.python, ['-m', 'onnx_vae_training.torch_vaes', 'serve', '--threads', String(threads)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env, PYTHONPATH: pythonPath } });
     const self = new TorchChild(child);
     const first = await self.next().catch((error) => ({ ok: false, error: error.message }));
     if (!first.ok) {
@@ -166,7 +168,7 @@ class TorchChild {
     };
     child.on('error', (error) => fail(`cannot start ${args.python} (${error.message}); pass --python PATH`));
     // 'close' comes after stdout has ended, so a last line (an error report) is read first.
-    child.on('close', (code, signal) => fail(`${args.python} scripts/torch_vaes.py exited (${signal ?? `code ${code}`})`));
+    child.on('close', (code, signal) => fail(`${args.python} -m onnx_vae_training.torch_vaes exited (${signal ?? `code ${code}`})`));
   }
   async next() {
     if (!this.lines.length && this.exited) throw new Error(this.exited);
@@ -174,7 +176,7 @@ class TorchChild {
     try {
       return JSON.parse(line);
     } catch {
-      return { ok: false, error: `unexpected output from torch_vaes.py: ${line}` };
+      return { ok: false, error: `unexpected output from onnx_vae_training.torch_vaes: ${line}` };
     }
   }
   async request(message) {
@@ -224,7 +226,7 @@ function findModels() {
   else skip('TAEF2', `no taef2_encoder.onnx + taef2_decoder.onnx in ${taef2} (pass --taef2 DIR)`);
   const klf8 = resolve(args['kl-f8']);
   if (existsSync(join(klf8, 'vae.json'))) found.push({ key: 'kl-f8', label: 'kl-f8', dir: klf8 });
-  else skip('kl-f8', `no ${join(relative(ROOT, klf8) || '.', 'vae.json')}: the model is not exported yet (scripts/train-kl-f8.py writes it); pass --kl-f8 DIR`);
+  else skip('kl-f8', `no ${join(relative(ROOT, klf8) || '.', 'vae.json')}: the model is not exported yet (training/onnx_vae_training/train_kl_f8.py writes it); pass --kl-f8 DIR`);
   return found;
 }
 
@@ -431,7 +433,7 @@ if (parts.has('torch') && models.length) {
     console.log(`PyTorch ${info.torch} (Python ${info.python}), ${info.threads} threads; ${torches.map((t) => t.label).join(', ')}\n`);
   } catch (error) {
     await Promise.all(torches.splice(0).map((t) => t.stop()));
-    skip('PyTorch comparison', `${args.python} scripts/torch_vaes.py could not start: ${error.message.split('\n')[0]}`);
+    skip('PyTorch comparison', `${args.python} -m onnx_vae_training.torch_vaes could not start: ${error.message.split('\n')[0]}`);
   }
 }
 const torchResults = [];
@@ -541,7 +543,7 @@ Reading (generated from the figures above): ${readings.join(' ')}
 
 How it is measured: both sides of a comparison run in the same time window, in rounds that alternate which side goes first, after warm-up runs; the paired median is the median of the per-round ratios, which is what to read on this shared 2-core machine (absolute times move with the load; the ratios are measured side by side). onnx-vae and the raw sessions use the same session options (intra-op threads ${threads}, inter-op 1, graph optimisation "all", CPU EP).
 
-PyTorch runs eager in a long-lived child process (\`scripts/torch_vaes.py serve\`, \`torch.set_num_threads(${threads})\`, \`torch.inference_mode()\`), timed inside Python with \`time.perf_counter\` around the forward call, so the pipe adds nothing. Its modules are rebuilt from the ONNX graphs' own initializers (TAEF2: madebyollin/taesd's architecture; kl-f8: \`scripts/train-kl-f8.py\`'s classes) and checked against onnxruntime on the same input (the image above, then its latents) before timing. The onnx-vae side of (1) is \`vae.encode(tensor)\` / \`vae.decode(z)\`, with the SDK's input validation and posterior, against PyTorch's bare forward call.
+PyTorch runs eager in a long-lived child process (\`python -m onnx_vae_training.torch_vaes serve\` from \`training/\`, \`torch.set_num_threads(${threads})\`, \`torch.inference_mode()\`), timed inside Python with \`time.perf_counter\` around the forward call, so the pipe adds nothing. Its modules are rebuilt from the ONNX graphs' own initializers (TAEF2: madebyollin/taesd's architecture; kl-f8: the classes of \`onnx_vae_training.models.kl_f8\`) and checked against onnxruntime on the same input (the image above, then its latents) before timing. The onnx-vae side of (1) is \`vae.encode(tensor)\` / \`vae.decode(z)\`, with the SDK's input validation and posterior, against PyTorch's bare forward call.
 
 Page faults: on this machine (a VM) the first touch of fresh memory is slow (the per-page cost above). PyTorch takes every tensor from glibc malloc, which maps large blocks fresh and returns freed memory to the system, so each forward call faults its activations in again; onnxruntime's arena keeps and reuses its memory. "PyTorch, freed memory kept" is a second PyTorch process with \`GLIBC_TUNABLES=${KEEP_HEAP}\`, under which freed memory is reused as a caching allocator would: the fairer baseline where page faults cost this much, and closer to what a bare-metal machine shows. The page-fault columns are medians per call.
 

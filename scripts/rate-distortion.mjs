@@ -7,7 +7,7 @@
 //   npx tsc -b && node scripts/rate-distortion.mjs [--models kl-f8,taef2] [--kl-f8-dir models/kl-f8]
 //     [--taef2-dir ../shared/models/taesd] [--limit N] [--quality-step 1] [--threads 2] [--json results.json] [--no-write]
 //
-// Photos: the "test" rows of scripts/photos.txt (the photos scripts/train-kl-f8.py holds out), in the trainer's
+// Photos: the "test" rows of training/photos.txt (the photos onnx_vae_training.train_kl_f8 holds out), in the trainer's
 // evaluation view: a photo with a shorter side of at most 768 px is centre-cropped to multiples of 8 at native size;
 // a larger one is resized (sharp, lanczos3) to a shorter side of 768 px and centre-cropped to 512x512.
 // Models: models/kl-f8 when it has a vae.json; TAEF2 from ../shared/models/taesd (loaded with the flux-2-tiny preset).
@@ -35,12 +35,12 @@ const requireNode = createRequire(join(ROOT, 'packages', 'node', 'package.json')
 const sharp = requireNode('sharp');
 const ORT_VERSION = requireNode('onnxruntime-node/package.json').version;
 
-const PHOTO_LIST = join(ROOT, 'scripts', 'photos.txt');
+const PHOTO_LIST = join(ROOT, 'training', 'photos.txt');
 const DOC = join(ROOT, 'docs', 'compression.md');
 const PLOT = join(ROOT, 'docs', 'compression.png');
 const BEGIN = '<!-- rate-distortion:begin -->';
 const END = '<!-- rate-distortion:end -->';
-/** The trainer's evaluation view (scripts/train-kl-f8.py: EVAL_SHORT_SIDE, EVAL_CROP, DOWN). */
+/** The trainer's evaluation view (training/onnx_vae_training/data/photos.py: EVAL_SHORT_SIDE, EVAL_CROP; DOWN). */
 const EVAL_SHORT_SIDE = 768;
 const EVAL_CROP = 512;
 const MULTIPLE = 8;
@@ -82,7 +82,7 @@ const fixed = (value, digits) => (value === null || value === undefined || Numbe
 
 // ---------------------------------------------------------------- photos
 
-/** [{ path, credit, name }] of the held-out ("test") rows of scripts/photos.txt, refusing any training photo. */
+/** [{ path, credit, name }] of the held-out ("test") rows of training/photos.txt, refusing any training photo. */
 async function heldOutPhotos() {
   const rows = (await readFile(PHOTO_LIST, 'utf8'))
     .split('\n')
@@ -97,7 +97,7 @@ async function heldOutPhotos() {
   for (const row of rows.filter((r) => r.split === 'test')) {
     if (training.has(row.path)) throw new Error(`${row.path} is both a training and a test photo in ${PHOTO_LIST}.`);
     if (!existsSync(row.path)) {
-      log(`skipping ${row.path}: not installed (see the apt-get line in scripts/photos.txt)`);
+      log(`skipping ${row.path}: not installed (see the apt-get line in training/photos.txt)`);
       continue;
     }
     const parts = row.path.split('/');

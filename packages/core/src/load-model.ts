@@ -108,7 +108,12 @@ async function readConfig(store: ModelStore, file: string): Promise<Record<strin
 export async function planModel(store: ModelStore, options: PlanModelOptions = {}): Promise<ModelPlan> {
   if (options.preset !== undefined) getPreset(options.preset);
   if (options.layout !== undefined && !Object.hasOwn(KNOWN_LAYOUTS, options.layout)) {
-    throw new InvalidOptionError('layout', `Expected "layout" to be one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')} but received ${describe(options.layout)}.`);
+    throw new InvalidOptionError(
+      'layout',
+      `Expected "layout" to be one of ${Object.keys(KNOWN_LAYOUTS)
+        .map((k) => `"${k}"`)
+        .join(', ')} but received ${describe(options.layout)}.`,
+    );
   }
   // Stores that cannot tell whether a file exists (HTTP) read the manifest, and its absence is the error.
   let layout: FoundLayout | null = null;
@@ -121,7 +126,10 @@ export async function planModel(store: ModelStore, options: PlanModelOptions = {
     const manifest = await readManifestFile(store);
     const given = options.preset !== undefined ? 'preset' : options.layout !== undefined ? 'layout' : null;
     if (given !== null) {
-      throw new InvalidOptionError(given, `"${given}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`);
+      throw new InvalidOptionError(
+        given,
+        `"${given}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`,
+      );
     }
     return { manifest, encoder: manifest.encoder.file, decoder: manifest.decoder.file, layout: null };
   }

@@ -55,7 +55,12 @@ export function memoryModelStore(files: Readonly<Record<string, Uint8Array | str
     locate: (file) => `${file} (in memory)`,
     read: async (file, what) => {
       const content = Object.hasOwn(files, file) ? files[file] : undefined;
-      if (content === undefined) throw new ModelFileError('MODEL_FILE_NOT_FOUND', file, `Cannot read the ${what} ${file}: it is not among the files given (${Object.keys(files).join(', ')}).`);
+      if (content === undefined)
+        throw new ModelFileError(
+          'MODEL_FILE_NOT_FOUND',
+          file,
+          `Cannot read the ${what} ${file}: it is not among the files given (${Object.keys(files).join(', ')}).`,
+        );
       return typeof content === 'string' ? utf8Encode(content) : content;
     },
     exists: async (file) => Object.hasOwn(files, file),

@@ -12,7 +12,10 @@ const graph = (input: [string, (number | string)[]], output: [string, (number | 
   inputs: [{ name: input[0], type: 'float32', shape: input[1] }],
   outputs: [{ name: output[0], type: 'float32', shape: output[1] }],
 });
-const TAESD = { encoder: graph(['image', ['batch', 3, 'h', 'w']], ['latents', ['batch', 4, 'h8', 'w8']]), decoder: graph(['latents', ['batch', 4, 'h', 'w']], ['image', ['batch', 3, 'H', 'W']]) };
+const TAESD = {
+  encoder: graph(['image', ['batch', 3, 'h', 'w']], ['latents', ['batch', 4, 'h8', 'w8']]),
+  decoder: graph(['latents', ['batch', 4, 'h', 'w']], ['image', ['batch', 3, 'H', 'W']]),
+};
 
 /** A backend that opens every graph as the given info and records what it was given. */
 function infoBackend(infos: { encoder: GraphInfo; decoder: GraphInfo }): Backend & { opened: ModelSource[]; released: number } {
@@ -30,7 +33,10 @@ function infoBackend(infos: { encoder: GraphInfo; decoder: GraphInfo }): Backend
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = (await promise.then(() => undefined, (e: unknown) => e)) as { code: string; message: string };
+  const error = (await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { code: string; message: string };
   return { code: error.code, message: error.message };
 }
 
@@ -42,10 +48,12 @@ describe('planModel and loadModel over a ModelStore', () => {
     expect(plan).toMatchObject({ encoder: 'encoder.onnx', decoder: 'decoder.onnx', manifest: { name: 'mlp-probs' } });
     const backend = infoBackend(TAESD);
     const picked: string[] = [];
-    const failure = await codeOf(loadModel(memoryModelStore({ 'vae.json': MANIFEST, 'encoder.float16.onnx': bytes('E'), 'decoder.float16.onnx': bytes('D') }), {
-      backend,
-      graphs: async (manifest) => (picked.push(manifest.name), manifest.float16!),
-    }));
+    const failure = await codeOf(
+      loadModel(memoryModelStore({ 'vae.json': MANIFEST, 'encoder.float16.onnx': bytes('E'), 'decoder.float16.onnx': bytes('D') }), {
+        backend,
+        graphs: async (manifest) => (picked.push(manifest.name), manifest.float16!),
+      }),
+    );
     // The graphs opened were the float16 ones, as bytes; their infos are TAESD's, so the manifest check refuses them and releases both.
     expect(picked).toEqual(['mlp-probs']);
     expect(backend.opened).toEqual([{ bytes: bytes('E') }, { bytes: bytes('D') }]);
@@ -63,7 +71,7 @@ describe('planModel and loadModel over a ModelStore', () => {
     await vae.dispose();
   });
 
-  it('finds optimum\'s subfolders and their config.json where the store can say what exists', async () => {
+  it("finds optimum's subfolders and their config.json where the store can say what exists", async () => {
     const config = JSON.stringify({ latent_channels: 4, scaling_factor: 0.5 });
     const store = memoryModelStore({ 'vae_encoder/model.onnx': bytes('e'), 'vae_decoder/model.onnx': bytes('d'), 'vae_decoder/config.json': config }, 'sd');
     const plan = await planModel(store);
@@ -81,11 +89,16 @@ describe('planModel and loadModel over a ModelStore', () => {
     const plan = await planModel(memoryModelStore({ 'vae_encoder.onnx': bytes('e'), 'vae_decoder.onnx': bytes('d') }, 'model'), { layout: 'ort-sd-demo' });
     expect(plan.layout?.layout).toBe('ort-sd-demo');
     const withManifest = memoryModelStore({ 'vae.json': MANIFEST });
-    expect(await codeOf(planModel(withManifest, { preset: 'sd-1' }))).toEqual({ code: 'INVALID_OPTION', message: '"preset" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.' });
-    expect((await codeOf(planModel(withManifest, { layout: 'nope' as never }))).message).toBe('Expected "layout" to be one of "optimum", "ort-sd-demo", "encoder-decoder-pair" but received "nope".');
+    expect(await codeOf(planModel(withManifest, { preset: 'sd-1' }))).toEqual({
+      code: 'INVALID_OPTION',
+      message: '"preset" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.',
+    });
+    expect((await codeOf(planModel(withManifest, { layout: 'nope' as never }))).message).toBe(
+      'Expected "layout" to be one of "optimum", "ort-sd-demo", "encoder-decoder-pair" but received "nope".',
+    );
   });
 
-  it('reads the manifest where the store cannot tell what exists (HTTP), and its absence is the store\'s error', async () => {
+  it("reads the manifest where the store cannot tell what exists (HTTP), and its absence is the store's error", async () => {
     const reads: string[] = [];
     const http: ModelStore = {
       locate: (file) => `https://example.test/m/${file}`,
@@ -96,6 +109,9 @@ describe('planModel and loadModel over a ModelStore', () => {
     };
     expect(await codeOf(planModel(http))).toEqual({ code: 'MODEL_FILE_NOT_FOUND', message: 'Cannot fetch https://example.test/m/vae.json: HTTP 404' });
     expect(reads).toEqual(['manifest vae.json']);
-    expect(await codeOf(planModel(memoryModelStore({ 'model.onnx': bytes('x') })))).toEqual({ code: 'MODEL_FILE_NOT_FOUND', message: 'Cannot read the manifest vae.json: it is not among the files given (model.onnx).' });
+    expect(await codeOf(planModel(memoryModelStore({ 'model.onnx': bytes('x') })))).toEqual({
+      code: 'MODEL_FILE_NOT_FOUND',
+      message: 'Cannot read the manifest vae.json: it is not among the files given (model.onnx).',
+    });
   });
 });

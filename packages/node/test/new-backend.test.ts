@@ -32,7 +32,11 @@ function folderStore(dir: string): ModelStore {
       readFile(join(dir, file)).catch((error: unknown) => {
         throw new ModelFileError('MODEL_FILE_NOT_FOUND', join(dir, file), `Cannot read the ${what} ${join(dir, file)}.`, { cause: error });
       }),
-    exists: (file) => stat(join(dir, file)).then((s) => s.isFile(), () => false),
+    exists: (file) =>
+      stat(join(dir, file)).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
     list: () => readdir(dir).catch(() => []),
   };
 }

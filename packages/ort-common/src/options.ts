@@ -18,7 +18,12 @@ export type GraphOptimizationLevel = keyof typeof GRAPH_OPTIMIZATION_LEVELS;
 export function optionChoice<T extends string>(value: unknown, option: string, table: Readonly<Record<T, string>>, fallback: T): T {
   const v = value ?? fallback;
   if (typeof v !== 'string' || !Object.hasOwn(table, v)) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be one of ${Object.keys(table).map((k) => `"${k}"`).join(', ')} but received ${describe(value)}.`);
+    throw new InvalidOptionError(
+      option,
+      `Expected "${option}" to be one of ${Object.keys(table)
+        .map((k) => `"${k}"`)
+        .join(', ')} but received ${describe(value)}.`,
+    );
   }
   return v as T;
 }
@@ -31,7 +36,10 @@ export function optionChoice<T extends string>(value: unknown, option: string, t
 export function optionalInteger(value: unknown, option: string, minimum: 0 | 1): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be a ${minimum === 0 ? 'non-negative' : 'positive'} integer but received ${describe(value)}.`);
+    throw new InvalidOptionError(
+      option,
+      `Expected "${option}" to be a ${minimum === 0 ? 'non-negative' : 'positive'} integer but received ${describe(value)}.`,
+    );
   }
   return value;
 }
@@ -42,6 +50,7 @@ export function optionalInteger(value: unknown, option: string, minimum: 0 | 1):
  * @throws {@link InvalidOptionError} for anything else
  */
 export function optionalBoolean(value: unknown, option: string): boolean | undefined {
-  if (value !== undefined && typeof value !== 'boolean') throw new InvalidOptionError(option, `Expected "${option}" to be true or false but received ${describe(value)}.`);
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new InvalidOptionError(option, `Expected "${option}" to be true or false but received ${describe(value)}.`);
   return value;
 }

@@ -46,7 +46,12 @@ export async function createOrtSession(create: () => Promise<InferenceSession>, 
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
     if (isCorruptModelMessage(message)) {
-      throw new ModelFileError('MODEL_FILE_CORRUPT', file, `${runtime} could not load ${what}: ${message.split('\n')[0]}. Check that the file is a complete ONNX model (re-export or re-download it).`, { cause: error });
+      throw new ModelFileError(
+        'MODEL_FILE_CORRUPT',
+        file,
+        `${runtime} could not load ${what}: ${message.split('\n')[0]}. Check that the file is a complete ONNX model (re-export or re-download it).`,
+        { cause: error },
+      );
     }
     throw error;
   }

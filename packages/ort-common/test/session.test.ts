@@ -8,7 +8,10 @@ import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, isCorruptModel
 type Feeds = Record<string, Tensor>;
 
 /** A graph x -> y (y = 2x) with x of `inputType`, y of `outputType`, recording each call's feeds and fetches. */
-function standIn(inputType: 'float32' | 'float16', outputType: 'float32' | 'float16' | 'int64'): InferenceSession & { calls: { feeds: Feeds; fetches: unknown }[]; released: boolean } {
+function standIn(
+  inputType: 'float32' | 'float16',
+  outputType: 'float32' | 'float16' | 'int64',
+): InferenceSession & { calls: { feeds: Feeds; fetches: unknown }[]; released: boolean } {
   const calls: { feeds: Feeds; fetches: unknown }[] = [];
   const session = {
     calls,
@@ -16,7 +19,10 @@ function standIn(inputType: 'float32' | 'float16', outputType: 'float32' | 'floa
     inputNames: ['x'],
     outputNames: ['y', 'extra'],
     inputMetadata: [{ name: 'x', isTensor: true, type: inputType, shape: ['batch', 2] }],
-    outputMetadata: [{ name: 'y', isTensor: true, type: outputType, shape: ['batch', 2] }, { name: 'extra', isTensor: false }],
+    outputMetadata: [
+      { name: 'y', isTensor: true, type: outputType, shape: ['batch', 2] },
+      { name: 'extra', isTensor: false },
+    ],
     async run(feeds: Feeds, fetches?: unknown) {
       calls.push({ feeds, fetches });
       const x = feeds.x!;
@@ -44,7 +50,10 @@ describe('OrtSession', () => {
     const inner = standIn('float32', 'float32');
     const session = new OrtSession(inner, { Tensor }, labels);
     expect(session.inputs).toEqual([{ name: 'x', type: 'float32', shape: ['batch', 2] }]);
-    expect(session.outputs).toEqual([{ name: 'y', type: 'float32', shape: ['batch', 2] }, { name: 'extra', type: 'non-tensor' }]);
+    expect(session.outputs).toEqual([
+      { name: 'y', type: 'float32', shape: ['batch', 2] },
+      { name: 'extra', type: 'non-tensor' },
+    ]);
     const { y } = await session.run({ x }, ['y']);
     expect(y).toBeInstanceOf(VaeTensor);
     expect(Array.from(y!.data)).toEqual([0.2, 2, 4, 6].map((v) => Math.fround(v)));
@@ -65,7 +74,10 @@ describe('OrtSession', () => {
 
   it('names an output of another element type, a missing output, and a released session', async () => {
     const session = new OrtSession(standIn('float32', 'int64'), { Tensor }, labels);
-    await expect(session.run({ x }, ['y'])).rejects.toMatchObject({ code: 'INFERENCE_FAILED', message: 'Output "y" is int64; onnx-vae reads float32 and float16 outputs.' });
+    await expect(session.run({ x }, ['y'])).rejects.toMatchObject({
+      code: 'INFERENCE_FAILED',
+      message: 'Output "y" is int64; onnx-vae reads float32 and float16 outputs.',
+    });
     const float = new OrtSession(standIn('float32', 'float32'), { Tensor }, labels);
     await expect(float.run({ x }, ['z'])).rejects.toMatchObject({ code: 'INFERENCE_FAILED', message: 'onnxruntime-test returned no output "z".' });
     await float.release();
@@ -76,9 +88,15 @@ describe('OrtSession', () => {
 
 describe('createOrtSession', () => {
   it('maps a parse failure to MODEL_FILE_CORRUPT and passes an execution provider failure through', async () => {
-    const corrupt = await createOrtSession(() => Promise.reject(new Error('Load model from m.onnx failed: Protobuf parsing failed.\nmore')), 'onnxruntime', '/m/encoder.onnx').catch((e: unknown) => e);
+    const corrupt = await createOrtSession(
+      () => Promise.reject(new Error('Load model from m.onnx failed: Protobuf parsing failed.\nmore')),
+      'onnxruntime',
+      '/m/encoder.onnx',
+    ).catch((e: unknown) => e);
     expect(VaeError.isInstance(corrupt) && corrupt.code).toBe('MODEL_FILE_CORRUPT');
-    expect((corrupt as Error).message).toBe('onnxruntime could not load /m/encoder.onnx: Load model from m.onnx failed: Protobuf parsing failed.. Check that the file is a complete ONNX model (re-export or re-download it).');
+    expect((corrupt as Error).message).toBe(
+      'onnxruntime could not load /m/encoder.onnx: Load model from m.onnx failed: Protobuf parsing failed.. Check that the file is a complete ONNX model (re-export or re-download it).',
+    );
     const provider = new Error('Failed to load shared library for the CUDA execution providers');
     await expect(createOrtSession(() => Promise.reject(provider), 'onnxruntime', 'x')).rejects.toBe(provider);
     expect(isCorruptModelMessage('opset 99 is not supported')).toBe(true);
@@ -87,7 +105,10 @@ describe('createOrtSession', () => {
 
 describe('option checks', () => {
   it.each([
-    [() => optionChoice('fast', 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all'), 'Expected "graphOptimizationLevel" to be one of "disabled", "basic", "extended", "all" but received "fast".'],
+    [
+      () => optionChoice('fast', 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all'),
+      'Expected "graphOptimizationLevel" to be one of "disabled", "basic", "extended", "all" but received "fast".',
+    ],
     [() => optionalInteger(-1, 'intraOpNumThreads', 0), 'Expected "intraOpNumThreads" to be a non-negative integer but received -1.'],
     [() => optionalInteger(0, 'numThreads', 1), 'Expected "numThreads" to be a positive integer but received 0.'],
   ])('%#: INVALID_OPTION listing what is valid', (check, message) => {

@@ -8,7 +8,7 @@ import { Posterior, VaeError, VaeTensor } from '@onnx-vae/core';
 import type { DecodeOptions, Detection, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
 import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
-import type { LoadProgress, LoadVaeOptions, ModelFiles, WebVae } from './load.js';
+import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
 
 /** Inputs a worker VAE takes: tensors, or images that can cross to a worker (ImageData, ImageBitmap, Blob). */
 export type WorkerInput = TensorInput | ImageData | ImageBitmap | Blob | readonly (ImageData | ImageBitmap | Blob)[];

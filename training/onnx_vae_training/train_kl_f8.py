@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Train the onnx-vae image model kl-f8 and write models/kl-f8/.
 
 A small convolutional KL-VAE with Stable Diffusion's VAE interface ("kl-f8"): RGB images in [-1, 1], NCHW, any
@@ -6,28 +5,27 @@ height and width that are multiples of 8; 4 latent channels at 1/8 resolution; t
 `latent_parameters` tensor of 8 channels (mean, then logvar), as Hugging Face optimum exports SD's VAE encoder; the
 decoder maps `latent_sample` [B, 4, h, w] to `sample` [B, 3, 8h, 8w] (unclamped, roughly [-1, 1]).
 
-Architecture (SD's AutoencoderKL layout, scaled down): GroupNorm + SiLU residual blocks, three stride-2 conv
-downsamplings in the encoder, three nearest-neighbour x2 upsamplings + conv in the decoder, channels per level
---channels (default 16,32,64,128), no attention. Trained on random crops (random scale, horizontal flips) of real
-photographs listed in scripts/photos.txt (shipped by Debian packages), loss = L1 + MSE per element + kl_weight * KL
+Architecture: models.kl_f8 (SD's AutoencoderKL layout, scaled down, no attention), channels per level --channels
+(default 16,32,64,128) and --blocks residual blocks per level. Trained on random crops (random scale, horizontal flips) of real
+photographs listed in training/photos.txt (shipped by Debian packages), loss = L1 + MSE per element + kl_weight * KL
 (KL summed over the latent and divided by the number of data elements, the same normalisation as SD's loss, where
 kl_weight is 1e-6). The held-out test photos are never sampled; their PSNR is reported.
 
-Stages (all in this one script):
+Stages:
   1. train            time-budgeted (--minutes) and/or step-limited (--steps); cosine learning-rate decay over the
                       budget; checkpoints to --ckpt-dir (outside the repository) every --ckpt-every seconds;
                       --resume continues a stopped run; skipped with --export-only
   2. evaluate         PSNR on the held-out test photos, latent statistics, RMS reconstruction error on training photos
   3. export ONNX      encoder.onnx, decoder.onnx (opset 17, float32, dynamic batch/height/width)
-  4. golden.json      reference values computed by PyTorch for the TypeScript SDK's tests
+  4. golden.json      reference values computed by PyTorch for the TypeScript SDK's tests (golden.posterior_golden)
   5. vae.json, metrics.json, README.md
 
 Usage (from the repository root; Debian's /usr/bin/python3 with python3-torch, python3-onnx, python3-skimage,
-python3-pil; install the wallpaper packages listed in scripts/photos.txt first):
-  /usr/bin/python3 scripts/train-kl-f8.py --minutes 33           # train and export
-  /usr/bin/python3 scripts/train-kl-f8.py --minutes 33 --resume  # continue after an interruption
-  /usr/bin/python3 scripts/train-kl-f8.py --export-only          # rewrite models/kl-f8/ from the checkpoint
-  /usr/bin/python3 scripts/train-kl-f8.py --smoke                # tiny end-to-end run into /tmp (no checkpoint reuse)
+python3-pil; install the wallpaper packages listed in training/photos.txt first):
+  PYTHONPATH=training /usr/bin/python3 -m onnx_vae_training.train_kl_f8 --minutes 33  # train and export
+  ... --minutes 33 --resume  # continue after an interruption
+  ... --export-only          # rewrite models/kl-f8/ from the checkpoint
+  ... --smoke                # tiny end-to-end run into /tmp (no checkpoint reuse)
 """
 
 import argparse
@@ -40,246 +38,19 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-
-Image.MAX_IMAGE_PIXELS = None  # some wallpapers are 6000 px wide
-
-OPSET = 17
-LATENT_CHANNELS = 4
-DOWN = 8
-LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0  # the SDK clamps logvar to this range (as diffusers does)
-LOG2PI = math.log(2.0 * math.pi)
-EVAL_SHORT_SIDE = 768   # large photos are resized so that their shorter side is this, then centre-cropped
-EVAL_CROP = 512
-TRAIN_SCALES = (1.0, 0.5, 0.25)  # relative to the photo, each also capped/floored below
-
-
-# ----------------------------------------------------------------------------------------------------- data
-def read_photo_list(path):
-    """[(split, path, license)] from scripts/photos.txt."""
-    rows = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split(None, 2)
-            if len(parts) < 2 or parts[0] not in ("train", "test"):
-                raise ValueError(f"{path}:{n}: expected '<train|test> <path> [license]', got {line!r}")
-            rows.append((parts[0], parts[1], parts[2] if len(parts) > 2 else ""))
-    return rows
-
-
-def load_rgb(path):
-    im = Image.open(path)
-    im.load()
-    return im.convert("RGB")
-
-
-def resize_short(im, short):
-    w, h = im.size
-    s = short / min(w, h)
-    if s >= 1.0:
-        return im
-    return im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS)
-
-
-def display_name(path):
-    """A short unique name for a photo: plasma wallpapers are <Name>/contents/images/<size>.jpg."""
-    parts = path.split("/")
-    if "contents" in parts:
-        i = parts.index("contents")
-        return f"{parts[i - 1]}/{parts[-1]}"
-    return parts[-1]
-
-
-def eval_image(path):
-    """The evaluation view of a photo, uint8 [H, W, 3]: small photos (shorter side <= 768) at native size
-    centre-cropped to multiples of 8; larger ones resized (Lanczos) to a shorter side of 768 and centre-cropped to
-    512x512."""
-    im = load_rgb(path)
-    w, h = im.size
-    if min(w, h) > EVAL_SHORT_SIDE:
-        im = resize_short(im, EVAL_SHORT_SIDE)
-        w, h = im.size
-        cw = ch = EVAL_CROP
-    else:
-        cw, ch = w // DOWN * DOWN, h // DOWN * DOWN
-    x0, y0 = (w - cw) // 2, (h - ch) // 2
-    return np.asarray(im.crop((x0, y0, x0 + cw, y0 + ch)), dtype=np.uint8)
-
-
-def native_crop(path):
-    """Secondary view for large photos: the centre 512x512 crop at native resolution (no resizing)."""
-    im = load_rgb(path)
-    w, h = im.size
-    c = min(EVAL_CROP, w // DOWN * DOWN, h // DOWN * DOWN)
-    x0, y0 = (w - c) // 2, (h - c) // 2
-    return np.asarray(im.crop((x0, y0, x0 + c, y0 + c)), dtype=np.uint8)
-
-
-class CropSampler:
-    """Random training crops: pick a photo uniformly, one of its scales uniformly, a uniform crop position, and a
-    horizontal flip with probability 1/2. Each photo is kept at up to three scales (native with the longer side capped
-    at 2560 px, half and quarter size, but never a shorter side below 256 px), so that crops see both fine texture
-    and whole-object structure."""
-
-    def __init__(self, paths, crop, seed, max_long=2560, min_short=256):
-        self.crop = crop
-        self.rng = np.random.default_rng(seed)
-        self.images = []  # list of lists of uint8 arrays
-        for p in paths:
-            im = load_rgb(p)
-            w, h = im.size
-            if max(w, h) > max_long:
-                s = max_long / max(w, h)
-                im = im.resize((round(w * s), round(h * s)), Image.LANCZOS)
-            levels = []
-            for s in TRAIN_SCALES:
-                w, h = im.size
-                tw, th = round(w * s), round(h * s)
-                if min(tw, th) < max(min_short, crop) and levels:
-                    break
-                levels.append(np.asarray(im if s == 1.0 else im.resize((tw, th), Image.LANCZOS), dtype=np.uint8))
-            self.images.append(levels)
-
-    def state(self):
-        return self.rng.bit_generator.state
-
-    def set_state(self, st):
-        self.rng.bit_generator.state = st
-
-    def batch(self, n):
-        c = self.crop
-        out = np.empty((n, c, c, 3), dtype=np.uint8)
-        for i in range(n):
-            levels = self.images[self.rng.integers(len(self.images))]
-            a = levels[self.rng.integers(len(levels))]
-            y = self.rng.integers(a.shape[0] - c + 1)
-            x = self.rng.integers(a.shape[1] - c + 1)
-            patch = a[y:y + c, x:x + c]
-            out[i] = patch[:, ::-1] if self.rng.random() < 0.5 else patch
-        return to_model(out)
-
-
-def to_model(u8):
-    """uint8 [N, H, W, 3] (or [H, W, 3]) -> float32 NCHW in [-1, 1]."""
-    a = np.asarray(u8)
-    if a.ndim == 3:
-        a = a[None]
-    x = torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2))).float()
-    return x / 127.5 - 1.0
-
-
-def to_u8(x):
-    """float NCHW in [-1, 1] -> uint8 [N, H, W, 3]: clamp, map to [0, 255], round."""
-    y = ((x.clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
-    return y.permute(0, 2, 3, 1).numpy()
-
-
-def psnr_u8(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
-
-
-# --------------------------------------------------------------------------------------------------- model
-def groups(c):
-    return min(32, c // 4)
-
-
-class ResBlock(nn.Module):
-    """SD's ResnetBlock without time embedding or dropout: GN-SiLU-conv, GN-SiLU-conv, 1x1 skip on channel change."""
-
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.norm1 = nn.GroupNorm(groups(cin), cin, eps=1e-6)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.norm2 = nn.GroupNorm(groups(cout), cout, eps=1e-6)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
-
-    def forward(self, x):
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = self.conv2(F.silu(self.norm2(h)))
-        return self.skip(x) + h
-
-
-class Upsample(nn.Module):
-    """Nearest-neighbour x2 (ONNX Resize), then a 3x3 conv."""
-
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
-
-
-class Encoder(nn.Module):
-    """sample [B, 3, H, W] -> latent_parameters [B, 8, H/8, W/8] (channels 0-3 mean, 4-7 logvar)."""
-
-    def __init__(self, ch, blocks):
-        super().__init__()
-        c0, c1, c2, c3 = ch
-        self.conv_in = nn.Conv2d(3, c0, 3, padding=1)
-        layers = []
-        cprev = c0
-        for level, c in enumerate((c0, c1, c2)):
-            for _ in range(blocks):
-                layers.append(ResBlock(cprev, c))
-                cprev = c
-            layers.append(nn.Conv2d(c, ch[level + 1], 3, stride=2, padding=1))
-            cprev = ch[level + 1]
-        for _ in range(blocks):
-            layers.append(ResBlock(c3, c3))
-        layers.append(ResBlock(c3, c3))  # "mid" block
-        self.body = nn.Sequential(*layers)
-        self.norm_out = nn.GroupNorm(groups(c3), c3, eps=1e-6)
-        self.conv_out = nn.Conv2d(c3, 2 * LATENT_CHANNELS, 3, padding=1)
-
-    def forward(self, x):
-        h = self.body(self.conv_in(x))
-        return self.conv_out(F.silu(self.norm_out(h)))
-
-
-class Decoder(nn.Module):
-    """latent_sample [B, 4, h, w] -> sample [B, 3, 8h, 8w]."""
-
-    def __init__(self, ch, blocks):
-        super().__init__()
-        c0, c1, c2, c3 = ch
-        self.conv_in = nn.Conv2d(LATENT_CHANNELS, c3, 3, padding=1)
-        layers = [ResBlock(c3, c3)]  # "mid" block
-        for _ in range(blocks):
-            layers.append(ResBlock(c3, c3))
-        for cin, cout in ((c3, c2), (c2, c1), (c1, c0)):
-            layers.append(Upsample(cin, cout))
-            for _ in range(blocks):
-                layers.append(ResBlock(cout, cout))
-        self.body = nn.Sequential(*layers)
-        self.norm_out = nn.GroupNorm(groups(c0), c0, eps=1e-6)
-        self.conv_out = nn.Conv2d(c0, 3, 3, padding=1)
-
-    def forward(self, z):
-        h = self.body(self.conv_in(z))
-        return self.conv_out(F.silu(self.norm_out(h)))
-
-
-def build(cfg):
-    return Encoder(cfg["channels"], cfg["blocks"]), Decoder(cfg["channels"], cfg["blocks"])
-
-
-def n_params(m):
-    return sum(p.numel() for p in m.parameters())
+from . import golden as golden_data
+from . import onnx_export
+from .data.photos import (EVAL_CROP, EVAL_SHORT_SIDE, CropSampler, display_name, eval_image, load_rgb, native_crop,
+                          psnr_u8, read_photo_list, to_model, to_u8)
+from .golden import LOGVAR_MAX, LOGVAR_MIN
+from .models import count_parameters as n_params
+from .models.kl_f8 import DOWN, LATENT_CHANNELS, PRESETS, build
+from .onnx_export import OPSET
+from .paths import MODELS, PHOTO_LIST, REPO, command
 
 
 # ------------------------------------------------------------------------------------------------- training
@@ -471,7 +242,8 @@ def evaluate(enc, dec, test_rows, train_paths, eps_seed=7):
 
 # ---------------------------------------------------------------------------------------------- ONNX export
 def export_onnx(enc, dec, out_dir):
-    warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
+    """encoder.onnx and decoder.onnx with dynamic batch/height/width; a report of their inputs, outputs and ops."""
+    onnx_export.quiet_exporter()
     spatial = {0: "batch", 2: "height", 3: "width"}
     lat = {0: "batch", 2: "latent_height", 3: "latent_width"}
     specs = [
@@ -480,23 +252,14 @@ def export_onnx(enc, dec, out_dir):
         (dec, torch.zeros(1, LATENT_CHANNELS, 8, 12), "decoder.onnx", ["latent_sample"], ["sample"],
          {"latent_sample": lat, "sample": spatial}),
     ]
-    import onnx
     report = {}
     for module, dummy, fn, ins, outs, axes in specs:
         path = os.path.join(out_dir, fn)
-        module.eval()
-        with torch.no_grad():
-            torch.onnx.export(module, (dummy,), path, export_params=True, opset_version=OPSET, input_names=ins,
-                              output_names=outs, dynamic_axes=axes, do_constant_folding=True)
-        m = onnx.load(path)
-        onnx.checker.check_model(m, full_check=True)
-
-        def desc(v):
-            t = v.type.tensor_type
-            return f"{v.name}{[d.dim_param or d.dim_value for d in t.shape.dim]}:" \
-                   f"{onnx.TensorProto.DataType.Name(t.elem_type)}"
+        onnx_export.export(module, (dummy,), path, ins, outs, axes)
+        m = onnx_export.check(path)
         ops = sorted({n.op_type for n in m.graph.node})
-        report[fn] = {"inputs": [desc(v) for v in m.graph.input], "outputs": [desc(v) for v in m.graph.output],
+        report[fn] = {"inputs": [onnx_export.describe(v) for v in m.graph.input],
+                      "outputs": [onnx_export.describe(v) for v in m.graph.output],
                       "ops": ops, "bytes": os.path.getsize(path)}
         print(f"exported {path}: {report[fn]['inputs']} -> {report[fn]['outputs']}, "
               f"{report[fn]['bytes'] / 2**20:.2f} MiB, ops {ops}", flush=True)
@@ -504,27 +267,6 @@ def export_onnx(enc, dec, out_dir):
 
 
 # ---------------------------------------------------------------------------------------------- golden data
-def f32(a):
-    return np.asarray(a, dtype=np.float32)
-
-
-def arr(a):
-    a = np.asarray(a)
-    if a.dtype not in (np.float32, np.float64):
-        a = a.astype(np.float64)
-    return {"dims": [int(d) for d in a.shape], "data": [float(v) for v in a.reshape(-1)]}
-
-
-def item_sum(a, lead):
-    a = np.asarray(a, dtype=np.float64)
-    return a.reshape(a.shape[:lead] + (-1,)).sum(axis=-1)
-
-
-def logsumexp(a, axis):
-    m = np.max(a, axis=axis, keepdims=True)
-    return (m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))).squeeze(axis)
-
-
 GOLDEN_CROPS = [  # (photo basename, top, left): 32x48 crops of held-out photos' evaluation views
     ("astronaut.png", 96, 200),   # face and hair
     ("coffee.png", 152, 240),     # cup rim and saucer
@@ -534,61 +276,27 @@ GOLDEN_SAMPLES = 4   # as the fixtures: the SDK's contract tests draw n = 4 samp
 GOLDEN_K = (1, 2, 4)
 
 
-@torch.no_grad()
-def golden(enc, dec, test_rows, scale):
+def golden(enc, dec, test_rows, manifest):
+    """The golden data of models/fixtures/README.md on two crops of held-out photos, plus where the crops are from."""
     by_name = {os.path.basename(p): p for _, p, _ in test_rows}
     crops = []
     for name, top, left in GOLDEN_CROPS:
         u8 = eval_image(by_name[name])
         crops.append(u8[top:top + 32, left:left + 48])
-    x = f32(to_model(np.stack(crops)).numpy())
-    n = x.shape[0]
-    run = lambda m, a: f32(m(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))).numpy())
-    p = run(enc, x)
-    mean, logvar = f32(p[:, :LATENT_CHANNELS]), f32(p[:, LATENT_CHANNELS:])
-    lv = f32(np.clip(logvar, LOGVAR_MIN, LOGVAR_MAX))
-    std = f32(np.exp(0.5 * lv.astype(np.float64)))
-    dec_mean = run(dec, mean)
-    gen = torch.Generator().manual_seed(GOLDEN_EPS_SEED)
-    eps = torch.randn((GOLDEN_SAMPLES, n) + mean.shape[1:], generator=gen, dtype=torch.float32).numpy()
-    z = f32(mean[None] + f32(std[None] * eps))
-    g = {"x": arr(x), "mean": arr(mean), "logvar": arr(logvar), "logvarClamped": arr(lv), "std": arr(std),
-         "decodedMean": arr(dec_mean), "eps": arr(eps), "epsSeed": GOLDEN_EPS_SEED, "z": arr(z)}
-    lv64, m64 = lv.astype(np.float64), mean.astype(np.float64)
-    kl = 0.5 * item_sum(m64 ** 2 + np.exp(lv64) - 1.0 - lv64, 1)
-    g["klClosedForm"] = arr(kl)
-    outs = run(dec, z.reshape((GOLDEN_SAMPLES * n,) + mean.shape[1:])).reshape((GOLDEN_SAMPLES,) + x.shape)
-    mu = outs.astype(np.float64)
-    ll = -0.5 * ((x[None].astype(np.float64) - mu) / scale) ** 2 - math.log(scale) - 0.5 * LOG2PI
-    log_px = item_sum(ll, 2)
-    z64 = z.astype(np.float64)
-    log_pz = item_sum(-0.5 * z64 ** 2 - 0.5 * LOG2PI, 2)
-    eps64 = eps.astype(np.float64)
-    log_qz = item_sum(-0.5 * eps64 ** 2 - 0.5 * lv64[None] - 0.5 * LOG2PI, 2)
-    log_qz_at_z = item_sum(-0.5 * (z64 - m64[None]) ** 2 / np.exp(lv64)[None] - 0.5 * lv64[None] - 0.5 * LOG2PI, 2)
-    g["logPxGivenZ"] = arr(log_px)
-    g["logPz"] = arr(log_pz)
-    g["logQzGivenX"] = arr(log_qz)
-    g["logQzGivenXAtZ"] = arr(log_qz_at_z)
-    d = int(np.prod(x.shape[1:]))
-    for k in GOLDEN_K:
-        rec = log_px[:k].mean(axis=0)
-        iwae = logsumexp(log_px[:k] + log_pz[:k] - log_qz[:k], 0) - math.log(k)
-        g[f"elbo_k{k}"] = arr(rec - kl)
-        g[f"reconstruction_k{k}"] = arr(rec)
-        g[f"iwae_k{k}"] = arr(iwae)
-        g[f"bitsPerDim_k{k}"] = arr(-iwae / (d * math.log(2.0)))
-    err = item_sum((x.astype(np.float64) - dec_mean.astype(np.float64)) ** 2, 1) / d
-    g["reconstructionError"] = arr(err)
-    var = m64.reshape(n, -1).var(axis=0)
-    g["activeUnits"] = int((var > 0.01).sum())
-    g["tolerance"] = {"relative": 1e-4}
+    x = golden_data.f32(to_model(np.stack(crops)).numpy())
+    g, _ = golden_data.posterior_golden(enc, dec, x, manifest, GOLDEN_EPS_SEED, GOLDEN_SAMPLES, GOLDEN_K)
     g["crops"] = [{"photo": name, "top": top, "left": left, "height": 32, "width": 48}
                   for name, top, left in GOLDEN_CROPS]
     return g
 
 
 # ------------------------------------------------------------------------------------------------ the card
+def repo_relative(path):
+    """A path inside the repository relative to its root (as written into the model card); others as they are."""
+    full = os.path.abspath(path)
+    return os.path.relpath(full, REPO) if full.startswith(REPO + os.sep) else path
+
+
 def dpkg_owner(path):
     try:
         out = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True, timeout=30).stdout
@@ -656,7 +364,7 @@ apt-get install -y --no-install-recommends plasma-workspace-wallpapers mate-back
 ```
 
 - Data: {m['data']['trainPhotos']} training photos, {m['data']['testPhotos']} held-out test photos
-  (`scripts/photos.txt`). Every training photo is kept at up to three scales (native with the longer side capped at
+  (`{m['data']['photoList']}`). Every training photo is kept at up to three scales (native with the longer side capped at
   2560 px, 1/2, 1/4; shorter side at least 256 px); each step samples {tr['batch']} random {tr['crop']}x{tr['crop']}
   crops (photo, scale and position uniform, horizontal flip with probability 1/2). The photos stay where the Debian
   packages installed them; nothing is copied into the repository.
@@ -667,7 +375,7 @@ apt-get install -y --no-install-recommends plasma-workspace-wallpapers mate-back
   and cosine decay to {tr['lrMin']:g} over the time budget, gradient norm clipped at 1.
 - {tr['steps']:,} steps in {tr['minutes']:.1f} minutes of wall-clock training with {tr['threads']} threads
   ({platform.processor() or platform.machine()}), PyTorch {m['software']['torch']} from Debian. Checkpoints go to
-  `{os.path.relpath(m['training']['checkpoint'], REPO) if m['training']['checkpoint'].startswith(REPO) else m['training']['checkpoint']}`
+  `{repo_relative(m['training']['checkpoint'])}`
   (`.cache/` is git-ignored); `--resume` continues an interrupted run and `--export-only` rewrites this folder from the checkpoint.
 {('- Run notes: ' + tr['note']) if tr.get('note') else ''}
 
@@ -759,17 +467,14 @@ def export_all(args, cfg, rows):
         "likelihood": {"kind": "gaussian", "scale": scale},
     }
     onnx_report = export_onnx(enc, dec, out)
-    g = golden(enc, dec, test_rows, scale)
+    g = golden(enc, dec, test_rows, manifest)
     with open(os.path.join(out, "vae.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
-    with open(os.path.join(out, "golden.json"), "w") as f:
-        json.dump(g, f, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
+    golden_data.write(os.path.join(out, "golden.json"), g)
 
     a = st["args"]
-    command = "/usr/bin/python3 scripts/train-kl-f8.py " + " ".join(
-        x for x in st.get("argv", []) if x != "--resume")
+    run_command = " ".join([command("train_kl_f8")] + [x for x in st.get("argv", []) if x != "--resume"])
     last = st["history"][-1] if st["history"] else {}
     metrics = {
         "model": {"name": "kl-f8", "channels": cfg["channels"], "blocks": cfg["blocks"],
@@ -777,12 +482,12 @@ def export_all(args, cfg, rows):
                   "parameters": {"encoder": n_params(enc), "decoder": n_params(dec),
                                  "total": n_params(enc) + n_params(dec)}},
         "data": {"trainPhotos": len(train_paths), "testPhotos": len(test_rows),
-                 "photoList": "scripts/photos.txt"},
+                 "photoList": repo_relative(args.photos)},
         "training": {"steps": st["step"], "seconds": round(st["elapsed"], 1),
                      "minutes": round(st["elapsed"] / 60, 2), "threads": a["threads"], "batch": a["batch"],
                      "crop": a["crop"], "lr": a["lr"], "lrMin": a["lr_min"], "warmupFrac": a["warmup_frac"],
                      "klWeight": a["kl_weight"], "seed": a["seed"], "budgetMinutes": a["minutes"],
-                     "finished": bool(st.get("final")), "checkpoint": ckpt_path(args), "command": command,
+                     "finished": bool(st.get("final")), "checkpoint": ckpt_path(args), "command": run_command,
                      "note": args.note or st.get("note", ""),
                      "final": last},
         "evaluation": {"testPhotos": per_photo, "meanPsnr": round(mean_psnr, 3),
@@ -814,18 +519,19 @@ def export_all(args, cfg, rows):
         raise SystemExit(f"model folder is {total / 1e6:.1f} MB, over the 20 MB limit")
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--photos", default=os.path.join(HERE, "photos.txt"))
-    p.add_argument("--out", default=os.path.join(REPO, "models", "kl-f8"))
+    p.add_argument("--photos", default=PHOTO_LIST)
+    p.add_argument("--out", default=os.path.join(MODELS, "kl-f8"))
     p.add_argument("--ckpt-dir", default=os.path.join(REPO, ".cache", "kl-f8"))
     p.add_argument("--minutes", type=float, default=33.0,
                    help="training wall-clock budget (the learning-rate schedule follows it); 0 = use --steps only")
     p.add_argument("--steps", type=int, default=0, help="step limit (0 = time budget only)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=96)
-    p.add_argument("--channels", default="16,32,64,128", help="channels at resolution 1, 1/2, 1/4, 1/8")
-    p.add_argument("--blocks", type=int, default=1, help="residual blocks per level")
+    p.add_argument("--channels", default=",".join(map(str, PRESETS["kl-f8"]["channels"])),
+                   help="channels at resolution 1, 1/2, 1/4, 1/8")
+    p.add_argument("--blocks", type=int, default=PRESETS["kl-f8"]["blocks"], help="residual blocks per level")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-min", type=float, default=2e-5)
     p.add_argument("--warmup-frac", type=float, default=0.02)
@@ -840,7 +546,7 @@ def main():
     p.add_argument("--note", default="", help="free-text run notes for metrics.json and the README (export)")
     p.add_argument("--smoke", action="store_true",
                    help="tiny run (a few steps, 1 thread) writing to /tmp/kl-f8-smoke, for checking the pipeline")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.smoke:
         args.out = "/tmp/kl-f8-smoke/model"
         args.ckpt_dir = "/tmp/kl-f8-smoke/ckpt"
@@ -853,7 +559,7 @@ def main():
     rows = read_photo_list(args.photos)
     missing = [p for _, p, _ in rows if not os.path.exists(p)]
     if missing:
-        raise SystemExit("missing photos (install the packages named in scripts/photos.txt):\n  " + "\n  ".join(missing))
+        raise SystemExit("missing photos (install the packages named in training/photos.txt):\n  " + "\n  ".join(missing))
     train_paths = [p for s, p, _ in rows if s == "train"]
     test_paths = {p for s, p, _ in rows if s == "test"}
     assert not test_paths & set(train_paths), "a photo is listed as both train and test"

@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Writes float16-IO copies of a model folder's graphs, for the float16 path's tests.
 
-    /usr/bin/python3 scripts/make-float16-io.py models/fixtures/mlp-probs
+    PYTHONPATH=training /usr/bin/python3 -m onnx_vae_training.make_float16_io models/fixtures/mlp-probs
 
 Each graph gets float16 inputs and outputs, with a Cast to float32 after each input and a Cast back to float16 before
 each output, so the body runs in float32 on any execution provider (onnxruntime's CPU and wasm backends have few
@@ -9,9 +8,9 @@ float16 kernels; a fully float16 graph needs WebGPU with shader-f16). The copies
 `<name>.float16.onnx` and listed in the manifest's "float16" block. The SDK converts float32 <-> float16 at the
 boundaries, so results equal the float32 graphs' up to float16 rounding of the inputs and outputs.
 """
+import argparse
 import json
 import os
-import sys
 
 import onnx
 from onnx import TensorProto, helper
@@ -42,7 +41,10 @@ def float16_io(path_in, path_out):
     onnx.save(model, path_out)
 
 
-def main(folder):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", help="a model folder with vae.json, e.g. models/fixtures/mlp-probs")
+    folder = parser.parse_args(argv).folder
     manifest_path = os.path.join(folder, "vae.json")
     with open(manifest_path) as f:
         manifest = json.load(f)
@@ -61,4 +63,4 @@ def main(folder):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()

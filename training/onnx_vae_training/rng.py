@@ -1,9 +1,11 @@
 """Reference implementation of the onnx-vae random number generator `normal-v1` (see docs/rng.md).
 
+    PYTHONPATH=training /usr/bin/python3 -m onnx_vae_training.rng [SEED] [COUNT]   # prints the first draws
+
 SplitMix64 seeding -> xoshiro128** (32-bit) -> 53-bit uniform doubles -> Box-Muller standard normals (float64),
 served as a stream: a request for k values takes the next k, and a half-used pair carries over.
 
-    >>> from onnx_vae_rng import NormalV1
+    >>> from onnx_vae_training.rng import NormalV1
     >>> rng = NormalV1(0)
     >>> first = rng.normals(3)   # list of 3 Python floats (float64)
 """
