@@ -10,6 +10,7 @@
  * @packageDocumentation
  */
 export { runCli, topLevelHelp, commandHelp, EXIT_CODES } from './run.js';
+export type { CommandTable } from './run.js';
 export { COMMANDS } from './commands/index.js';
 export type { CommandName } from './commands/index.js';
 export type { CliIo, Command, CommandContext } from './context.js';
