@@ -3,10 +3,10 @@
  */
 import { BackendError, float16ToFloat32, float32ToFloat16 } from '@onnx-vae/core';
 import type { TensorInfo, VaeTensor } from '@onnx-vae/core';
-import type { InferenceSession } from 'onnxruntime-common';
+import type { OrtValueMetadata } from './types.js';
 
 /** What onnxruntime (node or web) reports about a graph's inputs or outputs, as core's {@link TensorInfo}. */
-export function tensorInfoFromOrt(metadata: readonly InferenceSession.ValueMetadata[]): TensorInfo[] {
+export function tensorInfoFromOrt(metadata: readonly OrtValueMetadata[]): TensorInfo[] {
   return metadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...(m.shape ?? [])] } : { name: m.name, type: 'non-tensor' }));
 }
 

@@ -5,13 +5,13 @@
  */
 import { BackendError, ModelFileError, VaeTensor } from '@onnx-vae/core';
 import type { BackendSession, DeviceTensor, TensorInfo } from '@onnx-vae/core';
-import type { InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common';
 import { float16Inputs, ortFeedData, ortOutputData, tensorInfoFromOrt } from './convert.js';
+import type { OrtInferenceSession, OrtTensor, OrtTensorConstructor } from './types.js';
 
 /** The part of an onnxruntime module (`onnxruntime-node`, `onnxruntime-web`, `onnxruntime-react-native`) the session uses. */
 export interface OrtModule {
   /** The module's own `Tensor` (each runtime bundle has its own class, which its sessions check). */
-  readonly Tensor: TensorConstructor;
+  readonly Tensor: OrtTensorConstructor;
 }
 
 /** How a session names itself in messages. */
@@ -40,7 +40,7 @@ export function isCorruptModelMessage(message: string): boolean {
  * @param what - how the message names the graph; default `file`
  * @throws {@link ModelFileError} `MODEL_FILE_CORRUPT`
  */
-export async function createOrtSession(create: () => Promise<InferenceSession>, runtime: string, file: string, what = file): Promise<InferenceSession> {
+export async function createOrtSession<S extends OrtInferenceSession>(create: () => Promise<S>, runtime: string, file: string, what = file): Promise<S> {
   try {
     return await create();
   } catch (error) {
@@ -67,7 +67,7 @@ export class OrtSession implements BackendSession {
   readonly outputs: readonly TensorInfo[];
   /** Inputs of element type float16, fed rounded float32 values. */
   protected readonly halfInputs: ReadonlySet<string>;
-  private session: InferenceSession | null;
+  private session: OrtInferenceSession | null;
   private readonly outputCount: number;
 
   /**
@@ -76,7 +76,7 @@ export class OrtSession implements BackendSession {
    * @param labels - names for messages
    */
   constructor(
-    session: InferenceSession,
+    session: OrtInferenceSession,
     protected readonly ort: OrtModule,
     protected readonly labels: OrtSessionLabels,
   ) {
@@ -88,7 +88,7 @@ export class OrtSession implements BackendSession {
   }
 
   async run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
-    const ortFeeds: Record<string, Tensor> = {};
+    const ortFeeds: Record<string, OrtTensor> = {};
     for (const name in feeds) ortFeeds[name] = this.feed(name, feeds[name]!);
     return (await this.execute(ortFeeds, outputs, false)) as Record<string, VaeTensor>;
   }
@@ -100,7 +100,7 @@ export class OrtSession implements BackendSession {
   }
 
   /** A CPU feed in the graph input's element type (float16 inputs get rounded binary16). */
-  protected feed(name: string, tensor: VaeTensor): Tensor {
+  protected feed(name: string, tensor: VaeTensor): OrtTensor {
     const { type, data } = ortFeedData(tensor, this.halfInputs.has(name));
     return new this.ort.Tensor(type, data, [...tensor.dims]);
   }
@@ -111,7 +111,11 @@ export class OrtSession implements BackendSession {
    *
    * @throws {@link BackendError} `DISPOSED` after `release`, `INFERENCE_FAILED` for a missing output
    */
-  protected async execute(feeds: Record<string, Tensor>, outputs: readonly string[], keepOnDevice: boolean): Promise<Record<string, VaeTensor | DeviceTensor>> {
+  protected async execute(
+    feeds: Record<string, OrtTensor>,
+    outputs: readonly string[],
+    keepOnDevice: boolean,
+  ): Promise<Record<string, VaeTensor | DeviceTensor>> {
     const session = this.live();
     return this.schedule(async () => {
       // Asking for every output by name costs onnxruntime-common a fetch table per call; without names it returns all.
@@ -127,14 +131,14 @@ export class OrtSession implements BackendSession {
   }
 
   /** An output brought to CPU memory as float32 (downloaded when the session left it in device memory). */
-  protected async output(name: string, tensor: Tensor): Promise<VaeTensor> {
+  protected async output(name: string, tensor: OrtTensor): Promise<VaeTensor> {
     // Outputs live in device memory only when the session asked for it (preferredOutputLocation); the default is the CPU.
     const data = tensor.location === 'cpu' ? tensor.data : await tensor.getData(true);
     return new VaeTensor(ortOutputData(name, tensor.type, data), tensor.dims);
   }
 
   /** An output to leave in device memory for `runDevice`, or `null` to bring it to the CPU. Default: `null`. */
-  protected deviceOutput(_tensor: Tensor): DeviceTensor | null {
+  protected deviceOutput(_tensor: OrtTensor): DeviceTensor | null {
     return null;
   }
 
@@ -144,7 +148,7 @@ export class OrtSession implements BackendSession {
   }
 
   /** The live session. @throws {@link BackendError} `DISPOSED` after `release` */
-  protected live(): InferenceSession {
+  protected live(): OrtInferenceSession {
     if (!this.session) throw new BackendError('DISPOSED', `This ${this.labels.runtime} session was released.`);
     return this.session;
   }

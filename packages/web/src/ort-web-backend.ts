@@ -5,7 +5,7 @@ import * as ort from '#ort';
 import { BackendError, InvalidOptionError, VaeTensor, describe, hasNonFinite } from '@onnx-vae/core';
 import type { Backend, BackendSession, DeviceTensor, ModelSource } from '@onnx-vae/core';
 import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, isCorruptModelMessage, optionChoice, optionalBoolean, optionalInteger } from '@onnx-vae/ort-common';
-import type { GraphOptimizationLevel } from '@onnx-vae/ort-common';
+import type { GraphOptimizationLevel, OrtTensor } from '@onnx-vae/ort-common';
 
 /** Devices onnxruntime-web can run on. */
 export const DEVICES = Object.freeze({
@@ -307,7 +307,7 @@ class OrtWebSession extends OrtSession {
 class OrtWebGpuSession extends OrtWebSession {
   async runDevice(feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor | DeviceTensor>> {
     this.live();
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, OrtTensor> = {};
     for (const [name, tensor] of Object.entries(feeds)) {
       if (tensor instanceof VaeTensor) ortFeeds[name] = this.feed(name, tensor);
       // GPU latents are float32; a float16 input takes them through the CPU, rounded.
