@@ -19,6 +19,7 @@ const ORT = ['#ort', 'onnxruntime-web', 'onnxruntime-web/*'];
 function packageOf(path) {
   if (path.includes('packages/core/')) return '@onnx-vae/core';
   if (path.includes('packages/web/')) return '@onnx-vae/web';
+  if (path.includes('packages/ort-common/')) return '@onnx-vae/ort-common';
   return /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(path)?.[1] ?? path;
 }
 

@@ -198,7 +198,7 @@ if (device === 'wasm') {
   });
 
   describe('in a Web Worker (fixtures/mlp-probs)', () => {
-    it('gives the in-page numbers: encode, decode, reconstruct, score; progress reaches the page; errors keep their code', async () => {
+    it('gives the in-page numbers: encode, decode, reconstruct, score; load and score progress reach the page; errors keep their code', async () => {
       const worker = new Worker('/out/browser/worker.js', { type: 'module' });
       try {
         const files: string[] = [];
@@ -219,6 +219,12 @@ if (device === 'wasm') {
           expectClose((await remote.reconstruct(x)).data, (await local.reconstruct(x)).data, 0, 0, 'reconstruct');
           const [s, sLocal] = await Promise.all([remote.score(x, { samples: 3, seed: 5 }), local.score(x, { samples: 3, seed: 5 })]);
           expect(Array.from(s.logLikelihood!)).toEqual(Array.from(sLocal.logLikelihood!));
+          // The same description as the page's VAE, and score's onProgress called on the page.
+          expect([remote.backendName, remote.maxBatch, remote.detection]).toEqual([local.backendName, local.maxBatch, null]);
+          const progress: [number, number][] = [];
+          await remote.score(x, { samples: 3, seed: 5, onProgress: (done, total) => progress.push([done, total]) });
+          expect(progress.length).toBeGreaterThan(0);
+          expect(progress.at(-1)![0]).toBe(progress.at(-1)![1]);
           const error = (await remote.encode({ data: new Float32Array(5), dims: [1, 5] }).catch((e: unknown) => e)) as { code?: string; message: string };
           expect(error.code).toBe('SHAPE_MISMATCH');
           expect(error.message).toBe('Expected data "x" of shape [N, 6] for model "mlp-probs" but received [1, 5].');

@@ -7,7 +7,7 @@ import { runCli } from './run.js';
 
 function packageVersion(): string {
   try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
     return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';

@@ -1,13 +1,12 @@
 /**
  * `onnx-vae score`: per-item ELBO, IWAE log-likelihood, bits per dimension, KL and reconstruction error.
  */
-import { ProgressBar, progressEnabled } from './progress.js';
-import { randomSeed } from '@onnx-vae/core';
-import type { ScoreResult } from '@onnx-vae/core';
-import { openModel, readModelManifest, seedOption } from './context.js';
-import type { Command } from './context.js';
-import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
-import { UsageError, integerOption } from './options.js';
+import { randomSeed } from '@onnx-vae/node';
+import type { ScoreResult } from '@onnx-vae/node';
+import { openModel, progressReporter, readModelManifest, seedOption } from '../context.js';
+import type { Command } from '../context.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from '../inputs.js';
+import { UsageError, integerOption } from '../options.js';
 
 /** The per-item columns of the score table, in order. */
 export const SCORE_COLUMNS = Object.freeze(['elbo', 'logLikelihood', 'bitsPerDim', 'kl', 'reconstructionError'] as const);
@@ -140,18 +139,8 @@ export const scoreCommand: Command = {
     const vae = await openModel(context);
     try {
       const stderr = context.io.stderr;
-      const rows = names.length * samples;
-      const bar = new ProgressBar(`score (k = ${samples})`, rows, stderr, progressEnabled(Math.ceil(rows / vae.maxBatch), stderr, { progress: context.values.progress === true, noProgress: context.values['no-progress'] === true }));
-      let reported = 0;
-      const result = await vae.score(tensor, {
-        samples,
-        seed,
-        onProgress: (done) => {
-          bar.advance(done - reported);
-          reported = done;
-        },
-      });
-      bar.finish();
+      const progress = progressReporter(context, `score (k = ${samples})`, names.length * samples, vae.maxBatch);
+      const result = await vae.score(tensor, { samples, seed, onProgress: progress.onProgress }).finally(progress.finish);
       const report = scoreReport(manifest.name, names, result);
       if (context.values.json === true) {
         context.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

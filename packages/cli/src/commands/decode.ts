@@ -1,13 +1,13 @@
 /**
  * `onnx-vae decode`: latents to data (PNG grid, PNG files, or .npy).
  */
-import { concatBatches } from '@onnx-vae/core';
-import type { VaeTensor } from '@onnx-vae/core';
-import type { NodeVae as Vae } from '../load.js';
-import { inBatches, openModel, readModelManifest } from './context.js';
-import type { Command, CommandContext } from './context.js';
-import { readLatentInputs } from './inputs.js';
-import { dataTargets, writeData } from './outputs.js';
+import { concatBatches } from '@onnx-vae/node';
+import type { VaeTensor } from '@onnx-vae/node';
+import type { NodeVae as Vae } from '@onnx-vae/node';
+import { inBatches, openModel, readModelManifest } from '../context.js';
+import type { Command, CommandContext } from '../context.js';
+import { readLatentInputs } from '../inputs.js';
+import { dataTargets, writeData } from '../outputs.js';
 
 /** Options of the commands that write decoded data (`decode`, `generate`). */
 export const DATA_OUTPUT_OPTIONS = Object.freeze({

@@ -9,15 +9,15 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { NormalV1, VaeTensor, pixelValueTable, readOnnxSummary, tensorToPixels } from '@onnx-vae/core';
+import { VaeTensor, pixelValueTable, readOnnxSummary, tensorToPixels } from '@onnx-vae/core';
 import type { Vae } from '@onnx-vae/core';
-import { loadVae } from '../src/load';
-import { encodeNpy, readNpy } from '../src/npy';
-import { nodeImageCodec } from '../src/image-codec';
-import { runCli } from '../src/cli/run';
+import { loadVae } from '@onnx-vae/node';
+import { encodeNpy, readNpy } from '@onnx-vae/node';
+import { nodeImageCodec } from '@onnx-vae/node';
+import { runCli } from '../src/run';
 
 const ROOT = resolve(__dirname, '../../..');
-const MAIN = join(ROOT, 'packages/node/dist/cli/main.js');
+const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 const FIXTURES = join(ROOT, 'models/fixtures');
 const MLP = join(FIXTURES, 'mlp-probs');
 const CONV = join(FIXTURES, 'conv-moments');

@@ -2,12 +2,10 @@
  * `onnx-vae info`: what a model folder holds.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ModelFileError, VaeError, checkManifestAgainstGraphs, readOnnxSummary } from '@onnx-vae/core';
-import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/core';
-import { backendOptions, openModel, readModelManifest } from './context.js';
-import type { Command, CommandContext } from './context.js';
+import { MANIFEST_FILE, OrtNodeBackend, VaeError, checkManifestAgainstGraphs, folderModelStore, graphSource, planModel, readOnnxSummary } from '@onnx-vae/node';
+import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/node';
+import { backendOptions, modelFolder, presetOption } from '../context.js';
+import type { Command, CommandContext } from '../context.js';
 
 /** A file of the model folder. */
 export interface ModelFileInfo {
@@ -67,46 +65,38 @@ export interface ModelInfo {
   readonly check: { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
 }
 
-async function readModelFile(path: string, role: 'encoder' | 'decoder', manifestFile: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${manifestFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { cause: error });
-  }
-}
-
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
  * Gathers a model folder's summary: manifest, files with sizes and hashes, parameter counts, graph inputs and
- * outputs (by opening both graphs), and whether the manifest matches the graphs.
+ * outputs (by opening both graphs, once; an export without vae.json has its manifest detected from them), and
+ * whether the manifest matches the graphs.
  *
  * @returns the summary, and the typed error of the manifest check (`null` when the manifest matches)
  * @throws {@link ModelFileError}, {@link ManifestError} and backend errors
  */
 export async function modelInfo(context: CommandContext): Promise<{ info: ModelInfo; mismatch: VaeError | null }> {
-  const { folder, manifest, detection } = await readModelManifest(context);
-  if (detection !== null) await (await openModel(context)).dispose();
-  const [{ OrtNodeBackend }, { MANIFEST_FILE }] = await Promise.all([import('../ort-backend.js'), import('../load.js')]);
+  const folder = await modelFolder(context);
+  const store = folderModelStore(folder);
+  const plan = await planModel(store, presetOption(context));
   const files: ModelFileInfo[] = [];
-  if (detection === null) {
-    const manifestBytes = await readFile(join(folder, MANIFEST_FILE));
+  if (plan.layout === null) {
+    const manifestBytes = await store.read(MANIFEST_FILE, 'manifest');
     files.push({ role: 'manifest', file: MANIFEST_FILE, bytes: manifestBytes.length, sha256: sha256(manifestBytes) });
   }
   const backend = new OrtNodeBackend(backendOptions(context));
-  const sessions: BackendSession[] = [];
-  const graphs: Partial<Record<'encoder' | 'decoder', GraphSummary>> = {};
+  const sessions: Partial<Record<'encoder' | 'decoder', BackendSession>> = {};
   try {
+    const graphs: Partial<Record<'encoder' | 'decoder', GraphSummary>> = {};
     for (const role of ['encoder', 'decoder'] as const) {
-      const file = manifest[role].file;
-      const path = join(folder, file);
-      const bytes = await readModelFile(path, role, MANIFEST_FILE);
+      const file = plan[role];
+      const bytes = await store.read(file, `${role} graph`);
       files.push({ role, file, bytes: bytes.length, sha256: sha256(bytes) });
-      const summary = readOnnxSummary(bytes, path);
-      const session = await backend.createSession({ path }, role);
-      sessions.push(session);
+      const summary = readOnnxSummary(bytes, store.locate(file));
+      const session = await backend.createSession(await graphSource(store, file, role), role);
+      sessions[role] = session;
       graphs[role] = {
         file,
         parameters: summary.parameterCount,
@@ -119,36 +109,39 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
         outputs: session.outputs,
       };
     }
+    const { encoder, decoder } = sessions as Record<'encoder' | 'decoder', BackendSession>;
+    const detection = typeof plan.manifest === 'function' ? plan.manifest({ encoder, decoder }) : null;
+    const manifest = detection?.manifest ?? (plan.manifest as Manifest);
     // The float16 graphs (onnxruntime-web on WebGPU with shader-f16) are listed and hashed; Node runs the float32 ones.
     for (const role of ['encoder', 'decoder'] as const) {
       const file = manifest.float16?.[role];
       if (file === undefined) continue;
-      const bytes = await readModelFile(join(folder, file), role, MANIFEST_FILE);
+      const bytes = await store.read(file, `float16 ${role} graph`);
       files.push({ role: `float16 ${role}`, file, bytes: bytes.length, sha256: sha256(bytes) });
     }
     let mismatch: VaeError | null = null;
     try {
-      checkManifestAgainstGraphs(manifest, sessions[0]!, sessions[1]!);
+      checkManifestAgainstGraphs(manifest, encoder, decoder);
     } catch (error) {
       if (!VaeError.isInstance(error)) throw error;
       mismatch = error;
     }
-    const { encoder, decoder } = graphs as Record<'encoder' | 'decoder', GraphSummary>;
+    const summaries = graphs as Record<'encoder' | 'decoder', GraphSummary>;
     const info: ModelInfo = {
       name: manifest.name,
       description: manifest.description ?? null,
       folder,
       manifest,
       files,
-      graphs: { encoder, decoder },
-      parameters: encoder.parameters + decoder.parameters,
+      graphs: summaries,
+      parameters: summaries.encoder.parameters + summaries.decoder.parameters,
       backend: backend.name,
       detection: detection === null ? null : { layout: detection.layout, preset: detection.preset, reasons: [...detection.reasons] },
       check: mismatch === null ? { ok: true } : { ok: false, code: mismatch.code, message: mismatch.message },
     };
     return { info, mismatch };
   } finally {
-    await Promise.all(sessions.map((s) => s.release()));
+    await Promise.all(Object.values(sessions).map((s) => s.release()));
   }
 }
 

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeLatentFile, latentFileInfo, psnr } from '@onnx-vae/core';
-import { loadVae } from '../src/load';
-import type { NodeVae } from '../src/load';
-import { readNpy } from '../src/npy';
+import { loadVae } from '@onnx-vae/node';
+import type { NodeVae } from '@onnx-vae/node';
+import { readNpy } from '@onnx-vae/node';
 
 const ROOT = resolve(__dirname, '../../..');
-const MAIN = join(ROOT, 'packages/node/dist/cli/main.js');
+const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 const CONV = join(ROOT, 'models/fixtures/conv-moments');
 const TAESD = resolve(ROOT, '..', 'shared', 'models', 'taesd');
 

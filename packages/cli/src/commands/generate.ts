@@ -1,12 +1,12 @@
 /**
  * `onnx-vae generate`: decodes draws from the prior.
  */
-import { InvalidOptionError } from '@onnx-vae/core';
-import { openModel, readModelManifest, seedOption } from './context.js';
-import type { Command } from './context.js';
+import { InvalidOptionError } from '@onnx-vae/node';
+import { openModel, readModelManifest, seedOption } from '../context.js';
+import type { Command } from '../context.js';
 import { DATA_OUTPUT_OPTIONS, decodeInBatches } from './decode.js';
-import { integerOption } from './options.js';
-import { dataTargets, writeData } from './outputs.js';
+import { integerOption } from '../options.js';
+import { dataTargets, writeData } from '../outputs.js';
 
 function latentShape(value: unknown): number[] | undefined {
   if (value === undefined) return undefined;

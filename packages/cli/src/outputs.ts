@@ -4,11 +4,9 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { InvalidOptionError, gridLayout, itemImageGeometry, sizeOf, tensorToPixels, tileImages } from '@onnx-vae/core';
-import type { Manifest, PixelImage, VaeTensor } from '@onnx-vae/core';
-import { encodePng } from '../image-io.js';
-import { writeFileAtomic } from '../files.js';
-import { encodeNpy } from '../npy.js';
+import { InvalidOptionError, gridLayout, itemImageGeometry, sizeOf, tensorToPixels, tileImages } from '@onnx-vae/node';
+import type { Manifest, PixelImage, VaeTensor } from '@onnx-vae/node';
+import { encodeNpy, encodePng, writeFileAtomic } from '@onnx-vae/node';
 import type { CommandContext } from './context.js';
 import { UsageError, integerOption } from './options.js';
 

@@ -3,11 +3,11 @@
  * work in batches of `--max-batch` with a progress bar.
  */
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { ModelFileError } from '@onnx-vae/core';
-import type { Detection, Manifest } from '@onnx-vae/core';
-import type { NodeVae as Vae } from '../load.js';
-import type { Device } from '../ort-backend.js';
+import { resolve } from 'node:path';
+import { ModelFileError } from '@onnx-vae/node';
+import type { Detection, Manifest } from '@onnx-vae/node';
+import { folderModelStore, loadVae, planModel } from '@onnx-vae/node';
+import type { Device, NodeVae as Vae } from '@onnx-vae/node';
 import { UsageError, integerOption } from './options.js';
 import type { OptionSpec, OptionValues } from './options.js';
 import { ProgressBar, progressEnabled } from './progress.js';
@@ -25,9 +25,9 @@ export interface CliIo {
 export interface CommandContext {
   /** The command's name. */
   readonly command: string;
-  /** The model folder (first positional argument). */
+  /** The model folder (first positional argument); `''` for a command with `model: 'none'`. */
   readonly model: string;
-  /** The remaining positional arguments. */
+  /** The remaining positional arguments (all of them for a command with `model: 'none'`). */
   readonly inputs: readonly string[];
   /** Option values. */
   readonly values: OptionValues;
@@ -45,6 +45,11 @@ export interface Command {
   readonly details: string;
   /** The command's own options (the common ones are added). */
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * Whether the first positional argument is a model folder: `'required'` (default), or `'none'` for commands that
+   * take none (e.g. a job's status), whose positionals all go to `inputs`.
+   */
+  readonly model?: 'required' | 'none';
   /** How many inputs follow the model folder. */
   readonly inputs: { readonly min: number; readonly max: number };
   /** Does the work; throws on failure. */
@@ -60,12 +65,12 @@ export function maxBatch(context: CommandContext): number {
 }
 
 /**
- * Checks that the model folder exists and reads its manifest (before inputs are read and graphs are loaded).
+ * Checks that the model folder exists.
  *
- * @returns the folder's absolute path and the validated manifest
- * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` for a missing folder; the errors of `readManifest`
+ * @returns its absolute path
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` for a missing folder or a file
  */
-export async function readModelManifest(context: CommandContext): Promise<{ folder: string; manifest: Manifest; detection: Detection | null }> {
+export async function modelFolder(context: CommandContext): Promise<string> {
   const folder = resolve(context.model);
   const info = await stat(folder).catch(() => null);
   if (!info?.isDirectory()) {
@@ -75,15 +80,31 @@ export async function readModelManifest(context: CommandContext): Promise<{ fold
       `The model folder ${context.model} ${info ? 'is not a folder' : 'does not exist'}; pass a folder holding vae.json and the two ONNX files it names.`,
     );
   }
-  // onnxruntime is loaded only once the command gets this far (usage errors and --help stay fast).
-  const { readManifest, findLayout, MANIFEST_FILE } = await import('../load.js');
-  const hasManifest = await stat(join(folder, MANIFEST_FILE)).then((s) => s.isFile(), () => false);
-  if (!hasManifest && (await findLayout(folder)) !== null) {
-    // An export without vae.json: its manifest is detected from the graphs, so load it (once; openModel reuses it).
+  return folder;
+}
+
+/** `--preset`, as the loading options take it. */
+export function presetOption(context: CommandContext): { preset?: string } {
+  const preset = context.values.preset;
+  return typeof preset === 'string' ? { preset } : {};
+}
+
+/**
+ * Checks that the model folder exists and reads its manifest (before inputs are read and graphs are loaded). An
+ * export without vae.json has its manifest detected from the graphs, so it is loaded here, once ({@link openModel}
+ * then returns it).
+ *
+ * @returns the folder's absolute path, the validated manifest, and what was detected (`null` with a vae.json)
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` for a missing folder; the errors of `planModel`
+ */
+export async function readModelManifest(context: CommandContext): Promise<{ folder: string; manifest: Manifest; detection: Detection | null }> {
+  const folder = await modelFolder(context);
+  const plan = await planModel(folderModelStore(folder), presetOption(context));
+  if (typeof plan.manifest === 'function') {
     const vae = await openModel(context);
     return { folder, manifest: vae.manifest, detection: vae.detection };
   }
-  return { folder, manifest: await readManifest(folder), detection: null };
+  return { folder, manifest: plan.manifest, detection: null };
 }
 
 const opened = new WeakMap<CommandContext, Promise<Vae>>();
@@ -96,11 +117,10 @@ const opened = new WeakMap<CommandContext, Promise<Vae>>();
  */
 export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; onWarning: (warning: { message: string }) => void } {
   const threads = integerOption(context.values, 'threads', 1);
-  const preset = context.values.preset;
   return {
     device: (context.values.device ?? 'cpu') as Device,
     ...(context.values.strict === true ? { strict: true } : {}),
-    ...(typeof preset === 'string' ? { preset } : {}),
+    ...presetOption(context),
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
     onWarning: (warning) => context.io.stderr.write(`onnx-vae: warning: ${warning.message.replace(/^onnx-vae: /, '')}\n`),
   };
@@ -114,10 +134,30 @@ export function backendOptions(context: CommandContext): { device: Device; stric
 export async function openModel(context: CommandContext): Promise<Vae> {
   let vae = opened.get(context);
   if (vae === undefined) {
-    vae = import('../load.js').then(({ loadVae }) => loadVae(context.model, { ...backendOptions(context), maxBatch: maxBatch(context) }));
+    vae = loadVae(context.model, { ...backendOptions(context), maxBatch: maxBatch(context) });
     opened.set(context, vae);
   }
   return vae;
+}
+
+/**
+ * A progress bar fed by an API call's `onProgress(done)` (items done so far), shown per `--progress` /
+ * `--no-progress` and whether stderr is a terminal, for work of `total` items run in batches of `maxBatch`.
+ *
+ * @returns the callback to pass as `onProgress`, and `finish` to call when the call settles (also on failure)
+ */
+export function progressReporter(context: CommandContext, label: string, total: number, maxBatch: number): { onProgress: (done: number) => void; finish(): void } {
+  const stderr = context.io.stderr;
+  const enabled = progressEnabled(Math.ceil(total / maxBatch), stderr, { progress: context.values.progress === true, noProgress: context.values['no-progress'] === true });
+  const bar = new ProgressBar(label, total, stderr, enabled);
+  let reported = 0;
+  return {
+    onProgress: (done) => {
+      bar.advance(done - reported);
+      reported = done;
+    },
+    finish: () => bar.finish(),
+  };
 }
 
 /**

@@ -1,30 +1,10 @@
 /**
  * The `onnx-vae` command line: dispatch, help, and the mapping of errors to messages and exit codes.
  */
-import { VaeError } from '@onnx-vae/core';
-import type { Command, CliIo } from './context.js';
-import { compressCommand, decompressCommand } from './compress.js';
-import { decodeCommand } from './decode.js';
-import { encodeCommand } from './encode.js';
-import { generateCommand } from './generate.js';
-import { infoCommand } from './info.js';
+import { VaeError } from '@onnx-vae/node';
+import type { CliIo, Command } from './context.js';
+import { COMMANDS } from './commands/index.js';
 import { COMMON_OPTIONS, UsageError, formatOptions, parseCommandLine } from './options.js';
-import { reconstructCommand } from './reconstruct.js';
-import { scoreCommand } from './score.js';
-
-/** Every command, by name. */
-export const COMMANDS = Object.freeze({
-  info: infoCommand,
-  encode: encodeCommand,
-  decode: decodeCommand,
-  reconstruct: reconstructCommand,
-  generate: generateCommand,
-  score: scoreCommand,
-  compress: compressCommand,
-  decompress: decompressCommand,
-} satisfies Record<string, Command>);
-/** One of {@link COMMANDS}. */
-export type CommandName = keyof typeof COMMANDS;
 
 /** Exit codes of the CLI. */
 export const EXIT_CODES = Object.freeze({
@@ -36,16 +16,23 @@ export const EXIT_CODES = Object.freeze({
   user: 2,
 } as const);
 
-/** The top-level help. */
-export function topLevelHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+/** A table of commands by name, as {@link COMMANDS}. */
+export type CommandTable = Readonly<Record<string, Command>>;
+
+/**
+ * The top-level help.
+ *
+ * @param commands - the command table; default {@link COMMANDS}
+ */
+export function topLevelHelp(commands: CommandTable = COMMANDS): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return [
     'Usage: onnx-vae <command> <model-folder> [inputs...] [options]',
     '',
     'Runs a VAE exported to ONNX. A model folder holds vae.json and the encoder and decoder graphs it names, or an\nexport without vae.json in a known layout (Hugging Face optimum, onnxruntime SD demo, a TAESD-style NAME_encoder.onnx/\nNAME_decoder.onnx pair); --preset names its family where the graphs cannot tell.',
     '',
     'Commands:',
-    ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
+    ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
     '',
     'Options of every command:',
     formatOptions(COMMON_OPTIONS),
@@ -60,9 +47,14 @@ export function topLevelHelp(): string {
   ].join('\n') + '\n';
 }
 
-/** A command's help. */
-export function commandHelp(name: CommandName): string {
-  const command = COMMANDS[name];
+/**
+ * A command's help.
+ *
+ * @param name - a command of `commands`
+ * @param commands - the command table; default {@link COMMANDS}
+ */
+export function commandHelp(name: string, commands: CommandTable = COMMANDS): string {
+  const command = commands[name]!;
   return [
     `Usage: ${command.synopsis}`,
     '',
@@ -75,15 +67,13 @@ export function commandHelp(name: CommandName): string {
   ].join('\n');
 }
 
-function isCommand(name: string | undefined): name is CommandName {
-  return name !== undefined && Object.hasOwn(COMMANDS, name);
-}
-
-async function dispatch(args: readonly string[], io: CliIo, version: string): Promise<number> {
+async function dispatch(args: readonly string[], io: CliIo, version: string, commands: CommandTable): Promise<number> {
+  const isCommand = (name: string): boolean => Object.hasOwn(commands, name);
+  const help = (topic?: string): string => (topic === undefined ? topLevelHelp(commands) : commandHelp(topic, commands));
   const [first, ...rest] = args;
   if (first === undefined) throw new UsageError(null, 'missing the command.');
   if (first === '--help' || first === '-h') {
-    io.stdout.write(topLevelHelp());
+    io.stdout.write(help());
     return EXIT_CODES.ok;
   }
   if (first === '--version' || first === '-v') {
@@ -92,25 +82,25 @@ async function dispatch(args: readonly string[], io: CliIo, version: string): Pr
   }
   if (first === 'help') {
     const topic = rest[0];
-    if (topic === undefined) io.stdout.write(topLevelHelp());
-    else if (isCommand(topic)) io.stdout.write(commandHelp(topic));
-    else throw new UsageError(null, `unknown command "${topic}"; the commands are ${Object.keys(COMMANDS).join(', ')}.`);
+    if (topic === undefined || isCommand(topic)) io.stdout.write(help(topic));
+    else throw new UsageError(null, `unknown command "${topic}"; the commands are ${Object.keys(commands).join(', ')}.`);
     return EXIT_CODES.ok;
   }
   if (!isCommand(first)) {
-    throw new UsageError(null, `unknown ${first.startsWith('-') ? 'option' : 'command'} "${first}"; the commands are ${Object.keys(COMMANDS).join(', ')}.`);
+    throw new UsageError(null, `unknown ${first.startsWith('-') ? 'option' : 'command'} "${first}"; the commands are ${Object.keys(commands).join(', ')}.`);
   }
-  const command = COMMANDS[first];
+  const command = commands[first]!;
   const { values, positionals } = parseCommandLine(first, rest, { ...command.options, ...COMMON_OPTIONS });
   if (values.help === true) {
-    io.stdout.write(commandHelp(first));
+    io.stdout.write(help(first));
     return EXIT_CODES.ok;
   }
-  const [model, ...inputs] = positionals;
-  if (model === undefined) throw new UsageError(first, 'missing the model folder.');
-  if (inputs.length < command.inputs.min) throw new UsageError(first, `missing the input files (images or .npy arrays) after the model folder.`);
+  const takesModel = command.model !== 'none';
+  const [model = '', ...inputs] = takesModel ? positionals : ['', ...positionals];
+  if (takesModel && model === '') throw new UsageError(first, 'missing the model folder.');
+  if (inputs.length < command.inputs.min) throw new UsageError(first, takesModel ? `missing the input files (images or .npy arrays) after the model folder.` : `missing arguments; see the usage.`);
   if (inputs.length > command.inputs.max) {
-    throw new UsageError(first, command.inputs.max === 0 ? `"${first}" takes no inputs after the model folder but received ${JSON.stringify(inputs[0])}.` : `too many inputs.`);
+    throw new UsageError(first, command.inputs.max === 0 ? `"${first}" takes no inputs${takesModel ? ' after the model folder' : ''} but received ${JSON.stringify(inputs[0])}.` : `too many inputs.`);
   }
   await command.run({ command: first, model, inputs, values, io });
   return EXIT_CODES.ok;
@@ -124,16 +114,17 @@ async function dispatch(args: readonly string[], io: CliIo, version: string): Pr
  * @param args - the arguments after the program name
  * @param io - stdout and stderr
  * @param version - printed by `--version`
+ * @param commands - the command table; default {@link COMMANDS} (tests and tools pass their own)
  * @returns the exit code, one of {@link EXIT_CODES}
  * @example
  * process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, '0.1.0');
  */
-export async function runCli(args: readonly string[], io: CliIo, version: string): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo, version: string, commands: CommandTable = COMMANDS): Promise<number> {
   try {
-    return await dispatch(args, io, version);
+    return await dispatch(args, io, version, commands);
   } catch (error) {
     if (error instanceof UsageError) {
-      const usage = error.command === null ? topLevelHelp() : commandHelp(error.command as CommandName);
+      const usage = error.command === null ? topLevelHelp(commands) : commandHelp(error.command, commands);
       io.stderr.write(`onnx-vae${error.command === null ? '' : ` ${error.command}`}: ${error.message}\n\n${usage}`);
       return EXIT_CODES.user;
     }

@@ -1,14 +1,14 @@
 /**
  * `onnx-vae reconstruct`: decode(encode(x)), written as .npy or as a PNG of originals above reconstructions.
  */
-import { concatBatches, spatialSize, tileImages } from '@onnx-vae/core';
-import type { PixelImage, VaeTensor } from '@onnx-vae/core';
-import { inBatches, openModel, readModelManifest, requiredOutput } from './context.js';
-import type { Command } from './context.js';
+import { concatBatches, spatialSize, tileImages } from '@onnx-vae/node';
+import type { PixelImage, VaeTensor } from '@onnx-vae/node';
+import { inBatches, openModel, readModelManifest, requiredOutput } from '../context.js';
+import type { Command } from '../context.js';
 import { SAMPLE_OPTIONS, posteriorNoise, sampleSeed } from './encode.js';
-import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
-import { integerOption } from './options.js';
-import { checkImageOutput, checkOutputFolder, itemImages, npyFile, outputFormat, pngFile, writeOutputs } from './outputs.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from '../inputs.js';
+import { integerOption } from '../options.js';
+import { checkImageOutput, checkOutputFolder, itemImages, npyFile, outputFormat, pngFile, writeOutputs } from '../outputs.js';
 
 /**
  * The comparison grid's tiles: items in groups of `cols`; each group is a row of originals followed by a row of

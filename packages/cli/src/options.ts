@@ -3,7 +3,7 @@
  * value checks.
  */
 import { parseArgs } from 'node:util';
-import { InvalidOptionError } from '@onnx-vae/core';
+import { InvalidOptionError } from '@onnx-vae/node';
 
 /** One command-line option. */
 export interface OptionSpec {

@@ -3,20 +3,17 @@
  * back with its decoder. The file records the decoder's fingerprint, so another model refuses it.
  */
 import { extname } from 'node:path';
-import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, spatialSize } from '@onnx-vae/core';
-import type { LatentDtype } from '@onnx-vae/core';
+import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, spatialSize } from '@onnx-vae/node';
+import type { LatentDtype } from '@onnx-vae/node';
 
 type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-import { decoderFingerprint } from '../fingerprint.js';
-import { writeFileAtomic } from '../files.js';
-import { readInputFile } from '../image-io.js';
-import { IMAGE_FORMATS } from '../image-codec.js';
-import type { ImageFormat } from '../image-codec.js';
-import { openModel, readModelManifest, requiredOutput } from './context.js';
-import type { Command } from './context.js';
-import { checkOutputFolder } from './outputs.js';
-import { readDataInputs } from './inputs.js';
-import { integerOption } from './options.js';
+import { IMAGE_FORMATS, decoderFingerprint, readInputFile, writeFileAtomic } from '@onnx-vae/node';
+import type { ImageFormat } from '@onnx-vae/node';
+import { openModel, readModelManifest, requiredOutput } from '../context.js';
+import type { Command } from '../context.js';
+import { checkOutputFolder } from '../outputs.js';
+import { readDataInputs } from '../inputs.js';
+import { integerOption } from '../options.js';
 
 const TILE_OPTION = { tile: { type: 'boolean', description: 'run the graph in overlapping tiles (bounded memory for large images)' } } as const;
 

@@ -1,15 +1,13 @@
 /**
  * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
  */
-import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, InvalidOptionError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
-import type { AlphaMode, ImageFit } from '@onnx-vae/core';
+import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, InvalidOptionError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
+import type { AlphaMode, ImageFit } from '@onnx-vae/node';
 import type { CommandContext } from './context.js';
 import type { OptionSpec } from './options.js';
-import type { Dim, Manifest } from '@onnx-vae/core';
-import { readInputFile } from '../image-io.js';
-import { nodeImageCodec } from '../image-codec.js';
-import type { ImageReadOptions } from '@onnx-vae/core';
-import { parseNpy } from '../npy.js';
+import type { Dim, Manifest } from '@onnx-vae/node';
+import { nodeImageCodec, parseNpy, readInputFile } from '@onnx-vae/node';
+import type { ImageReadOptions } from '@onnx-vae/node';
 
 /** Options of commands that read images: fitting to the spatial factor, alpha, tiling. */
 export const IMAGE_INPUT_OPTIONS = Object.freeze({

@@ -1,13 +1,13 @@
 /**
  * `onnx-vae encode`: inputs to latents.
  */
-import { NormalV1, concatBatches, randomSeed } from '@onnx-vae/core';
-import type { VaeTensor } from '@onnx-vae/core';
-import { inBatches, openModel, readModelManifest, requiredOutput, seedOption } from './context.js';
-import type { Command } from './context.js';
-import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from './inputs.js';
-import { checkOutputFolder, npyFile, outputFormat, writeOutputs } from './outputs.js';
-import type { OutputFile } from './outputs.js';
+import { NormalV1, concatBatches, randomSeed } from '@onnx-vae/node';
+import type { VaeTensor } from '@onnx-vae/node';
+import { inBatches, openModel, readModelManifest, requiredOutput, seedOption } from '../context.js';
+import type { Command } from '../context.js';
+import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from '../inputs.js';
+import { checkOutputFolder, npyFile, outputFormat, writeOutputs } from '../outputs.js';
+import type { OutputFile } from '../outputs.js';
 
 /** Options of the commands that may draw from the posterior (`encode`, `reconstruct`). */
 export const SAMPLE_OPTIONS = Object.freeze({
