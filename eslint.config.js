@@ -48,5 +48,12 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: ['onnxruntime-node', 'sharp'], patterns: [nodeBuiltins, otherPackagesSources] }],
     },
   },
+  {
+    // The shared onnxruntime layer is typed against onnxruntime-common (type imports) and runs in browsers too.
+    files: ['packages/ort-common/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['onnxruntime-node', 'onnxruntime-web', 'sharp'], patterns: [nodeBuiltins, otherPackagesSources] }],
+    },
+  },
   prettier,
 );

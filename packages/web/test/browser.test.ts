@@ -1,5 +1,5 @@
-// The browser tests (scripts/test-browser.mjs: the contract suite, mnist-vae, fetch loading and the canvas codec in
-// headless Debian Chromium, on wasm and on WebGPU/SwiftShader) as part of `pnpm test`. They skip, saying so, where
+// The browser tests (packages/web/test/browser/run.mjs: the contract suite, mnist-vae, fetch loading and the canvas
+// codec in headless Debian Chromium, on wasm and on WebGPU/SwiftShader) as part of `pnpm test`. They skip, saying so, where
 // /usr/bin/chromium is missing (CI: apt-get install -y chromium).
 import { existsSync } from 'node:fs';
 import { CHROMIUM, runJsonScript } from './run-script';
@@ -20,11 +20,11 @@ if (!available) {
   console.warn(`Browser tests skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run @onnx-vae/web in a real browser on wasm and WebGPU.`);
 }
 
-(available ? describe : describe.skip)('@onnx-vae/web in headless Chromium (scripts/test-browser.mjs)', () => {
+(available ? describe : describe.skip)('@onnx-vae/web in headless Chromium (packages/web/test/browser/run.mjs)', () => {
   let runs: Run[] = [];
   let output = '';
   beforeAll(async () => {
-    const run = await runJsonScript('scripts/test-browser.mjs', 420_000);
+    const run = await runJsonScript('packages/web/test/browser/run.mjs', 420_000);
     runs = (run.report.runs as Run[] | undefined) ?? [];
     output = run.output;
   }, 430_000);

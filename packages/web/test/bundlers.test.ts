@@ -1,4 +1,4 @@
-// The bundler tests (scripts/test-bundlers.mjs: the packed @onnx-vae/web in a scratch app, type-checked under a
+// The bundler tests (packages/web/test/bundlers/run.mjs: the packed @onnx-vae/web in a scratch app, type-checked under a
 // browser tsconfig, bundled with esbuild, vite and rspack, run in headless Debian Chromium on wasm and WebGPU against
 // @onnx-vae/node's numbers; a bundle without its .wasm fails with BACKEND_UNAVAILABLE) as part of `pnpm test`.
 // They skip, saying so, where /usr/bin/chromium is missing (CI: apt-get install -y chromium).
@@ -19,11 +19,11 @@ if (!available) {
   );
 }
 
-(available ? describe : describe.skip)('@onnx-vae/web bundled by esbuild, vite and rspack (scripts/test-bundlers.mjs)', () => {
+(available ? describe : describe.skip)('@onnx-vae/web bundled by esbuild, vite and rspack (packages/web/test/bundlers/run.mjs)', () => {
   let results: Result[] = [];
   let output = '';
   beforeAll(async () => {
-    const run = await runJsonScript('scripts/test-bundlers.mjs', 420_000);
+    const run = await runJsonScript('packages/web/test/bundlers/run.mjs', 420_000);
     results = (run.report.results as Result[] | undefined) ?? [];
     output = run.output;
   }, 430_000);

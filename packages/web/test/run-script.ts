@@ -1,4 +1,4 @@
-// Runs one of the repository's browser runners (scripts/test-browser.mjs, scripts/test-bundlers.mjs) with
+// Runs one of the repository's browser runners (packages/web/test/browser/run.mjs, packages/web/test/bundlers/run.mjs) with
 // `--json FILE` and hands back what it wrote and printed, for the jest wrappers of `pnpm test`.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

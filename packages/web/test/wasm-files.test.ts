@@ -1,5 +1,5 @@
 // How a missing or unreachable onnxruntime-web runtime file is reported (runtimeFileError), against a local HTTP
-// server; the same path in a real browser, with a bundle whose .wasm was left behind, is in scripts/test-bundlers.mjs.
+// server; the same path in a real browser, with a bundle whose .wasm was left behind, is in packages/web/test/bundlers/run.mjs.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runtimeFileError } from '../src/wasm-files';
