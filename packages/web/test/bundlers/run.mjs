@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `pnpm test:bundlers`: does @onnx-vae/web work in a user's bundled app? Packs @onnx-vae/core and @onnx-vae/web as
-// npm would publish them, installs the tarballs into a scratch project (pnpm, --prefer-offline, no install scripts),
+// `pnpm test:bundlers`: does @onnx-vae/web work in a user's bundled app? Packs @onnx-vae/web and the workspace
+// packages it depends on (core, ort-common) as npm would publish them, installs the tarballs into a scratch project (pnpm, --prefer-offline, no install scripts),
 // type-checks the tiny app in app/ under a browser tsconfig (lib DOM, no @types/node), bundles it
 // with esbuild, vite and rspack following the recipes of packages/web/README.md, and runs each bundle in headless
 // Debian Chromium (playwright-core, no browser download) on wasm and on WebGPU (SwiftShader), comparing the numbers
@@ -43,10 +43,21 @@ const record = (name, ok, detail = '') => {
 const run = (command, args, options = {}) => execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
 const seconds = (started) => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
-/** Packs core and web and installs the tarballs (and TypeScript) into a scratch project with the app's sources. */
+/** @onnx-vae/web and the workspace packages it depends on (core, ort-common), as folder names under packages/. */
+async function webAndItsWorkspaceDependencies(name = 'web', found = new Set()) {
+  found.add(name);
+  const json = JSON.parse(await readFile(join(ROOT, 'packages', name, 'package.json'), 'utf8'));
+  for (const [dependency, range] of Object.entries(json.dependencies ?? {})) {
+    const folder = dependency.replace(/^@onnx-vae\//, '');
+    if (String(range).startsWith('workspace:') && !found.has(folder)) await webAndItsWorkspaceDependencies(folder, found);
+  }
+  return [...found];
+}
+
+/** Packs web and its workspace dependencies and installs the tarballs (and TypeScript) into a scratch project with the app. */
 async function scratchProject(work) {
   const tarballs = {};
-  for (const name of ['core', 'web']) {
+  for (const name of await webAndItsWorkspaceDependencies()) {
     const out = join(work, 'tarballs', name);
     await mkdir(out, { recursive: true });
     run('npx', [...PNPM, 'pack', '--pack-destination', out], { cwd: join(ROOT, 'packages', name) });
@@ -234,7 +245,7 @@ async function main() {
     if (jsonFile) await writeFile(jsonFile, JSON.stringify({ skipped: reason }));
     return 0;
   }
-  for (const name of ['core', 'web', 'node']) {
+  for (const name of [...(await webAndItsWorkspaceDependencies()), 'node']) {
     if (!existsSync(join(ROOT, 'packages', name, 'dist', 'index.js'))) throw new Error(`packages/${name}/dist is missing: run pnpm build first.`);
   }
   const started = Date.now();
@@ -245,7 +256,7 @@ async function main() {
   let server;
   let browser;
   try {
-    console.log('packing @onnx-vae/core and @onnx-vae/web, installing them into a scratch project');
+    console.log(`packing ${(await webAndItsWorkspaceDependencies()).map((name) => `@onnx-vae/${name}`).join(', ')}, installing them into a scratch project`);
     const app = await scratchProject(work);
     console.log(`  installed (${seconds(started)})`);
     await typeCheck(app);
