@@ -4,24 +4,13 @@
  *
  * @internal
  */
-import { BackendError, InvalidOptionError, describe } from './errors.js';
-import { float16ToFloat32, float32ToFloat16 } from './float16.js';
-import type { TensorInfo } from './manifest.js';
-import type { VaeTensor } from './tensor.js';
+import { BackendError } from './errors.js';
+import { float16ToFloat32, float32ToFloat16 } from './tensor/float16.js';
+import type { TensorInfo } from './manifest/types.js';
+import type { VaeTensor } from './tensor/tensor.js';
 
-/**
- * An option that must be one of a frozen table's keys.
- *
- * @throws {@link InvalidOptionError} listing the valid values
- * @internal
- */
-export function optionChoice<T extends string>(value: unknown, option: string, table: Readonly<Record<T, string>>, fallback: T): T {
-  const v = value ?? fallback;
-  if (typeof v !== 'string' || !Object.hasOwn(table, v)) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be one of ${Object.keys(table).map((k) => `"${k}"`).join(', ')} but received ${describe(value)}.`);
-  }
-  return v as T;
-}
+// optionChoice moved to validate.ts (one set of boundary checks); re-exported here for the runtime adapters.
+export { optionChoice } from './validate.js';
 
 /**
  * What onnxruntime (node or web) reports about a graph's inputs or outputs, as core's {@link TensorInfo}.

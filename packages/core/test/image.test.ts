@@ -9,21 +9,19 @@ import {
   pixelsToTensor,
   tensorToPixels,
   tileImages,
-} from '../src/image';
-import type { PixelImage } from '../src/image';
-import { InvalidInputError, InvalidOptionError } from '../src/errors';
-import type { Layout, Manifest } from '../src/manifest';
+} from '../src/index';
+import type { PixelImage } from '../src/index';
+import { InvalidInputError, InvalidOptionError } from '../src/index';
+import type { Layout, Manifest } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 const RANGES: readonly (readonly [number, number])[] = [[0, 1], [-1, 1]];
 const LAYOUTS: readonly Layout[] = ['flat', 'NCHW', 'NHWC'];
 
 function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
+  const caught = errorOf(fn);
+  if (caught === undefined) throw new Error('expected a throw');
+  return caught.error;
 }
 
 describe('pixelValueTable', () => {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { countOnnxParameters, readOnnxSummary } from '../src/onnx-proto';
-import { ModelFileError } from '../src/errors';
+import { countOnnxParameters, readOnnxSummary } from '../src/index';
+import { ModelFileError } from '../src/index';
 
 const MODELS = resolve(__dirname, '../../../models');
 const PYTHON = '/usr/bin/python3';

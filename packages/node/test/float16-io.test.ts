@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OrtNodeBackend, createVae, float16ToFloat32, float32ToFloat16, parseManifest } from '../src/index';
 import type { Vae } from '../src/index';
-import { expectClose, goldenArray, goldenTensor } from '../../core/test/contract/golden';
-import type { Golden } from '../../core/test/contract/golden';
+import { expectClose, goldenArray, goldenTensor } from '@onnx-vae/core/testing';
+import type { Golden } from '@onnx-vae/core/testing';
 
 const FOLDER = join(__dirname, '..', '..', '..', 'models', 'fixtures', 'mlp-probs');
 const round16 = (values: Float32Array): Float32Array => float16ToFloat32(float32ToFloat16(values));

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadVae } from '../src/index';
-import { describeVaeContract } from '../../core/test/contract/vae-contract';
+import { describeVaeContract } from '@onnx-vae/core/testing';
 
 const MODELS = join(__dirname, '..', '..', '..', 'models');
 
