@@ -10,6 +10,7 @@ import { bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, 
 import { dequantizeUint8, quantizeUint8 } from './quantize.js';
 import { VaeTensor, assertFinite, sizeOf, toTensor } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
+import { choiceList, invalidOption, isCount, isPlainObject, isPositiveInteger, optionChoice } from '../validate.js';
 
 /** How a `.vlat` file stores the latent's values. */
 export const LATENT_DTYPES = Object.freeze({
@@ -116,24 +117,6 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function isPositiveInteger(value: unknown): value is number {
-  return isCount(value) && value > 0;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function choices(table: object): string {
-  return Object.keys(table)
-    .map((k) => `"${k}"`)
-    .join(', ');
-}
-
 /** Bytes the uncompressed payload of a latent of these dims takes in this dtype. */
 function rawLengthOf(dims: readonly number[], dtype: LatentDtype): number {
   const size = sizeOf(dims);
@@ -173,18 +156,10 @@ function resolveOptions(options: EncodeLatentFileOptions): ResolvedOptions {
     );
   }
   const modelFingerprint = checkFingerprint(options.modelFingerprint, 'modelFingerprint');
-  const dtype = options.dtype ?? 'float16';
-  if (!Object.hasOwn(LATENT_DTYPES, dtype)) {
-    throw new InvalidOptionError('dtype', `Expected "dtype" to be one of ${choices(LATENT_DTYPES)} but received ${describe(dtype)}.`);
-  }
-  const compression = options.compression ?? 'deflate';
-  if (!Object.hasOwn(LATENT_COMPRESSIONS, compression)) {
-    throw new InvalidOptionError('compression', `Expected "compression" to be one of ${choices(LATENT_COMPRESSIONS)} but received ${describe(compression)}.`);
-  }
+  const dtype = optionChoice(options.dtype, 'dtype', LATENT_DTYPES, 'float16');
+  const compression = optionChoice(options.compression, 'compression', LATENT_COMPRESSIONS, 'deflate');
   const level = options.level ?? DEFAULT_LEVEL;
-  if (!Number.isInteger(level) || level < 0 || level > 9) {
-    throw new InvalidOptionError('level', `Expected "level" to be an integer from 0 (store) to 9 (smallest) but received ${describe(level)}.`);
-  }
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw invalidOption('level', 'an integer from 0 (store) to 9 (smallest)', level);
   let imageSize: LatentImageSize | null = null;
   if (options.imageSize !== undefined && options.imageSize !== null) {
     const size = options.imageSize as unknown;
@@ -328,10 +303,10 @@ function readHeader(file: Uint8Array, prefix: Prefix): LatentFileHeader {
     corrupt(`header field "modelFingerprint" is ${describe(modelFingerprint)}, expected 64 lowercase hex digits`);
   }
   if (typeof dtype !== 'string' || !Object.hasOwn(LATENT_DTYPES, dtype)) {
-    corrupt(`header field "dtype" is ${describe(dtype)}, expected one of ${choices(LATENT_DTYPES)}`);
+    corrupt(`header field "dtype" is ${describe(dtype)}, expected one of ${choiceList(LATENT_DTYPES)}`);
   }
   if (typeof compression !== 'string' || !Object.hasOwn(LATENT_COMPRESSIONS, compression)) {
-    corrupt(`header field "compression" is ${describe(compression)}, expected one of ${choices(LATENT_COMPRESSIONS)}`);
+    corrupt(`header field "compression" is ${describe(compression)}, expected one of ${choiceList(LATENT_COMPRESSIONS)}`);
   }
   const minimumRank = dtype === 'uint8-affine' ? 2 : 1;
   if (!Array.isArray(dims) || dims.length < minimumRank || !dims.every(isCount) || !Number.isSafeInteger(sizeOf(dims))) {

@@ -5,6 +5,7 @@
 import { FileFormatError, InvalidInputError, describe } from '../errors.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import type { TensorLike } from '../tensor/tensor.js';
+import { choiceList } from '../validate.js';
 
 /** Element types {@link readNpy} reads, by their NumPy `descr`. */
 export const NPY_DTYPES = Object.freeze({
@@ -87,7 +88,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
       source,
       bigEndian
         ? `its dtype "${descr}" is big-endian; save arr.astype("<${descr.slice(1)}") instead.`
-        : `its dtype "${descr}" is not supported; the supported dtypes are ${Object.keys(NPY_DTYPES).map((d) => `"${d}"`).join(', ')} (convert with arr.astype(np.float32)).`,
+        : `its dtype "${descr}" is not supported; the supported dtypes are ${choiceList(NPY_DTYPES)} (convert with arr.astype(np.float32)).`,
     );
   }
   const dtype = descr as NpyDtype;

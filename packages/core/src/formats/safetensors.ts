@@ -6,6 +6,7 @@ import { FileFormatError, InvalidInputError, describe } from '../errors.js';
 import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, isUint8Array } from '../tensor/float16.js';
 import { VaeTensor, sizeOf, toTensor } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
+import { choiceList, isCount, isPlainObject } from '../validate.js';
 
 /** Element types {@link decodeSafetensors} reads, with their sizes in bytes; all are returned as float32. */
 export const SAFETENSORS_DTYPES = Object.freeze({
@@ -113,14 +114,6 @@ function corrupt(detail: string): never {
   throw new FileFormatError('safetensors', 'bytes', `Not a valid safetensors file: ${detail}.`);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
 interface Entry {
   readonly name: string;
   readonly dtype: SafetensorsDtype;
@@ -134,7 +127,7 @@ function parseEntry(name: string, value: unknown): Entry {
   if (!isPlainObject(value)) corrupt(`${where} is ${describe(value)}, expected { dtype, shape, data_offsets }`);
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
-    corrupt(`${where} has dtype ${describe(dtype)}; this reader takes ${Object.keys(SAFETENSORS_DTYPES).map((d) => `"${d}"`).join(', ')}`);
+    corrupt(`${where} has dtype ${describe(dtype)}; this reader takes ${choiceList(SAFETENSORS_DTYPES)}`);
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) corrupt(`${where} has shape ${describe(shape)}, expected a list of non-negative integers`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) {

@@ -2,8 +2,9 @@
  * Full-reference image quality metrics: PSNR and SSIM (Wang, Bovik, Sheikh and Simoncelli 2004). Pure functions over
  * interleaved HWC pixel arrays, computed in float64.
  */
-import { InvalidInputError, InvalidOptionError, describe } from '../errors.js';
+import { InvalidInputError, describe } from '../errors.js';
 import { REC601_LUMA } from './pixels.js';
+import { invalidOption } from '../validate.js';
 
 /**
  * The SSIM constants: an 11x11 Gaussian window of standard deviation 1.5 (radius `round(3.5 * 1.5)` = 5, as
@@ -81,7 +82,7 @@ export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
  */
 export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, peak = 255): number {
   if (typeof peak !== 'number' || !Number.isFinite(peak) || peak <= 0) {
-    throw new InvalidOptionError('peak', `Expected "peak" to be a positive finite number (255 for 8-bit pixels, the range's width for floats) but received ${describe(peak)}.`);
+    throw invalidOption('peak', "a positive finite number (255 for 8-bit pixels, the range's width for floats)", peak);
   }
   const error = mse(a, b);
   return error === 0 ? Infinity : 10 * Math.log10((peak * peak) / error);
@@ -190,11 +191,11 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, 
   const { windowSize, k1, k2, dataRange } = SSIM_CONSTANTS;
   for (const [option, value] of [['width', width], ['height', height]] as const) {
     if (!Number.isSafeInteger(value) || value < windowSize) {
-      throw new InvalidOptionError(option, `Expected "${option}" to be an integer of at least ${windowSize} (the SSIM window) but received ${describe(value)}.`);
+      throw invalidOption(option, `an integer of at least ${windowSize} (the SSIM window)`, value);
     }
   }
   if (!SSIM_CHANNELS.includes(channels as 1)) {
-    throw new InvalidOptionError('channels', `Expected "channels" to be one of ${SSIM_CHANNELS.join(', ')} (grey, grey + alpha, RGB, RGBA) but received ${describe(channels)}.`);
+    throw invalidOption('channels', `one of ${SSIM_CHANNELS.join(', ')} (grey, grey + alpha, RGB, RGBA)`, channels);
   }
   checkPair(a, b);
   const count = width * height;

@@ -15,6 +15,7 @@
  */
 import { InvalidInputError, InvalidOptionError, describe } from '../errors.js';
 import type { Layout } from '../manifest/types.js';
+import { invalidOption } from '../validate.js';
 
 /** Size and channel count of an image. */
 export interface ImageGeometry {
@@ -55,7 +56,7 @@ export const REC601_LUMA = Object.freeze([0.299, 0.587, 0.114] as const);
 
 function checkRange(range: readonly [number, number], option: string): void {
   if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] < range[1])) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be [low, high] with finite low < high but received ${describe(range)}.`);
+    throw invalidOption(option, '[low, high] with finite low < high', range);
   }
 }
 

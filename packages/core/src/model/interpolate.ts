@@ -1,5 +1,6 @@
-import { InvalidInputError, InvalidOptionError, describe } from '../errors.js';
+import { InvalidInputError, describe } from '../errors.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
+import { invalidOption, optionChoice } from '../validate.js';
 
 /** Interpolation paths. */
 export const INTERPOLATION_METHODS = Object.freeze({
@@ -29,11 +30,8 @@ export interface InterpolateOptions {
  */
 export function interpolateLatents(a: VaeTensor, b: VaeTensor, options: InterpolateOptions = {}): VaeTensor {
   const steps = options.steps ?? 8;
-  if (!Number.isSafeInteger(steps) || steps < 2) throw new InvalidOptionError('steps', `Expected "steps" to be an integer >= 2 but received ${describe(options.steps)}.`);
-  const method = options.method ?? 'linear';
-  if (!Object.hasOwn(INTERPOLATION_METHODS, method)) {
-    throw new InvalidOptionError('method', `Expected "method" to be one of ${Object.keys(INTERPOLATION_METHODS).map((m) => `"${m}"`).join(', ')} but received ${describe(method)}.`);
-  }
+  if (!Number.isSafeInteger(steps) || steps < 2) throw invalidOption('steps', 'an integer >= 2', options.steps);
+  const method = optionChoice<InterpolationMethod>(options.method, 'method', INTERPOLATION_METHODS, 'linear');
   if (a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i])) {
     throw new InvalidInputError('SHAPE_MISMATCH', 'b', `Expected "b" of the same dims as "a" ${describe([...a.dims])} but received ${describe([...b.dims])}.`);
   }

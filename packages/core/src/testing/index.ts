@@ -12,3 +12,4 @@ export * from './error-of.js';
 export * from './fixtures.js';
 export * from './golden.js';
 export * from './test-api.js';
+export * from './mock-backend.js';

@@ -1,8 +1,8 @@
 /**
  * Tile plans: where overlapping tiles of one size start on a grid, and the linear-ramp weights that blend them.
  */
-import { InvalidInputError, InvalidOptionError, describe } from '../errors.js';
-import { isCount, isPositiveInteger } from '../validate.js';
+import { InvalidInputError, describe } from '../errors.js';
+import { invalidOption, isCount, isPositiveInteger } from '../validate.js';
 
 /** Tile size and overlap along both spatial axes, in the pixels of the tiled tensor. */
 export interface TileSettings {
@@ -77,7 +77,7 @@ export function tileStarts(size: number, tileSize: number, overlap: number): num
  */
 export function planTiles(height: number, width: number, options: PlanTilesOptions): TilePlan {
   const align = options.align ?? 1;
-  if (!isPositiveInteger(align)) throw new InvalidOptionError('align', `Expected "align" to be a positive integer but received ${describe(options.align)}.`);
+  if (!isPositiveInteger(align)) throw invalidOption('align', 'a positive integer', options.align);
   const { tileSize, overlap } = checkTileSettings(options.tileSize, options.overlap, align, 'pixels');
   for (const [argument, size] of [['height', height], ['width', width]] as const) {
     if (!isPositiveInteger(size) || size % align !== 0) {
@@ -117,11 +117,11 @@ export function rampWeights(starts: readonly number[], length: number): Float32A
 export function checkTileSettings(tileSize: unknown, overlap: unknown, multiple: number, unit: string): TileSettings {
   if (!isPositiveInteger(tileSize) || tileSize % multiple !== 0) {
     const what = multiple === 1 ? 'a positive integer' : `a positive multiple of ${multiple}`;
-    throw new InvalidOptionError('tileSize', `Expected "tileSize" to be ${what} (${unit}) but received ${describe(tileSize)}.`);
+    throw invalidOption('tileSize', `${what} (${unit})`, tileSize);
   }
   if (!isCount(overlap) || overlap % multiple !== 0 || overlap >= tileSize) {
     const what = multiple === 1 ? 'an integer' : `a multiple of ${multiple}`;
-    throw new InvalidOptionError('overlap', `Expected "overlap" to be ${what} from 0 to ${tileSize - multiple} (below tileSize ${tileSize}, ${unit}) but received ${describe(overlap)}.`);
+    throw invalidOption('overlap', `${what} from 0 to ${tileSize - multiple} (below tileSize ${tileSize}, ${unit})`, overlap);
   }
   return { tileSize, overlap };
 }

@@ -5,7 +5,7 @@
  * preallocated output, so peak memory is one tile's activations plus the output (and a one-channel weight map),
  * whatever the image size or batch. NCHW tensors only.
  */
-import { InvalidInputError, InvalidOptionError, describe } from '../errors.js';
+import { InvalidInputError, describe } from '../errors.js';
 import { PRESETS } from '../manifest/presets.js';
 import type { PresetName } from '../manifest/presets.js';
 import type { Layout } from '../manifest/types.js';
