@@ -32,6 +32,7 @@ export type { DecoderRows, LikelihoodModel, LikelihoodOutput } from './likelihoo
 export { BERNOULLI_PARAMETERIZATIONS } from './likelihood/bernoulli.js';
 export type { BernoulliLikelihood, BernoulliParameterization } from './likelihood/bernoulli.js';
 export type { GaussianLikelihood } from './likelihood/gaussian.js';
+export type { LaplaceLikelihood } from './likelihood/laplace.js';
 export type { NoLikelihood } from './likelihood/none.js';
 
 export * from './model/types.js';

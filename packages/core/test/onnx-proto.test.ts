@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { countOnnxParameters, readOnnxSummary } from '../src/index';
 import { ModelFileError } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 const MODELS = resolve(__dirname, '../../../models');
 const PYTHON = '/usr/bin/python3';
@@ -47,13 +48,9 @@ function model(graph: number[]): Uint8Array {
 }
 
 function corrupt(fn: () => unknown): ModelFileError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFileError);
-    return error as ModelFileError;
-  }
-  throw new Error('expected a throw');
+  const error = errorOf(fn)?.error;
+  expect(error).toBeInstanceOf(ModelFileError);
+  return error as ModelFileError;
 }
 
 describe('readOnnxSummary on hand-made models', () => {

@@ -144,12 +144,7 @@ describe('planTiles', () => {
       [() => planTiles(64, 64, { tileSize: 64, overlap: 8, align: 0 }), 'align', 'Expected "align" to be a positive integer but received 0.'],
     ];
     for (const [run, field, message] of cases) {
-      let error: unknown;
-      try {
-        run();
-      } catch (e) {
-        error = e;
-      }
+      const error = errorOf(run)?.error;
       expect(VaeError.isInstance(error)).toBe(true);
       const e = error as InvalidOptionError & InvalidInputError;
       expect(e.message).toBe(message);

@@ -5,6 +5,7 @@
 import { choice, object } from '../manifest/fields.js';
 import { BERNOULLI } from './bernoulli.js';
 import { GAUSSIAN } from './gaussian.js';
+import { LAPLACE } from './laplace.js';
 import { NONE } from './none.js';
 import type { DecoderRows, LikelihoodModel, LikelihoodOutput } from './types.js';
 
@@ -12,6 +13,7 @@ import type { DecoderRows, LikelihoodModel, LikelihoodOutput } from './types.js'
 export const LIKELIHOODS = Object.freeze({
   bernoulli: BERNOULLI,
   gaussian: GAUSSIAN,
+  laplace: LAPLACE,
   none: NONE,
 } as const);
 

@@ -20,7 +20,7 @@ import type { Golden } from './golden.js';
 /** Encoder output forms a mock model can have. */
 export type MockEncoder = 'gaussian' | 'moments' | 'deterministic';
 /** Observation models a mock model can have. */
-export type MockLikelihood = 'gaussian' | 'learned-scale' | 'bernoulli-probs' | 'bernoulli-logits' | 'none';
+export type MockLikelihood = 'gaussian' | 'learned-scale' | 'laplace' | 'bernoulli-probs' | 'bernoulli-logits' | 'none';
 
 /** A mock model's description. */
 export interface LinearVaeSpec {
@@ -46,13 +46,14 @@ export const MOCK_MODELS = Object.freeze({
   'mock/linear-logits': { name: 'linear-logits', dataSize: 6, latentSize: 2, encoder: 'gaussian', likelihood: 'bernoulli-logits' },
   'mock/deterministic-probs': { name: 'deterministic-probs', dataSize: 6, latentSize: 2, encoder: 'deterministic', likelihood: 'bernoulli-probs' },
   'mock/none': { name: 'none', dataSize: 6, latentSize: 2, encoder: 'gaussian', likelihood: 'none' },
+  'mock/linear-laplace': { name: 'linear-laplace', dataSize: 5, latentSize: 2, encoder: 'gaussian', likelihood: 'laplace' },
 } as const satisfies Record<string, LinearVaeSpec>);
 /** One of {@link MOCK_MODELS}. */
 export type MockModelName = keyof typeof MOCK_MODELS;
 
 /** The mock models in the contract suite's roles (for `describeVaeContract({ models })`). */
 export const MOCK_CONTRACT_MODELS = Object.freeze({
-  gaussian: Object.freeze(['mock/linear-gaussian', 'mock/linear-moments', 'mock/linear-probs', 'mock/linear-logits']),
+  gaussian: Object.freeze(['mock/linear-gaussian', 'mock/linear-moments', 'mock/linear-probs', 'mock/linear-logits', 'mock/linear-laplace']),
   deterministic: 'mock/deterministic-probs',
   none: 'mock/none',
   api: 'mock/linear-probs',
@@ -103,14 +104,14 @@ export class LinearVae {
     const { name, dataSize, latentSize, encoder, likelihood } = this.spec;
     const output = encoder === 'gaussian' ? { kind: 'gaussian', mean: 'mean', logvar: 'logvar' } : { kind: encoder, name: encoder === 'moments' ? 'moments' : 'latent' };
     const bernoulli = likelihood === 'bernoulli-probs' || likelihood === 'bernoulli-logits';
-    const likelihoodJson =
-      likelihood === 'gaussian'
-        ? { kind: 'gaussian', scale: this.spec.scale }
-        : likelihood === 'learned-scale'
-          ? { kind: 'gaussian', logScaleOutput: 'log_scale' }
-          : bernoulli
-            ? { kind: 'bernoulli', parameterization: likelihood === 'bernoulli-probs' ? 'probs' : 'logits' }
-            : { kind: 'none' };
+    const sections: Record<MockLikelihood, Record<string, unknown>> = {
+      gaussian: { kind: 'gaussian', scale: this.spec.scale },
+      'learned-scale': { kind: 'gaussian', logScaleOutput: 'log_scale' },
+      laplace: { kind: 'laplace', scale: this.spec.scale },
+      'bernoulli-probs': { kind: 'bernoulli', parameterization: 'probs' },
+      'bernoulli-logits': { kind: 'bernoulli', parameterization: 'logits' },
+      none: { kind: 'none' },
+    };
     return parseManifest({
       format: 'onnx-vae',
       version: 1,
@@ -119,7 +120,7 @@ export class LinearVae {
       decoder: { file: 'decoder.onnx', input: 'z', output: bernoulli && likelihood === 'bernoulli-logits' ? 'logits' : 'x_hat' },
       data: { shape: [dataSize], layout: 'flat', range: bernoulli ? [0, 1] : [-3, 3] },
       latent: { shape: [latentSize] },
-      likelihood: likelihoodJson,
+      likelihood: sections[likelihood],
     });
   }
 
@@ -164,6 +165,8 @@ export class LinearVae {
       if (likelihood === 'gaussian' || likelihood === 'learned-scale') {
         const s = this.scales[i]!;
         sum += -0.5 * ((v - p[i]!) / s) ** 2 - Math.log(s) - 0.5 * LOG_2PI;
+      } else if (likelihood === 'laplace') {
+        sum += -Math.abs(v - p[i]!) / this.scales[i]! - Math.log(2 * this.scales[i]!);
       } else {
         sum += v * Math.max(Math.log(p[i]!), -100) + (1 - v) * Math.max(Math.log(1 - p[i]!), -100);
       }
