@@ -1,6 +1,6 @@
 // The whole Vae on the pure-JS mock backend (linear VAEs computed in plain JavaScript): the contract suite, the IWAE
 // estimate against the closed-form log-likelihood, batch splitting, the device path, progress and shared noise.
-import { NormalV1, Posterior, VaeTensor, createNoise, LIKELIHOODS, parseManifest } from '../src/index';
+import { NormalV1, Posterior, VaeTensor, createNoise, describeLikelihood, LIKELIHOODS, parseManifest } from '../src/index';
 import type { Vae } from '../src/index';
 import { LinearVae, MOCK_CONTRACT_MODELS, MOCK_MODELS, createMockVae, describeVaeContract, errorOf, expectClose, goldenTensor, mockGolden } from '@onnx-vae/core/testing';
 import type { MockModelName } from '@onnx-vae/core/testing';
@@ -184,5 +184,15 @@ describe('the likelihood registry', () => {
     for (const [kind, model] of Object.entries(LIKELIHOODS)) expect(model.kind).toBe(kind);
     const caught = errorOf(() => parseManifest({ ...base, likelihood: { kind: 'bernoulli', parameterization: 'probs', rate: 1 } }));
     expect(caught?.message).toBe('Invalid manifest: "likelihood.rate" is not a known field; the fields of likelihood are kind, parameterization, scale, logScaleOutput.');
+  });
+
+  it.each([
+    [{ kind: 'bernoulli', parameterization: 'logits' }, 'bernoulli (logits)'],
+    [{ kind: 'gaussian', scale: 0.1 }, 'gaussian (scale 0.1)'],
+    [{ kind: 'gaussian', logScaleOutput: 'log_scale' }, 'gaussian (log scale output "log_scale")'],
+    [{ kind: 'laplace', scale: 0.5 }, 'laplace (scale 0.5)'],
+    [{ kind: 'none' }, 'none'],
+  ])('describeLikelihood(%j) is %s', (likelihood, text) => {
+    expect(describeLikelihood(parseManifest({ ...base, decoder: { ...base.decoder, output: 'x_hat' }, likelihood }).likelihood)).toBe(text);
   });
 });

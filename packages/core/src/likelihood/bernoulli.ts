@@ -22,6 +22,7 @@ export const BERNOULLI = Object.freeze<LikelihoodModel<BernoulliLikelihood>>({
   kind: 'bernoulli',
   fields: Object.freeze(['parameterization']),
   parse: (json) => ({ kind: 'bernoulli', parameterization: choice(json, 'parameterization', 'likelihood', BERNOULLI_PARAMETERIZATIONS) }),
+  summary: (likelihood) => `bernoulli (${likelihood.parameterization})`,
   outputs: () => [],
   checkData(_likelihood, x, model) {
     for (let i = 0; i < x.length; i++) {

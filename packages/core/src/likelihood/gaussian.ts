@@ -38,6 +38,7 @@ export const GAUSSIAN = Object.freeze<LikelihoodModel<GaussianLikelihood>>({
     if (scale <= 0) fail('likelihood.scale', `must be > 0 but is ${scale}.`);
     return { kind: 'gaussian', scale };
   },
+  summary: (likelihood) => `gaussian (${likelihood.scale !== undefined ? `scale ${likelihood.scale}` : `log scale output "${likelihood.logScaleOutput}"`})`,
   outputs: (likelihood) => (likelihood.logScaleOutput === undefined ? [] : [{ name: likelihood.logScaleOutput, what: 'log scale' }]),
   checkOutputs(likelihood, output, [logScale]) {
     if (logScale === undefined) return;

@@ -16,6 +16,7 @@ export const LAPLACE = Object.freeze<LikelihoodModel<LaplaceLikelihood>>({
     if (scale <= 0) fail('likelihood.scale', `must be > 0 but is ${scale}.`);
     return { kind: 'laplace', scale };
   },
+  summary: (likelihood) => `laplace (scale ${likelihood.scale})`,
   outputs: () => [],
   logLikelihood(likelihood, x, xOffset, decoded, row, size) {
     const out = decoded.output;

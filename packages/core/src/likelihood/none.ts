@@ -10,6 +10,7 @@ export const NONE = Object.freeze<LikelihoodModel<NoLikelihood>>({
   kind: 'none',
   fields: Object.freeze([]),
   parse: () => ({ kind: 'none' }),
+  summary: () => 'none',
   outputs: () => [],
   scoreNotes: (_likelihood, model) => [
     `Model "${model}" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.`,

@@ -58,6 +58,17 @@ export function likelihoodOutputs(likelihood: Likelihood): readonly LikelihoodOu
 }
 
 /**
+ * A likelihood in one line for people: `bernoulli (logits)`, `gaussian (scale 0.1)`,
+ * `gaussian (log scale output "log_scale")`, `laplace (scale 0.1)`, `none`.
+ *
+ * @example
+ * describeLikelihood(vae.manifest.likelihood); // 'bernoulli (logits)'
+ */
+export function describeLikelihood(likelihood: Likelihood): string {
+  return likelihoodModel(likelihood).summary(likelihood);
+}
+
+/**
  * log p(x | z) of one row, in float64, summed over the `size` elements of an item.
  *
  * @param likelihood - the manifest's observation model (one that defines log p(x|z), not `none`)

@@ -44,6 +44,8 @@ export interface LikelihoodModel<L extends { readonly kind: string }> {
    * @throws {@link ManifestError} `MANIFEST_INVALID` naming the field
    */
   parse(json: Json): L;
+  /** One line for people, e.g. `gaussian (scale 0.1)` (`onnx-vae info`). */
+  summary(likelihood: L): string;
   /** Decoder outputs it reads besides `decoder.output`, in order. */
   outputs(likelihood: L): readonly LikelihoodOutput[];
   /**
