@@ -38,11 +38,6 @@ export class GraphRunner {
     this.decoderOutputs = Object.freeze(decoderOutputNames(manifest));
   }
 
-  /** Whether both sessions can keep tensors in device memory. */
-  get hasDevice(): boolean {
-    return this.encoder.runDevice !== undefined && this.decoder.runDevice !== undefined;
-  }
-
   /** Encodes data (batches split at `maxBatch`) into the posterior. */
   async encode(x: VaeTensor, onRows?: RowsDone): Promise<Posterior> {
     const output = this.manifest.encoder.output;
