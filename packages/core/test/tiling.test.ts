@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DEFAULT_TILING_PRESET, TILING_PRESETS, planTiles, rampWeights, tileStarts, tiledDecode, tiledEncode } from '../src/index';
+import { DEFAULT_TILING_PRESET, TILING_PRESETS, planTiles, rampWeights, tilePlanOf, tileStarts, tiledDecode, tiledEncode } from '../src/index';
 import type { TiledMoments } from '../src/index';
 import { VaeTensor } from '../src/index';
 import { NormalV1 } from '../src/index';
@@ -359,6 +359,16 @@ describe('tiling options', () => {
     await tiledDecode(async (tile) => { dims.push(JSON.stringify(tile.dims)); return localDecoder(8)(tile); }, z, { preset: 'taef2' });
     // 100 rows with 64-tiles and 8 overlap: starts 0, 36; 60 columns: one tile.
     expect(dims).toEqual(['[1,4,64,60]', '[1,4,64,60]']);
+  });
+
+  it('takes a VAE preset by its family name, and reports each tile to onProgress', async () => {
+    const z2 = randomTensor([2, 4, 100, 60], 3);
+    const seen: [number, number][] = [];
+    const byFamily = await tiledDecode(localDecoder(8), z2, { preset: 'flux-2-tiny', onProgress: (done, total) => void seen.push([done, total]) });
+    expect(seen).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    expect(tilePlanOf('decode', 100, 60, { preset: 'flux-2-tiny' }).tiles.length).toBe(2);
+    const byOldName = await tiledDecode(localDecoder(8), z2, { preset: 'taef2' });
+    expect(Array.from(byFamily.data)).toEqual(Array.from(byOldName.data));
   });
 
   const z = randomTensor([1, 4, 16, 16], 4);

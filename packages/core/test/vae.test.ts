@@ -1,8 +1,8 @@
 // The whole Vae on the pure-JS mock backend (linear VAEs computed in plain JavaScript): the contract suite, the IWAE
 // estimate against the closed-form log-likelihood, batch splitting, the device path, progress and shared noise.
-import { NormalV1, Posterior, VaeTensor, createNoise, describeLikelihood, LIKELIHOODS, parseManifest } from '../src/index';
-import type { Vae } from '../src/index';
-import { LinearVae, MOCK_CONTRACT_MODELS, MOCK_MODELS, createMockVae, describeVaeContract, errorOf, expectClose, goldenTensor, mockGolden } from '@onnx-vae/core/testing';
+import { NormalV1, Posterior, VaeTensor, createNoise, createVae, describeLikelihood, LIKELIHOODS, parseManifest } from '../src/index';
+import type { Backend, BackendSession, Vae } from '../src/index';
+import { LinearVae, MOCK_CONTRACT_MODELS, MOCK_MODELS, MOCK_SOURCE, createMockVae, describeVaeContract, errorOf, expectClose, goldenTensor, mockGolden } from '@onnx-vae/core/testing';
 import type { MockModelName } from '@onnx-vae/core/testing';
 import { base } from './manifest-cases';
 
@@ -194,5 +194,72 @@ describe('the likelihood registry', () => {
     [{ kind: 'none' }, 'none'],
   ])('describeLikelihood(%j) is %s', (likelihood, text) => {
     expect(describeLikelihood(parseManifest({ ...base, decoder: { ...base.decoder, output: 'x_hat' }, likelihood }).likelihood)).toBe(text);
+  });
+});
+
+describe('tiled calls on a small image model (nearest up/down-sampling in plain JS)', () => {
+  // Encoder: the mean of each 8x8 block of channel c % 3 into latent channel c (4 channels); decoder: nearest
+  // upsampling of latent channels 0..2. Deterministic, no likelihood: enough to count tiles and check settings.
+  const decoderRuns: number[][] = [];
+  const session = (role: 'encoder' | 'decoder'): BackendSession => ({
+    inputs: [{ name: role === 'encoder' ? 'image' : 'latent', type: 'float32', shape: ['n', role === 'encoder' ? 3 : 4, 'h', 'w'] }],
+    outputs: [{ name: role === 'encoder' ? 'latent' : 'image', type: 'float32', shape: ['n', role === 'encoder' ? 4 : 3, 'h', 'w'] }],
+    run: async (feeds) => {
+      const input = Object.values(feeds)[0]!;
+      const [n, , h, w] = input.dims as [number, number, number, number];
+      if (role === 'decoder') decoderRuns.push([h, w]);
+      const [c, oh, ow] = role === 'encoder' ? [4, h / 8, w / 8] : [3, h * 8, w * 8];
+      const out = new Float32Array(n * c * oh * ow);
+      for (let b = 0; b < n; b++)
+        for (let k = 0; k < c; k++)
+          for (let y = 0; y < oh; y++)
+            for (let x = 0; x < ow; x++) {
+              let v = 0;
+              if (role === 'decoder') v = input.data[((b * 4 + k) * h + Math.floor(y / 8)) * w + Math.floor(x / 8)]!;
+              else for (let i = 0; i < 64; i++) v += input.data[((b * 3 + (k % 3)) * h + y * 8 + (i >> 3)) * w + x * 8 + (i & 7)]! / 64;
+              out[((b * c + k) * oh + y) * ow + x] = v;
+            }
+      return { [role === 'encoder' ? 'latent' : 'image']: new VaeTensor(out, [n, c, oh, ow]) };
+    },
+    release: async () => {},
+  });
+  const backend: Backend = { specificationVersion: 'v1', name: 'image mock', createSession: async (_source, role) => session(role) };
+  const manifest = parseManifest({
+    format: 'onnx-vae',
+    version: 1,
+    name: 'image-mock',
+    encoder: { file: 'e.onnx', input: 'image', output: { kind: 'deterministic', name: 'latent' } },
+    decoder: { file: 'd.onnx', input: 'latent', output: 'image' },
+    data: { shape: [3, null, null], layout: 'NCHW', range: [0, 1] },
+    latent: { shape: [4, null, null], spatialFactor: 8 },
+    likelihood: { kind: 'none' },
+  });
+  const load = (preset: string | null) =>
+    createVae({ manifest: preset === null ? manifest : () => ({ layout: 'encoder-decoder-pair', preset, manifest, reasons: [] }), backend, encoder: MOCK_SOURCE, decoder: MOCK_SOURCE });
+  const image = (h: number, w: number) => ({ data: Float32Array.from({ length: 3 * h * w }, (_, i) => (i % 17) / 17), dims: [1, 3, h, w] });
+
+  it('encode with tiling reports a fraction of a row per tile; reconstruct covers 2 rows', async () => {
+    const vae = await load(null);
+    const seen: [number, number][] = [];
+    await vae.encode(image(64, 96), { tiling: { tileSize: 32, overlap: 8 }, onProgress: (done, total) => void seen.push([done, total]) });
+    // 64 rows: starts 0, 24, 32; 96 columns: 0, 24, 48, 64 -> 12 tiles.
+    expect(seen.length).toBe(12);
+    expect(seen[0]![0]).toBeCloseTo(1 / 12, 12);
+    expect(seen.at(-1)).toEqual([1, 1]);
+    const both: [number, number][] = [];
+    await vae.reconstruct(image(64, 96), { tiling: { encode: { tileSize: 32, overlap: 8 }, decode: { tileSize: 4, overlap: 1 } }, onProgress: (done, total) => void both.push([done, total]) });
+    expect(both.every(([, total]) => total === 2)).toBe(true);
+    expect(both.map(([done]) => done)).toEqual([...both.map(([done]) => done)].sort((a, b) => a - b));
+    expect(both.at(-1)).toEqual([2, 2]);
+  });
+
+  it('tiling defaults come from the preset a model was detected with (flux-2-tiny: 64/8), else kl-f8 (64/16)', async () => {
+    const z = { data: new Float32Array(4 * 120 * 8), dims: [1, 4, 120, 8] };
+    decoderRuns.length = 0;
+    await (await load('flux-2-tiny')).decode(z, { tiling: true });
+    expect(decoderRuns).toEqual([[64, 8], [64, 8]]);
+    decoderRuns.length = 0;
+    await (await load(null)).decode(z, { tiling: true });
+    expect(decoderRuns).toEqual([[64, 8], [64, 8], [64, 8]]);
   });
 });
