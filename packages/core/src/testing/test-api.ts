@@ -1,6 +1,6 @@
 /**
  * The test-runner functions the contract suite calls: jest's globals, or the jest-compatible subset the browser
- * page defines (scripts/browser/harness.ts). Read from `globalThis` when the suite is declared, typed here so the kit
+ * page defines (packages/web/test/browser/harness.ts). Read from `globalThis` when the suite is declared, typed here so the kit
  * needs no test-runner types.
  */
 
