@@ -10,6 +10,7 @@ export const base = {
   likelihood: { kind: 'bernoulli', parameterization: 'logits' },
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tables edit nested fields of the manifest freely
 export type Json = Record<string, any>;
 export function edit(change: (m: Json) => void): Json {
   const copy = JSON.parse(JSON.stringify(base));

@@ -111,11 +111,9 @@ const files = onnxFiles();
 const python = spawnSync(PYTHON, ['-c', 'import onnx, numpy'], { encoding: 'utf8' });
 const pythonOnnx = python.status === 0;
 if (!pythonOnnx) {
-  // eslint-disable-next-line no-console
   console.warn(`onnx-proto.test: skipping the comparison with python onnx: "${PYTHON} -c 'import onnx, numpy'" failed (${python.error?.message ?? python.stderr.trim()}). Install python3-onnx to run it.`);
 }
 if (files.length === 0) {
-  // eslint-disable-next-line no-console
   console.warn(`onnx-proto.test: skipping the comparison with python onnx: no .onnx files under ${MODELS}.`);
 }
 

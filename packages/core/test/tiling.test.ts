@@ -3,7 +3,8 @@ import { DEFAULT_TILING_PRESET, TILING_PRESETS, planTiles, rampWeights, tilePlan
 import type { TiledMoments } from '../src/index';
 import { VaeTensor } from '../src/index';
 import { NormalV1 } from '../src/index';
-import { InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError } from '../src/index';
+import { ModelMismatchError, VaeError } from '../src/index';
+import type { InvalidInputError, InvalidOptionError } from '../src/index';
 import { errorOf } from '@onnx-vae/core/testing';
 
 // ---- A pure-JS "VAE" made of NCHW operations, written here so the tiling is checked against known maths. ----
