@@ -10,8 +10,7 @@ import { decoderOutputNames, encoderOutputNames } from '../manifest/graph-check.
 import type { Manifest } from '../manifest/types.js';
 import { VaeTensor, concatBatches } from '../tensor/tensor.js';
 import { DeviceLatent } from './device-latent.js';
-import { Posterior } from './posterior.js';
-import { momentsHalf } from './posterior.js';
+import { Posterior, momentsHalf } from './posterior.js';
 
 /** Called after each graph run with the rows (batch items) that run finished. @internal */
 export type RowsDone = (rows: number) => void;

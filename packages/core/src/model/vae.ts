@@ -13,7 +13,7 @@ import { booleanOption, functionOption, positiveIntegerOption } from '../validat
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
 import type { RowsDone } from './graph-runner.js';
-import { checkShape, latentInput, latentItemShape, prepareInput, spatialFactor, dataInput } from './inputs.js';
+import { checkShape, dataInput, latentInput, latentItemShape, prepareInput, spatialFactor } from './inputs.js';
 import { interpolateLatents } from './interpolate.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './latent-scaling.js';
