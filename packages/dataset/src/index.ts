@@ -22,3 +22,5 @@ export * from './plan.js';
 export * from './progress.js';
 export * from './shard-runner.js';
 export * from './encode-dataset.js';
+export * from './distributed.js';
+export * from './commands.js';
