@@ -2,7 +2,7 @@
  * The dataset manifest `dataset.json` and `errors.jsonl`, assembled from the shard records once every shard is done
  * (or has failed for good).
  */
-import { readFile, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '@onnx-vae/core';
 import { writeFileAtomic } from '@onnx-vae/node';
@@ -135,6 +135,7 @@ export async function writeDatasetManifest(out: string, spec: DatasetSpec, shard
     shards: done,
     incomplete,
   };
+  await mkdir(out, { recursive: true });
   await writeFileAtomic(join(out, ERRORS_FILE), errors.map((error) => `${JSON.stringify(error)}\n`).join(''));
   await writeFileAtomic(join(out, DATASET_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   for (const folder of [out, join(out, RECORDS_FOLDER)]) {
