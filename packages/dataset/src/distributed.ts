@@ -49,6 +49,8 @@ export interface FinalizeJobData {
   readonly out: string;
   readonly shards: readonly PlannedShard[];
   readonly planErrors: readonly ItemError[];
+  /** Ids of the shard jobs (shards complete before planning have none). */
+  readonly jobs: readonly string[];
 }
 
 /** What a shard job returns. */
@@ -197,7 +199,7 @@ export async function planDistributed(model: string, input: string, options: Pla
       await flow.add({
         name: JOB_NAMES.finalize,
         queueName: location.name,
-        data: { spec: plan.spec, out, shards: plan.shards, planErrors: plan.planErrors } satisfies FinalizeJobData,
+        data: { spec: plan.spec, out, shards: plan.shards, planErrors: plan.planErrors, jobs: pending.map((task) => shardJobId(task.file)) } satisfies FinalizeJobData,
         opts: { jobId: FINALIZE_JOB_ID, attempts, backoff: { type: 'exponential', delay: backoffMs } },
         children: pending.map((task) => ({
           name: JOB_NAMES.shard,
@@ -359,14 +361,14 @@ export async function followDataset(options: FollowOptions): Promise<Omit<Datase
     const total = data.shards.reduce((sum, shard) => sum + shard.planned, 0);
     const tracker = new ProgressTracker(total, data.shards.length);
     const planned = new Map(data.shards.map((shard) => [shardJobId(shard.file), shard]));
-    let skippedShards = 0;
+    const skipped = new Set<string>();
     const report = (): void => options.onProgress?.(tracker.snapshot());
     // Shards complete before planning have no job; count them as done.
-    const jobs = new Set((await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])).map((job) => job.id));
+    const jobs = new Set(data.jobs);
     for (const [id, shard] of planned) {
       if (!jobs.has(id)) {
         tracker.finish(shard.file, shard.planned, 0, true);
-        skippedShards++;
+        skipped.add(shard.file);
       }
     }
     events.on('progress', ({ jobId, data: progress }) => {
@@ -381,7 +383,7 @@ export async function followDataset(options: FollowOptions): Promise<Omit<Datase
       const shard = planned.get(jobId);
       if (!shard) return;
       const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as ShardJobResult;
-      if (r.skipped) skippedShards++;
+      if (r.skipped) skipped.add(shard.file);
       tracker.finish(shard.file, shard.planned, shard.planned - r.items, r.skipped);
       report();
     });
@@ -394,15 +396,17 @@ export async function followDataset(options: FollowOptions): Promise<Omit<Datase
         report();
       }
     });
-    // Jobs that finished before we listened.
-    for (const job of await queue.getJobs(['completed', 'failed'])) {
-      const shard = job.id === undefined ? undefined : planned.get(job.id);
-      if (!shard) continue;
-      if (job.finishedOn && job.returnvalue) {
+    // Jobs that finished before we listened (states first: fetching a job fetches its input list).
+    for (const id of jobs) {
+      const state = await queue.getJobState(id);
+      if (state !== 'completed' && state !== 'failed') continue;
+      const job = await queue.getJob(id);
+      const shard = planned.get(id)!;
+      if (state === 'completed' && job?.returnvalue) {
         const r = job.returnvalue as ShardJobResult;
-        if (r.skipped) skippedShards++;
+        if (r.skipped) skipped.add(shard.file);
         tracker.finish(shard.file, shard.planned, shard.planned - r.items, true);
-      } else if (job.failedReason) tracker.finish(shard.file, shard.planned, shard.planned);
+      } else tracker.finish(shard.file, shard.planned, shard.planned);
     }
     report();
     const result = (await parent.waitUntilFinished(events)) as FinalizeJobResult;
@@ -411,7 +415,7 @@ export async function followDataset(options: FollowOptions): Promise<Omit<Datase
       items: result.items,
       errors: result.errors,
       shards: result.shards,
-      skippedShards,
+      skippedShards: skipped.size,
       failedShards: result.incomplete,
       seconds: final.seconds,
       itemsPerSecond: final.itemsPerSecond,
@@ -422,6 +426,8 @@ export async function followDataset(options: FollowOptions): Promise<Omit<Datase
   }
 }
 
+const RECENT_JOBS = 200;
+
 /** What `dataset-status` shows. */
 export interface DatasetStatus {
   readonly name: string;
@@ -429,13 +435,13 @@ export interface DatasetStatus {
   readonly shards: { readonly waiting: number; readonly active: number; readonly completed: number; readonly failed: number; readonly delayed: number };
   /** State of the finalize job, or `null` when nothing is planned. */
   readonly finalize: string | null;
-  /** Items stored per second over the completed shard jobs (first start to last finish). */
+  /** Items stored per second by the most recent completed shard jobs (up to 200; first start to last finish). */
   readonly itemsPerSecond: number;
-  /** Items stored by completed shard jobs. */
+  /** Items stored by those jobs. */
   readonly items: number;
   /** Workers connected to the queue now. */
   readonly workers: readonly string[];
-  /** Failed shard jobs with their reasons. */
+  /** Failed shard jobs with their reasons (up to 200). */
   readonly failed: readonly { readonly id: string; readonly reason: string; readonly attempts: number }[];
 }
 
@@ -450,26 +456,32 @@ export async function datasetStatus(options: { readonly queue: string; readonly 
   try {
     const parent = await queue.getJob(FINALIZE_JOB_ID);
     const finalizeState = parent ? await parent.getState() : null;
-    const count = async (state: 'waiting' | 'active' | 'completed' | 'failed' | 'delayed'): Promise<number> => {
-      const jobs = await queue.getJobs([state]);
-      return jobs.filter((job) => job.name === JOB_NAMES.shard).length;
-    };
-    const completed = (await queue.getJobs(['completed'])).filter((job) => job.name === JOB_NAMES.shard);
+    const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
+    // Every count but the finalize job's own state is shard jobs.
+    const shardCount = (state: string, ...names: string[]): number => names.reduce((sum, name) => sum + (counts[name] ?? 0), 0) - (finalizeState === state ? 1 : 0);
+    // The rate from the most recent completed shard jobs (fetching every job would fetch every input list).
+    const recent = (await queue.getJobs(['completed'], 0, RECENT_JOBS - 1, false)).filter((job) => job.name === JOB_NAMES.shard);
     let items = 0;
     let first = Infinity;
     let last = 0;
-    for (const job of completed) {
+    for (const job of recent) {
       const r = job.returnvalue as ShardJobResult;
       if (r.skipped) continue;
       items += r.items;
       first = Math.min(first, job.processedOn ?? Infinity);
       last = Math.max(last, job.finishedOn ?? 0);
     }
-    const failedJobs = (await queue.getJobs(['failed'])).filter((job) => job.name === JOB_NAMES.shard);
+    const failedJobs = (await queue.getJobs(['failed'], 0, RECENT_JOBS - 1)).filter((job) => job.name === JOB_NAMES.shard);
     const workers = (await queue.getWorkers()).map((w) => String(w.name ?? w.rawname ?? w.addr ?? '?'));
     return {
       name: location.name,
-      shards: { waiting: await count('waiting'), active: await count('active'), completed: completed.length, failed: failedJobs.length, delayed: await count('delayed') },
+      shards: {
+        waiting: shardCount('waiting', 'waiting', 'prioritized'),
+        active: shardCount('active', 'active'),
+        completed: shardCount('completed', 'completed'),
+        failed: shardCount('failed', 'failed'),
+        delayed: shardCount('delayed', 'delayed'),
+      },
       finalize: finalizeState,
       itemsPerSecond: last > first ? (items * 1000) / (last - first) : 0,
       items,
@@ -487,7 +499,7 @@ export function formatStatus(status: DatasetStatus): string {
   const lines = [
     `dataset queue "${status.name}": ${status.finalize === null ? 'nothing planned' : `finalize ${status.finalize}`}`,
     `shards: ${s.waiting} waiting, ${s.delayed} delayed (retry backoff), ${s.active} active, ${s.completed} completed, ${s.failed} failed`,
-    `items: ${status.items} stored, ${status.itemsPerSecond.toFixed(1)} items/s`,
+    `recent shards: ${status.items} items stored, ${status.itemsPerSecond.toFixed(1)} items/s`,
     `workers (${status.workers.length}): ${status.workers.join(', ') || 'none connected'}`,
   ];
   for (const failed of status.failed) lines.push(`failed ${failed.id} after ${failed.attempts} attempts: ${failed.reason}`);
