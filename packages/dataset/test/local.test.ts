@@ -122,6 +122,14 @@ describe('encodeDataset on one machine', () => {
     }
   });
 
+  it('2 local worker processes write the same shards as one process', async () => {
+    const out = join(dir, 'out-two-processes');
+    const summary = await encodeDataset(KL_F8, images, { output: out, size: SIZE, shardSize: 4, minSize: 8, workers: 2, ...LOAD });
+    expect(summary).toMatchObject({ items: 7, errors: 2, shards: 3, failedShards: [] });
+    expect(summary.manifest.shards).toEqual((JSON.parse(await readFile(join(firstOut, 'dataset.json'), 'utf8')) as DatasetManifest).shards);
+    expect(await readFile(join(out, 'errors.jsonl'), 'utf8')).toBe(await readFile(join(firstOut, 'errors.jsonl'), 'utf8'));
+  });
+
   it('--flip stores the mirrored image\'s moments; --sample draws noise seeded by key, the same in any shard layout', async () => {
     const out = join(dir, 'out-moments');
     await encodeDataset(KL_F8, images, { output: out, size: SIZE, shardSize: 4, minSize: 8, kind: 'moments', flip: true, dtype: 'float32', ...LOAD });
