@@ -116,6 +116,8 @@ async function runInWorkers(workers: number, model: string, loadOptions: LoadVae
       });
     });
   await Promise.all(Array.from({ length: Math.min(workers, tasks.length) }, one));
+  // Every worker process died (e.g. it could not start): what is left is not lost silently.
+  for (const task of queue.splice(0)) events.failed(task.file, `no worker process was left to encode it (${script} must exist: build with tsc -b)`);
 }
 
 /**
