@@ -179,6 +179,7 @@ export const encodeDatasetCommand: DatasetCommand = {
       context.io.stdout.write(`${formatSummary(summary)}\n`);
       return;
     }
+    if (context.values.workers !== undefined) throw new InvalidOptionError('workers', '--workers starts local worker processes; with --queue, start `onnx-vae worker` processes instead (on any machine).');
     const attempts = integer(context.values, 'attempts', 1);
     const plan = await planDistributed(context.model, context.inputs[0]!, { ...settings, output, queue, ...(name === undefined ? {} : { name }), ...(attempts === undefined ? {} : { attempts }), loadOptions: loadOptions(context) });
     context.io.stderr.write(
