@@ -5,7 +5,7 @@
  * failed shard shows in the summary with its reason.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
@@ -141,6 +141,31 @@ describeWithRedis('encode-dataset on BullMQ', () => {
     expect(await readdir(join(out, 'records'))).toEqual(['shard-00000.safetensors.json']);
     const local = await encodeDataset(KL_F8, images, { output: join(dir, 'twice-local'), size: 32, shardSize: 100, minSize: 8, ...LOAD });
     expect((await manifestOf(out)).shards).toEqual(local.manifest.shards);
+  });
+
+  it('a transient failure (the output cannot be written) is retried with backoff and then completes', async () => {
+    const out = join(dir, 'transient');
+    await mkdir(out, { recursive: true });
+    // A file where the records folder goes: writing the shard fails until it is removed.
+    await writeFile(join(out, 'records'), 'in the way');
+    await planDistributed(KL_F8, images, { output: out, queue: redis.url, name: 'transient', size: 32, shardSize: 100, minSize: 8, attempts: 5, backoffMs: 300, ...LOAD });
+    const queue = queueOf('transient');
+    const running = await startWorker(KL_F8, { queue: redis.url, name: 'transient', ...LOAD });
+    try {
+      await waitFor('a failed attempt', async () => ((await queue.getJob('shard-00000'))?.attemptsMade ?? 0) >= 1, 30_000);
+      const job = (await queue.getJob('shard-00000'))!;
+      expect(job.failedReason).toMatch(/records/);
+      expect(['delayed', 'waiting', 'active']).toContain(await job.getState());
+      await unlink(join(out, 'records'));
+      await waitFor('finalize', async () => (await (await queue.getJob(FINALIZE_JOB_ID))!.isCompleted()), 30_000);
+      const done = (await queue.getJob('shard-00000'))!;
+      expect(await done.getState()).toBe('completed');
+      expect(done.attemptsMade).toBeGreaterThanOrEqual(2);
+    } finally {
+      await running.close();
+      await queue.close();
+    }
+    expect((await manifestOf(out)).incomplete).toEqual([]);
   });
 
   it('a worker with another model refuses with MODEL_MISMATCH and stops; the failed shard and its reason end in the summary', async () => {
