@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { machineLine, writeDocBlock } from '../scripts/bench-stats.mjs';
+import { machineLine, writeDocBlock } from './stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models/kl-f8');

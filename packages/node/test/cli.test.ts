@@ -452,7 +452,7 @@ describe('models/mnist-vae (the shipped model; it must be committed)', () => {
   let digits: VaeTensor;
 
   beforeAll(async () => {
-    if (!mnistPresent) throw new Error(`${MNIST}/vae.json is missing: the trained MNIST VAE is part of the repository (scripts/train-mnist-vae.py writes it).`);
+    if (!mnistPresent) throw new Error(`${MNIST}/vae.json is missing: the trained MNIST VAE is part of the repository (training/onnx_vae_training/train_mnist_vae.py writes it).`);
     dir = await folder('mnist');
     vae = await loadVae(MNIST, { intraOpNumThreads: 1 });
     // three synthetic 28x28 "digits": a bar, a ring and a cross, written as grey PNGs
