@@ -5,7 +5,7 @@
 //
 // Options: --images N (default 48), --shard-size N (default 8), --jobs N (empty jobs, default 2000).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,9 @@ const { Queue, Worker } = await import(requireDataset.resolve('bullmq'));
 const { Redis } = requireDataset('ioredis');
 const { encodeDataset, planDistributed, followDataset } = await import(join(ROOT, 'packages/dataset/dist/index.js'));
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '48' }, 'shard-size': { type: 'string', default: '8' }, jobs: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: { images: { type: 'string', default: '48' }, 'shard-size': { type: 'string', default: '8' }, jobs: { type: 'string', default: '2000' } },
+});
 const IMAGES = Number(values.images);
 const SHARD = Number(values['shard-size']);
 const JOBS = Number(values.jobs);
@@ -41,7 +43,9 @@ function freePort() {
 
 async function startRedis() {
   const port = await freePort();
-  const child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  const child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+    stdio: 'ignore',
+  });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const ok = await new Promise((done) => {
@@ -58,7 +62,9 @@ async function startRedis() {
 }
 
 function startWorkerProcess(url, name, threads) {
-  const child = spawn(process.execPath, [BIN, 'worker', MODEL, '--queue', url, '--name', name, '--threads', String(threads)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'worker', MODEL, '--queue', url, '--name', name, '--threads', String(threads)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let output = '';
   child.stderr.on('data', (chunk) => (output += chunk));
   const ready = new Promise((done, fail) => {
@@ -78,7 +84,9 @@ async function makeImages(folder) {
       s = (Math.imul(s, 1103515245) + 12345) >>> 0;
       raw[j] = ((j % (width * 3)) >> 2) + (s >>> 26);
     }
-    await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(folder, `img-${String(i).padStart(4, '0')}.jpg`));
+    await sharp(raw, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toFile(join(folder, `img-${String(i).padStart(4, '0')}.jpg`));
   }
 }
 
@@ -93,7 +101,12 @@ console.log(`${IMAGES} JPEG images (~320x300) -> ${SIZE}x${SIZE} centre crop -> 
 const one = await encodeDataset(MODEL, images, { ...settings, output: join(dir, 'local-1'), workers: 1, loadOptions: { intraOpNumThreads: cores } });
 rows.push(['local, 1 process', `${cores} threads`, one.itemsPerSecond, one.seconds]);
 console.log(rows.at(-1));
-const two = await encodeDataset(MODEL, images, { ...settings, output: join(dir, 'local-2'), workers: 2, loadOptions: { intraOpNumThreads: Math.max(1, cores / 2) } });
+const two = await encodeDataset(MODEL, images, {
+  ...settings,
+  output: join(dir, 'local-2'),
+  workers: 2,
+  loadOptions: { intraOpNumThreads: Math.max(1, cores / 2) },
+});
 rows.push(['local, 2 worker processes', `${Math.max(1, cores / 2)} thread each`, two.itemsPerSecond, two.seconds]);
 console.log(rows.at(-1));
 
@@ -113,7 +126,17 @@ try {
   for (const [label, payload, count, concurrency] of [
     ['empty job', {}, JOBS, 1],
     ['empty job', {}, JOBS, 16],
-    ['shard-sized job (1000 paths, ~90 KB)', { items: Array.from({ length: 1000 }, (_, i) => ({ key: `part-00042/${String(i).padStart(9, '0')}`, path: `/mnt/datasets/laion/part-00042/${String(i).padStart(9, '0')}.jpg` })) }, Math.min(JOBS, 200), 4],
+    [
+      'shard-sized job (1000 paths, ~90 KB)',
+      {
+        items: Array.from({ length: 1000 }, (_, i) => ({
+          key: `part-00042/${String(i).padStart(9, '0')}`,
+          path: `/mnt/datasets/laion/part-00042/${String(i).padStart(9, '0')}.jpg`,
+        })),
+      },
+      Math.min(JOBS, 200),
+      4,
+    ],
   ]) {
     const name = `cost-${queueCost.length}`;
     const queue = new Queue(name, { connection, prefix: 'onnx-vae' });
@@ -121,7 +144,14 @@ try {
     const memory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))[1]);
     const before = await memory();
     let started = performance.now();
-    for (let i = 0; i < count; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, count - i) }, (_, j) => ({ name: 'shard', data: payload, opts: { jobId: `job-${i + j}`, attempts: 3, backoff: { type: 'exponential', delay: 1000 } } })));
+    for (let i = 0; i < count; i += 500)
+      await queue.addBulk(
+        Array.from({ length: Math.min(500, count - i) }, (_, j) => ({
+          name: 'shard',
+          data: payload,
+          opts: { jobId: `job-${i + j}`, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+        })),
+      );
     const addSeconds = (performance.now() - started) / 1000;
     const bytesPerJob = ((await memory()) - before) / count;
     let done = 0;
@@ -145,9 +175,11 @@ try {
   const progressJobs = await progressQueue.addBulk(Array.from({ length: 16 }, (_, i) => ({ name: 'shard', data: {}, opts: { jobId: `p-${i}` } })));
   const UPDATES = 200;
   let started = performance.now();
-  await Promise.all(progressJobs.map(async (job) => {
-    for (let i = 0; i < UPDATES; i++) await job.updateProgress({ done: i, errors: 0, total: UPDATES });
-  }));
+  await Promise.all(
+    progressJobs.map(async (job) => {
+      for (let i = 0; i < UPDATES; i++) await job.updateProgress({ done: i, errors: 0, total: UPDATES });
+    }),
+  );
   const progressPerSecond = (16 * UPDATES) / ((performance.now() - started) / 1000);
   await progressQueue.obliterate({ force: true });
   await progressQueue.close();
@@ -165,11 +197,13 @@ try {
     '| --- | --- | --- | --- | --- |',
     ...rows.map(([mode, threads, rate, seconds]) => `| ${mode} | ${threads} | ${rate.toFixed(2)} | ${(rate / base).toFixed(2)}x | ${seconds.toFixed(1)} |`),
     '',
-    'BullMQ\'s own cost on this Redis (a no-op processor; add = `addBulk` in chunks of 500 with attempts and backoff):',
+    "BullMQ's own cost on this Redis (a no-op processor; add = `addBulk` in chunks of 500 with attempts and backoff):",
     '',
     '| job | worker concurrency | added/s | processed/s | Redis bytes per job |',
     '| --- | --- | --- | --- | --- |',
-    ...queueCost.map(([label, concurrency, added, processed, bytes]) => `| ${label} | ${concurrency} | ${added.toFixed(0)} | ${processed.toFixed(0)} | ${bytes.toFixed(0)} |`),
+    ...queueCost.map(
+      ([label, concurrency, added, processed, bytes]) => `| ${label} | ${concurrency} | ${added.toFixed(0)} | ${processed.toFixed(0)} | ${bytes.toFixed(0)} |`,
+    ),
     '',
     `Progress events (\`job.updateProgress\`, what a worker sends after each batch), 16 jobs at once: ${progressPerSecond.toFixed(0)}/s.`,
   ].join('\n');

@@ -8,7 +8,9 @@ describe('encodeSafetensors with dtype F16', () => {
     const values = Float32Array.of(0, 1, -2.5, 0.1, 65504, 1e-8, 3.14159);
     const bytes = encodeSafetensors({ x: new VaeTensor(values, [7]) }, { keys: '["a"]' }, { dtype: 'F16' });
     const length = new DataView(bytes.buffer).getUint32(0, true);
-    expect(new TextDecoder().decode(bytes.subarray(8, 8 + length)).trimEnd()).toBe('{"__metadata__":{"keys":"[\\"a\\"]"},"x":{"dtype":"F16","shape":[7],"data_offsets":[0,14]}}');
+    expect(new TextDecoder().decode(bytes.subarray(8, 8 + length)).trimEnd()).toBe(
+      '{"__metadata__":{"keys":"[\\"a\\"]"},"x":{"dtype":"F16","shape":[7],"data_offsets":[0,14]}}',
+    );
     expect(bytes.length).toBe(8 + length + 14);
     const { tensors, metadata } = decodeSafetensors(bytes);
     expect(metadata).toEqual({ keys: '["a"]' });
@@ -16,6 +18,9 @@ describe('encodeSafetensors with dtype F16', () => {
   });
 
   it('refuses another dtype, listing the valid ones', () => {
-    expect(errorOf(() => encodeSafetensors({}, undefined, { dtype: 'BF16' as 'F16' }))).toEqual({ code: 'INVALID_OPTION', message: 'Expected "dtype" to be one of "F32", "F16" but received "BF16".' });
+    expect(errorOf(() => encodeSafetensors({}, undefined, { dtype: 'BF16' as 'F16' }))).toEqual({
+      code: 'INVALID_OPTION',
+      message: 'Expected "dtype" to be one of "F32", "F16" but received "BF16".',
+    });
   });
 });

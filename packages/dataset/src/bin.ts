@@ -18,7 +18,9 @@ const COMMON = Object.freeze({
 } satisfies Record<string, DatasetOptionSpec>);
 
 function help(name: string, command: DatasetCommand): string {
-  const rows = Object.entries({ ...command.options, ...COMMON } as Record<string, DatasetOptionSpec>).map(([option, spec]) => [`${spec.short ? `-${spec.short}, ` : '    '}--${option}${spec.value ? ` ${spec.value}` : ''}`, spec.description] as const);
+  const rows = Object.entries({ ...command.options, ...COMMON } as Record<string, DatasetOptionSpec>).map(
+    ([option, spec]) => [`${spec.short ? `-${spec.short}, ` : '    '}--${option}${spec.value ? ` ${spec.value}` : ''}`, spec.description] as const,
+  );
   const width = Math.max(...rows.map(([flag]) => flag.length));
   return `Usage: ${command.synopsis}\n\n${command.details}\n\nOptions:\n${rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`).join('\n')}\n`;
 }
@@ -29,7 +31,9 @@ async function main(args: readonly string[]): Promise<number> {
   const [name, ...rest] = args;
   const commands = DATASET_COMMANDS as Readonly<Record<string, DatasetCommand>>;
   if (name === undefined || name === '--help' || name === '-h' || !Object.hasOwn(commands, name)) {
-    const list = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(15)} ${c.summary}`).join('\n');
+    const list = Object.entries(commands)
+      .map(([n, c]) => `  ${n.padEnd(15)} ${c.summary}`)
+      .join('\n');
     (name === undefined || name.startsWith('-') ? process.stdout : process.stderr).write(`Usage: onnx-vae-dataset <command> ...\n\nCommands:\n${list}\n`);
     return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
   }
@@ -37,7 +41,9 @@ async function main(args: readonly string[]): Promise<number> {
   const specs = { ...command.options, ...COMMON } as Record<string, DatasetOptionSpec>;
   const { values, positionals } = parseArgs({
     args: [...rest],
-    options: Object.fromEntries(Object.entries(specs).map(([option, spec]) => [option, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }])),
+    options: Object.fromEntries(
+      Object.entries(specs).map(([option, spec]) => [option, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }]),
+    ),
     allowPositionals: true,
     strict: true,
   });
@@ -47,8 +53,17 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const [model, ...inputs] = command.modelFolder === false ? ['', ...positionals] : positionals;
   if (model === undefined) throw new UsageError('missing the model folder.');
-  if (inputs.length < command.inputs.min || inputs.length > command.inputs.max) throw new UsageError(`expected ${command.inputs.min === command.inputs.max ? command.inputs.min : `${command.inputs.min} to ${command.inputs.max}`} input(s) after the model folder but received ${inputs.length}.`);
-  await command.run({ command: name, model, inputs, values: values as Record<string, string | boolean | undefined>, io: { stdout: process.stdout, stderr: process.stderr } });
+  if (inputs.length < command.inputs.min || inputs.length > command.inputs.max)
+    throw new UsageError(
+      `expected ${command.inputs.min === command.inputs.max ? command.inputs.min : `${command.inputs.min} to ${command.inputs.max}`} input(s) after the model folder but received ${inputs.length}.`,
+    );
+  await command.run({
+    command: name,
+    model,
+    inputs,
+    values: values as Record<string, string | boolean | undefined>,
+    io: { stdout: process.stdout, stderr: process.stderr },
+  });
   return 0;
 }
 

@@ -50,14 +50,16 @@ function integer(values: DatasetOptionValues, name: string, minimum: number): nu
   const raw = values[name];
   if (raw === undefined) return undefined;
   const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < minimum) throw new InvalidOptionError(name, `Expected --${name} to be an integer >= ${minimum} but received ${describe(raw)}.`);
+  if (!Number.isSafeInteger(value) || value < minimum)
+    throw new InvalidOptionError(name, `Expected --${name} to be an integer >= ${minimum} but received ${describe(raw)}.`);
   return value;
 }
 
 function choice<T extends string>(values: DatasetOptionValues, name: string, table: Readonly<Record<T, unknown>>): T | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !Object.hasOwn(table, raw)) throw new InvalidOptionError(name, `Expected --${name} to be one of ${Object.keys(table).join(', ')} but received ${describe(raw)}.`);
+  if (typeof raw !== 'string' || !Object.hasOwn(table, raw))
+    throw new InvalidOptionError(name, `Expected --${name} to be one of ${Object.keys(table).join(', ')} but received ${describe(raw)}.`);
   return raw as T;
 }
 
@@ -113,7 +115,11 @@ function progressWriter(context: DatasetCommandContext): { update(progress: Data
 
 /** Settings from the command line. */
 function settingsOf(values: DatasetOptionValues): EncodeSettingsOptions {
-  if (values.sample === true && values.moments === true) throw new InvalidOptionError('moments', '--sample and --moments exclude each other: --sample stores one posterior draw, --moments the mean and log-variance to draw from.');
+  if (values.sample === true && values.moments === true)
+    throw new InvalidOptionError(
+      'moments',
+      '--sample and --moments exclude each other: --sample stores one posterior draw, --moments the mean and log-variance to draw from.',
+    );
   return {
     size: integer(values, 'size', 1),
     fit: choice<Fit>(values, 'fit', FITS),
@@ -137,7 +143,8 @@ const QUEUE_OPTIONS = Object.freeze({
 /** `onnx-vae encode-dataset <model> <input> -o <out-dir>`. */
 export const encodeDatasetCommand: DatasetCommand = {
   summary: 'encode a dataset of images into latent shards (locally, or planned on a BullMQ queue)',
-  synopsis: 'onnx-vae encode-dataset <model> <input> -o <out-dir> [--size S] [--fit crop|resize|pad] [--flip] [--sample | --moments] [--queue redis://HOST:PORT[/DB] [--detach]] [options]',
+  synopsis:
+    'onnx-vae encode-dataset <model> <input> -o <out-dir> [--size S] [--fit crop|resize|pad] [--flip] [--sample | --moments] [--queue redis://HOST:PORT[/DB] [--detach]] [options]',
   details: [
     '<input> is a folder of images (recursive; PNG, JPEG, WebP, AVIF, TIFF, GIF), a text file of image paths, or',
     'WebDataset .tar shards (a .tar, or a folder of them). Each image is brought to SxS (centre crop by default) and',
@@ -175,13 +182,30 @@ export const encodeDatasetCommand: DatasetCommand = {
     const name = text(context.values, 'name');
     const progress = progressWriter(context);
     if (queue === undefined) {
-      const summary = await encodeDataset(context.model, context.inputs[0]!, { ...settings, output, workers: integer(context.values, 'workers', 1), loadOptions: loadOptions(context), onProgress: progress.update }).finally(progress.finish);
+      const summary = await encodeDataset(context.model, context.inputs[0]!, {
+        ...settings,
+        output,
+        workers: integer(context.values, 'workers', 1),
+        loadOptions: loadOptions(context),
+        onProgress: progress.update,
+      }).finally(progress.finish);
       context.io.stdout.write(`${formatSummary(summary)}\n`);
       return;
     }
-    if (context.values.workers !== undefined) throw new InvalidOptionError('workers', '--workers starts local worker processes; with --queue, start `onnx-vae worker` processes instead (on any machine).');
+    if (context.values.workers !== undefined)
+      throw new InvalidOptionError(
+        'workers',
+        '--workers starts local worker processes; with --queue, start `onnx-vae worker` processes instead (on any machine).',
+      );
     const attempts = integer(context.values, 'attempts', 1);
-    const plan = await planDistributed(context.model, context.inputs[0]!, { ...settings, output, queue, ...(name === undefined ? {} : { name }), ...(attempts === undefined ? {} : { attempts }), loadOptions: loadOptions(context) });
+    const plan = await planDistributed(context.model, context.inputs[0]!, {
+      ...settings,
+      output,
+      queue,
+      ...(name === undefined ? {} : { name }),
+      ...(attempts === undefined ? {} : { attempts }),
+      loadOptions: loadOptions(context),
+    });
     context.io.stderr.write(
       plan.alreadyRunning
         ? `onnx-vae: queue "${plan.name}" already runs this dataset; following it.\n`
@@ -201,12 +225,12 @@ export const workerCommand: DatasetCommand = {
     'Loads the model once and encodes shard jobs planned by `onnx-vae encode-dataset ... --queue`, writing to the',
     'output folder given at planning. Run any number of workers on any machines. A job planned with another model',
     'is refused (MODEL_MISMATCH) and the worker stops. SIGINT or SIGTERM: finish the running jobs and stop; a',
-    'killed worker\'s job is retried by another worker once its lock expires (--lock-duration).',
+    "killed worker's job is retried by another worker once its lock expires (--lock-duration).",
   ].join('\n'),
   options: {
     ...QUEUE_OPTIONS,
     concurrency: { type: 'string', value: 'N', description: 'shard jobs at once in this process (default 1)' },
-    'lock-duration': { type: 'string', value: 'MS', description: 'job lock; a killed worker\'s job is retried after it (default 30000)' },
+    'lock-duration': { type: 'string', value: 'MS', description: "job lock; a killed worker's job is retried after it (default 30000)" },
   },
   inputs: { min: 0, max: 0 },
   async run(context) {

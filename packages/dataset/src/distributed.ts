@@ -11,7 +11,8 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
-import { BackendError, InvalidOptionError, VaeError, describe } from '@onnx-vae/core';
+import { BackendError, InvalidOptionError, describe } from '@onnx-vae/core';
+import type { VaeError } from '@onnx-vae/core';
 import type { LoadVaeOptions } from '@onnx-vae/node';
 import type { ItemError } from './item-errors.js';
 import { writeDatasetManifest } from './manifest.js';
@@ -112,7 +113,16 @@ async function openQueue(location: QueueLocation, url: string): Promise<Queue> {
     await Promise.race([
       queue.waitUntilReady(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new BackendError('BACKEND_UNAVAILABLE', `Cannot reach Redis at ${url} within ${CONNECT_TIMEOUT_MS / 1000}s; start redis-server there, or check --queue.`)), CONNECT_TIMEOUT_MS);
+        timer = setTimeout(
+          () =>
+            reject(
+              new BackendError(
+                'BACKEND_UNAVAILABLE',
+                `Cannot reach Redis at ${url} within ${CONNECT_TIMEOUT_MS / 1000}s; start redis-server there, or check --queue.`,
+              ),
+            ),
+          CONNECT_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (error) {
@@ -172,7 +182,8 @@ export async function planDistributed(model: string, input: string, options: Pla
   const location = queueLocation(options.queue, options.name);
   const attempts = options.attempts ?? 3;
   const backoffMs = options.backoffMs ?? 1000;
-  if (!Number.isSafeInteger(attempts) || attempts < 1) throw new InvalidOptionError('attempts', `Expected "attempts" to be a positive integer but received ${describe(options.attempts)}.`);
+  if (!Number.isSafeInteger(attempts) || attempts < 1)
+    throw new InvalidOptionError('attempts', `Expected "attempts" to be a positive integer but received ${describe(options.attempts)}.`);
   const out = resolve(options.output);
   const runner = await createShardRunner(model, options.loadOptions);
   let plan;
@@ -199,7 +210,13 @@ export async function planDistributed(model: string, input: string, options: Pla
       await flow.add({
         name: JOB_NAMES.finalize,
         queueName: location.name,
-        data: { spec: plan.spec, out, shards: plan.shards, planErrors: plan.planErrors, jobs: pending.map((task) => shardJobId(task.file)) } satisfies FinalizeJobData,
+        data: {
+          spec: plan.spec,
+          out,
+          shards: plan.shards,
+          planErrors: plan.planErrors,
+          jobs: pending.map((task) => shardJobId(task.file)),
+        } satisfies FinalizeJobData,
         opts: { jobId: FINALIZE_JOB_ID, attempts, backoff: { type: 'exponential', delay: backoffMs } },
         children: pending.map((task) => ({
           name: JOB_NAMES.shard,
@@ -258,7 +275,12 @@ async function finalize(job: Job<FinalizeJobData>, queue: Queue): Promise<Finali
     if (child?.failedReason) failures.set(shard.file, child.failedReason);
   }
   const manifest = await writeDatasetManifest(out, spec, shards, planErrors, failures);
-  return { items: manifest.items, errors: manifest.errors, shards: shards.length, incomplete: manifest.incomplete.map(({ file, reason }) => ({ file, reason })) };
+  return {
+    items: manifest.items,
+    errors: manifest.errors,
+    shards: shards.length,
+    incomplete: manifest.incomplete.map(({ file, reason }) => ({ file, reason })),
+  };
 }
 
 /**
@@ -277,7 +299,8 @@ async function finalize(job: Job<FinalizeJobData>, queue: Queue): Promise<Finali
 export async function startWorker(model: string, options: StartWorkerOptions): Promise<DatasetWorker> {
   const location = queueLocation(options.queue, options.name);
   const concurrency = options.concurrency ?? 1;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidOptionError('concurrency', `Expected "concurrency" to be a positive integer but received ${describe(options.concurrency)}.`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new InvalidOptionError('concurrency', `Expected "concurrency" to be a positive integer but received ${describe(options.concurrency)}.`);
   const lockDuration = options.lockDuration ?? 30_000;
   const queue = await openQueue(location, options.queue);
   let runner: ShardRunner;
@@ -304,10 +327,20 @@ export async function startWorker(model: string, options: StartWorkerOptions): P
         throw new Error(`[${mismatch.code}] ${mismatch.message}`);
       }
       const started = performance.now();
-      const { record, skipped } = await runner.run(task, spec, out, { onProgress: (p) => job.updateProgress({ done: p.done, errors: p.errors, total: p.total }) });
+      const { record, skipped } = await runner.run(task, spec, out, {
+        onProgress: (p) => job.updateProgress({ done: p.done, errors: p.errors, total: p.total }),
+      });
       return { file: task.file, items: record.items, errors: record.errors.length, skipped, seconds: (performance.now() - started) / 1000, worker: name };
     },
-    { connection: location.connection, prefix: location.prefix, concurrency, lockDuration, stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)), maxStalledCount: 2, name },
+    {
+      connection: location.connection,
+      prefix: location.prefix,
+      concurrency,
+      lockDuration,
+      stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
+      maxStalledCount: 2,
+      name,
+    },
   );
   worker.on('error', (error) => say(`queue error: ${error.message}`));
   worker.on('completed', (job, result) => {
@@ -356,7 +389,11 @@ export async function followDataset(options: FollowOptions): Promise<Omit<Datase
   try {
     await events.waitUntilReady();
     const parent = await queue.getJob(FINALIZE_JOB_ID);
-    if (!parent) throw new InvalidOptionError('name', `The queue "${location.name}" at ${options.queue} holds no planned dataset; plan one with onnx-vae encode-dataset ... --queue.`);
+    if (!parent)
+      throw new InvalidOptionError(
+        'name',
+        `The queue "${location.name}" at ${options.queue} holds no planned dataset; plan one with onnx-vae encode-dataset ... --queue.`,
+      );
     const data = parent.data as FinalizeJobData;
     const total = data.shards.reduce((sum, shard) => sum + shard.planned, 0);
     const tracker = new ProgressTracker(total, data.shards.length);
@@ -458,7 +495,8 @@ export async function datasetStatus(options: { readonly queue: string; readonly 
     const finalizeState = parent ? await parent.getState() : null;
     const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
     // Every count but the finalize job's own state is shard jobs.
-    const shardCount = (state: string, ...names: string[]): number => names.reduce((sum, name) => sum + (counts[name] ?? 0), 0) - (finalizeState === state ? 1 : 0);
+    const shardCount = (state: string, ...names: string[]): number =>
+      names.reduce((sum, name) => sum + (counts[name] ?? 0), 0) - (finalizeState === state ? 1 : 0);
     // The rate from the most recent completed shard jobs (fetching every job would fetch every input list).
     const recent = (await queue.getJobs(['completed'], 0, RECENT_JOBS - 1, false)).filter((job) => job.name === JOB_NAMES.shard);
     let items = 0;

@@ -65,7 +65,14 @@ interface ShardEvents {
   failed(file: string, reason: string): void;
 }
 
-async function runInProcess(model: string, loadOptions: LoadVaeOptions, tasks: readonly ShardTask[], spec: DatasetSpec, out: string, events: ShardEvents): Promise<void> {
+async function runInProcess(
+  model: string,
+  loadOptions: LoadVaeOptions,
+  tasks: readonly ShardTask[],
+  spec: DatasetSpec,
+  out: string,
+  events: ShardEvents,
+): Promise<void> {
   const runner = await createShardRunner(model, loadOptions);
   try {
     for (const task of tasks) {
@@ -81,7 +88,15 @@ async function runInProcess(model: string, loadOptions: LoadVaeOptions, tasks: r
   }
 }
 
-async function runInWorkers(workers: number, model: string, loadOptions: LoadVaeOptions, tasks: readonly ShardTask[], spec: DatasetSpec, out: string, events: ShardEvents): Promise<void> {
+async function runInWorkers(
+  workers: number,
+  model: string,
+  loadOptions: LoadVaeOptions,
+  tasks: readonly ShardTask[],
+  spec: DatasetSpec,
+  out: string,
+  events: ShardEvents,
+): Promise<void> {
   const queue = [...tasks];
   const script = builtScript('local-worker.js');
   const threads = loadOptions.intraOpNumThreads ?? Math.max(1, Math.floor(availableParallelism() / workers));
@@ -138,8 +153,10 @@ async function runInWorkers(workers: number, model: string, loadOptions: LoadVae
  */
 export async function encodeDataset(model: string, input: string, options: EncodeDatasetOptions): Promise<DatasetSummary> {
   const workers = options.workers ?? 1;
-  if (!Number.isSafeInteger(workers) || workers < 1) throw new InvalidOptionError('workers', `Expected "workers" to be a positive integer but received ${describe(options.workers)}.`);
-  if (typeof options.output !== 'string' || options.output.length === 0) throw new InvalidOptionError('output', `Expected "output" to be the output folder but received ${describe(options.output)}.`);
+  if (!Number.isSafeInteger(workers) || workers < 1)
+    throw new InvalidOptionError('workers', `Expected "workers" to be a positive integer but received ${describe(options.workers)}.`);
+  if (typeof options.output !== 'string' || options.output.length === 0)
+    throw new InvalidOptionError('output', `Expected "output" to be the output folder but received ${describe(options.output)}.`);
   const out = resolve(options.output);
   const loadOptions = options.loadOptions ?? {};
   const planner = await createShardRunner(model, loadOptions);
@@ -188,8 +205,12 @@ export async function encodeDataset(model: string, input: string, options: Encod
 }
 
 /** One line summing up a job: `1000 items in 1 shards (0 skipped), 3 errors, 12.3s, 81.3 items/s`. */
-export function formatSummary(summary: Pick<DatasetSummary, 'items' | 'errors' | 'shards' | 'skippedShards' | 'failedShards' | 'seconds' | 'itemsPerSecond'>): string {
-  const lines = [`${summary.items} items in ${summary.shards} shards (${summary.skippedShards} already complete), ${summary.errors} errors, ${summary.seconds.toFixed(1)}s, ${summary.itemsPerSecond.toFixed(1)} items/s`];
+export function formatSummary(
+  summary: Pick<DatasetSummary, 'items' | 'errors' | 'shards' | 'skippedShards' | 'failedShards' | 'seconds' | 'itemsPerSecond'>,
+): string {
+  const lines = [
+    `${summary.items} items in ${summary.shards} shards (${summary.skippedShards} already complete), ${summary.errors} errors, ${summary.seconds.toFixed(1)}s, ${summary.itemsPerSecond.toFixed(1)} items/s`,
+  ];
   for (const failed of summary.failedShards) lines.push(`failed shard ${failed.file}: ${failed.reason}`);
   return lines.join('\n');
 }

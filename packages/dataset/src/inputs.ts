@@ -97,7 +97,12 @@ async function tarItems(tars: readonly string[], errors: ItemError[]): Promise<D
       const image = WDS_IMAGE_EXTENSIONS.map((extension) => sample.members[extension]).find((name) => name !== undefined);
       if (image === undefined) {
         const members = Object.keys(sample.members).join(', ');
-        errors.push({ key: sample.key, code: ITEM_ERRORS.NO_IMAGE, source: tarPath, message: `Sample "${sample.key}" of ${tarPath} has no image member (${WDS_IMAGE_EXTENSIONS.join(', ')}); it has ${members}.` });
+        errors.push({
+          key: sample.key,
+          code: ITEM_ERRORS.NO_IMAGE,
+          source: tarPath,
+          message: `Sample "${sample.key}" of ${tarPath} has no image member (${WDS_IMAGE_EXTENSIONS.join(', ')}); it has ${members}.`,
+        });
         continue;
       }
       const json = sample.members.json;
@@ -113,7 +118,12 @@ function withoutDuplicates(items: readonly DatasetItem[], errors: ItemError[]): 
   for (const item of items) {
     const first = seen.get(item.key);
     if (first !== undefined) {
-      errors.push({ key: item.key, code: ITEM_ERRORS.DUPLICATE_KEY, source: itemSource(item), message: `${itemSource(item)} has the key "${item.key}" of ${itemSource(first)}, which was kept; rename one of them.` });
+      errors.push({
+        key: item.key,
+        code: ITEM_ERRORS.DUPLICATE_KEY,
+        source: itemSource(item),
+        message: `${itemSource(item)} has the key "${item.key}" of ${itemSource(first)}, which was kept; rename one of them.`,
+      });
       continue;
     }
     seen.set(item.key, item);
@@ -136,23 +146,35 @@ function withoutDuplicates(items: readonly DatasetItem[], errors: ItemError[]): 
 export async function listDatasetInputs(input: string): Promise<DatasetInputs> {
   const root = resolve(input);
   const info = await stat(root).catch(() => null);
-  if (info === null) throw new InvalidOptionError('input', `The input ${input} does not exist; pass a folder of images, a text file of image paths, or WebDataset .tar shards.`);
+  if (info === null)
+    throw new InvalidOptionError('input', `The input ${input} does not exist; pass a folder of images, a text file of image paths, or WebDataset .tar shards.`);
   const errors: ItemError[] = [];
   let items: DatasetItem[];
   if (info.isDirectory()) {
     const files = (await walk(root)).map((path) => relative(root, path)).sort(byCodePoint);
     const images = files.filter(isImagePath);
     const tars = files.filter((path) => extensionOf(path) === 'tar');
-    items = images.length === 0 && tars.length > 0 ? await tarItems(tars.map((path) => join(root, path)), errors) : images.map((path) => ({ key: keyOfPath(path), path: join(root, path) }));
+    items =
+      images.length === 0 && tars.length > 0
+        ? await tarItems(
+            tars.map((path) => join(root, path)),
+            errors,
+          )
+        : images.map((path) => ({ key: keyOfPath(path), path: join(root, path) }));
   } else if (extensionOf(root) === 'tar') {
     items = await tarItems([root], errors);
   } else if (isImagePath(root)) {
     items = [{ key: keyOfPath(relative(dirname(root), root)), path: root }];
   } else {
-    const lines = (await readFile(root, 'utf8')).split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith('#'));
+    const lines = (await readFile(root, 'utf8'))
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0 && !line.startsWith('#'));
     const base = dirname(root);
     const tars = lines.filter((line) => extensionOf(line) === 'tar').map((line) => resolve(base, line));
-    const images = lines.filter((line) => extensionOf(line) !== 'tar').map((line) => ({ key: keyOfPath(isAbsolute(line) ? line : relative(base, resolve(base, line))), path: resolve(base, line) }));
+    const images = lines
+      .filter((line) => extensionOf(line) !== 'tar')
+      .map((line) => ({ key: keyOfPath(isAbsolute(line) ? line : relative(base, resolve(base, line))), path: resolve(base, line) }));
     items = [...images, ...(await tarItems(tars, errors))];
   }
   if (items.length === 0 && errors.length === 0) {

@@ -31,11 +31,9 @@ process.on('message', (message: TaskMessage | { type: 'exit' }) => {
     return;
   }
   const { task, spec, out } = message;
-  runner
-    .run(task, spec, out, { onProgress: (p) => send({ type: 'progress', file: task.file, done: p.done, errors: p.errors }) })
-    .then(
-      ({ record, skipped }) => send({ type: 'done', file: task.file, items: record.items, errors: record.errors.length, skipped }),
-      (error: Error) => send({ type: 'failed', file: task.file, message: error.message }),
-    );
+  runner.run(task, spec, out, { onProgress: (p) => send({ type: 'progress', file: task.file, done: p.done, errors: p.errors }) }).then(
+    ({ record, skipped }) => send({ type: 'done', file: task.file, items: record.items, errors: record.errors.length, skipped }),
+    (error: Error) => send({ type: 'failed', file: task.file, message: error.message }),
+  );
 });
 send({ type: 'ready' });

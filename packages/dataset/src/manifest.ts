@@ -31,7 +31,13 @@ export interface DatasetModel extends ModelIdentity {
 
 /** The model facts of a loaded model. */
 export function datasetModel(identity: ModelIdentity, manifest: Manifest, preset: string | null): DatasetModel {
-  return { ...identity, preset, scalingFactor: manifest.latent.scalingFactor, shiftFactor: manifest.latent.shiftFactor, spatialFactor: manifest.latent.spatialFactor ?? 1 };
+  return {
+    ...identity,
+    preset,
+    scalingFactor: manifest.latent.scalingFactor,
+    shiftFactor: manifest.latent.shiftFactor,
+    spatialFactor: manifest.latent.spatialFactor ?? 1,
+  };
 }
 
 /** What a dataset is made of: the model and the settings (the same in every job). */
@@ -102,7 +108,13 @@ export function plannedShards(tasks: readonly ShardTask[], hash: (task: ShardTas
  * @param failures - reasons of shards that failed for good, by file
  * @returns the manifest written
  */
-export async function writeDatasetManifest(out: string, spec: DatasetSpec, shards: readonly PlannedShard[], planErrors: readonly ItemError[], failures: ReadonlyMap<string, string> = new Map()): Promise<DatasetManifest> {
+export async function writeDatasetManifest(
+  out: string,
+  spec: DatasetSpec,
+  shards: readonly PlannedShard[],
+  planErrors: readonly ItemError[],
+  failures: ReadonlyMap<string, string> = new Map(),
+): Promise<DatasetManifest> {
   const { settings, model } = spec;
   const done: DatasetManifest['shards'][number][] = [];
   const incomplete: DatasetManifest['incomplete'][number][] = [];

@@ -38,7 +38,11 @@ export async function planDataset(vae: NodeVae, modelDir: string, input: string,
   const manifest = vae.manifest;
   const settings = resolveSettings(options, manifest.latent.spatialFactor ?? 1);
   const identity = await modelIdentity(resolve(modelDir), manifest);
-  const spec: DatasetSpec = { model: datasetModel(identity, manifest, vae.detection?.preset ?? null), settings, latentChannels: manifest.latent.shape[0] as number };
+  const spec: DatasetSpec = {
+    model: datasetModel(identity, manifest, vae.detection?.preset ?? null),
+    settings,
+    latentChannels: manifest.latent.shape[0] as number,
+  };
   const { items, errors } = await listDatasetInputs(input);
   const tasks = planShards(items, settings);
   return { spec, tasks, shards: plannedShards(tasks, (task) => planHash(task, settings, identity)), planErrors: errors };

@@ -58,7 +58,10 @@ export async function prepareImage(bytes: Uint8Array, source: string, options: P
   }
   const minSize = options.minSize ?? 1;
   if (Math.min(width, height) < minSize) {
-    throw new ItemFailure(ITEM_ERRORS.TOO_SMALL, `${source} is ${width}x${height}, smaller than the minimum of ${minSize} pixels on its shorter side (--min-size).`);
+    throw new ItemFailure(
+      ITEM_ERRORS.TOO_SMALL,
+      `${source} is ${width}x${height}, smaller than the minimum of ${minSize} pixels on its shorter side (--min-size).`,
+    );
   }
   const { size } = options;
   try {

@@ -97,7 +97,12 @@ export const DEFAULT_SETTINGS: EncodeSettings = Object.freeze({
 
 function choice<T extends string>(name: string, value: unknown, table: Readonly<Record<T, unknown>>): T {
   if (typeof value !== 'string' || !Object.hasOwn(table, value)) {
-    throw new InvalidOptionError(name, `Expected "${name}" to be one of ${Object.keys(table).map((k) => `"${k}"`).join(', ')} but received ${describe(value)}.`);
+    throw new InvalidOptionError(
+      name,
+      `Expected "${name}" to be one of ${Object.keys(table)
+        .map((k) => `"${k}"`)
+        .join(', ')} but received ${describe(value)}.`,
+    );
   }
   return value as T;
 }
@@ -133,10 +138,16 @@ export function resolveSettings(options: EncodeSettingsOptions, spatialFactor: n
     batch: integer('batch', s.batch, 1),
   };
   if (settings.size % spatialFactor !== 0) {
-    throw new InvalidOptionError('size', `Expected "size" to be a multiple of the model's spatial factor ${spatialFactor} but received ${settings.size}; use ${Math.max(spatialFactor, Math.round(settings.size / spatialFactor) * spatialFactor)}.`);
+    throw new InvalidOptionError(
+      'size',
+      `Expected "size" to be a multiple of the model's spatial factor ${spatialFactor} but received ${settings.size}; use ${Math.max(spatialFactor, Math.round(settings.size / spatialFactor) * spatialFactor)}.`,
+    );
   }
   if (settings.kind === 'moments' && settings.space === 'diffusion') {
-    throw new InvalidOptionError('space', 'Moments (mean and log-variance) are stored in the raw latent space; scale the samples drawn from them with vae.toDiffusionLatent instead.');
+    throw new InvalidOptionError(
+      'space',
+      'Moments (mean and log-variance) are stored in the raw latent space; scale the samples drawn from them with vae.toDiffusionLatent instead.',
+    );
   }
   return settings;
 }

@@ -82,7 +82,17 @@ export function sha256(bytes: Uint8Array): string {
  */
 export function planHash(task: ShardTask, settings: EncodeSettings, model: ModelIdentity): string {
   const { batch: _batch, ...content } = settings;
-  return sha256(new TextEncoder().encode(JSON.stringify({ version: 1, file: task.file, items: task.items, settings: content, model: { fingerprint: model.fingerprint, encoder: model.encoderSha256 } })));
+  return sha256(
+    new TextEncoder().encode(
+      JSON.stringify({
+        version: 1,
+        file: task.file,
+        items: task.items,
+        settings: content,
+        model: { fingerprint: model.fingerprint, encoder: model.encoderSha256 },
+      }),
+    ),
+  );
 }
 
 function recordPath(out: string, file: string): string {
@@ -114,7 +124,10 @@ export async function completeShard(out: string, file: string, hash: string): Pr
  * @returns an integer in [0, 2^48)
  */
 export function itemSeed(seed: number, key: string, flipped: boolean): number {
-  return createHash('sha256').update(`${seed}\u0000${key}\u0000${flipped ? 'flip' : 'orig'}`).digest().readUIntBE(0, 6);
+  return createHash('sha256')
+    .update(`${seed}\u0000${key}\u0000${flipped ? 'flip' : 'orig'}`)
+    .digest()
+    .readUIntBE(0, 6);
 }
 
 /** Mirrors 8-bit interleaved pixels left to right. */
@@ -215,7 +228,14 @@ export interface ShardOutcome {
  * @param options - `onProgress`
  * @throws the file system's error when the shard cannot be written; a backend error when the model fails on every item
  */
-export async function encodeShard(vae: NodeVae, task: ShardTask, settings: EncodeSettings, model: ModelIdentity, out: string, options: EncodeShardOptions = {}): Promise<ShardOutcome> {
+export async function encodeShard(
+  vae: NodeVae,
+  task: ShardTask,
+  settings: EncodeSettings,
+  model: ModelIdentity,
+  out: string,
+  options: EncodeShardOptions = {},
+): Promise<ShardOutcome> {
   const hash = planHash(task, settings, model);
   const existing = await completeShard(out, task.file, hash);
   if (existing !== null) {
@@ -255,7 +275,8 @@ export async function encodeShard(vae: NodeVae, task: ShardTask, settings: Encod
     const data = new Float32Array(count * per);
     good.forEach(({ image }, i) => {
       pixelsToTensor(image!.pixels, geometry, format, data.subarray(i * per, (i + 1) * per));
-      if (settings.flip) pixelsToTensor(mirror(image!.pixels, settings.size, 3), geometry, format, data.subarray((good.length + i) * per, (good.length + i + 1) * per));
+      if (settings.flip)
+        pixelsToTensor(mirror(image!.pixels, settings.size, 3), geometry, format, data.subarray((good.length + i) * per, (good.length + i + 1) * per));
     });
     const posterior: Posterior = await vae.encode(new VaeTensor(data, [count, ...itemDims]));
     const latentPer = posterior.latentSize;
@@ -279,7 +300,12 @@ export async function encodeShard(vae: NodeVae, task: ShardTask, settings: Encod
         tensors[name] = tensor.data.slice(i * latentPer, (i + 1) * latentPer);
         if (settings.flip) tensors[`${name}_flip`] = tensor.data.slice((good.length + i) * latentPer, (good.length + i + 1) * latentPer);
       }
-      stored.push({ key: prepared.item.key, originalSize: prepared.image!.originalSize, tensors, ...(prepared.meta === undefined ? {} : { meta: prepared.meta }) });
+      stored.push({
+        key: prepared.item.key,
+        originalSize: prepared.image!.originalSize,
+        tensors,
+        ...(prepared.meta === undefined ? {} : { meta: prepared.meta }),
+      });
     });
   };
 
@@ -302,7 +328,12 @@ export async function encodeShard(vae: NodeVae, task: ShardTask, settings: Encod
           try {
             await run([p]);
           } catch (error) {
-            errors.push({ key: p.item.key, code: ITEM_ERRORS.ENCODE_FAILED, source: itemSource(p.item), message: `The encoder failed on ${itemSource(p.item)}: ${(error as Error).message}` });
+            errors.push({
+              key: p.item.key,
+              code: ITEM_ERRORS.ENCODE_FAILED,
+              source: itemSource(p.item),
+              message: `The encoder failed on ${itemSource(p.item)}: ${(error as Error).message}`,
+            });
           }
         }
       }

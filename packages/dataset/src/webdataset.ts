@@ -100,7 +100,11 @@ export async function packTar(members: readonly { readonly name: string; readonl
   })();
   for (const member of members) {
     await new Promise<void>((resolve, reject) => {
-      pack.entry({ name: member.name, size: member.data.length, mtime: EPOCH, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '' }, Buffer.from(member.data.buffer, member.data.byteOffset, member.data.byteLength), (error) => (error ? reject(error) : resolve()));
+      pack.entry(
+        { name: member.name, size: member.data.length, mtime: EPOCH, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '' },
+        Buffer.from(member.data.buffer, member.data.byteOffset, member.data.byteLength),
+        (error) => (error ? reject(error) : resolve()),
+      );
     });
   }
   pack.finalize();

@@ -121,7 +121,9 @@ describeWithRedis('encode-dataset on BullMQ', () => {
     const out = join(dir, 'twice');
     const plan = await planDistributed(KL_F8, images, { output: out, queue: redis.url, name: 'twice', size: 32, shardSize: 100, minSize: 8, ...LOAD });
     expect(plan.jobs).toBe(1);
-    expect(await planDistributed(KL_F8, images, { output: out, queue: redis.url, name: 'twice', size: 32, shardSize: 100, minSize: 8, ...LOAD })).toMatchObject({ jobs: 0, alreadyRunning: true });
+    expect(await planDistributed(KL_F8, images, { output: out, queue: redis.url, name: 'twice', size: 32, shardSize: 100, minSize: 8, ...LOAD })).toMatchObject(
+      { jobs: 0, alreadyRunning: true },
+    );
     const queue = queueOf('twice');
     const shard = (await queue.getJob('shard-00000'))!;
     // The same shard again under another id, waiting beside the first, as a redelivery after a lost lock would run
@@ -130,9 +132,11 @@ describeWithRedis('encode-dataset on BullMQ', () => {
     const running = await startWorker(KL_F8, { queue: redis.url, name: 'twice', concurrency: 2, ...LOAD });
     try {
       await waitFor('both deliveries', async () => (await shard.isCompleted()) && (await copy.isCompleted()), 30_000);
-      const results = await Promise.all(['shard-00000', 'shard-00000-again'].map(async (id) => (await queue.getJob(id))!.returnvalue as { skipped: boolean; items: number }));
+      const results = await Promise.all(
+        ['shard-00000', 'shard-00000-again'].map(async (id) => (await queue.getJob(id))!.returnvalue as { skipped: boolean; items: number }),
+      );
       expect(results.map((r) => r.skipped)).toEqual([false, false]);
-      await waitFor('finalize', async () => (await (await queue.getJob(FINALIZE_JOB_ID))!.isCompleted()), 30_000);
+      await waitFor('finalize', async () => await (await queue.getJob(FINALIZE_JOB_ID))!.isCompleted(), 30_000);
     } finally {
       await running.close();
       await queue.close();
@@ -148,7 +152,17 @@ describeWithRedis('encode-dataset on BullMQ', () => {
     await mkdir(out, { recursive: true });
     // A file where the records folder goes: writing the shard fails until it is removed.
     await writeFile(join(out, 'records'), 'in the way');
-    await planDistributed(KL_F8, images, { output: out, queue: redis.url, name: 'transient', size: 32, shardSize: 100, minSize: 8, attempts: 5, backoffMs: 300, ...LOAD });
+    await planDistributed(KL_F8, images, {
+      output: out,
+      queue: redis.url,
+      name: 'transient',
+      size: 32,
+      shardSize: 100,
+      minSize: 8,
+      attempts: 5,
+      backoffMs: 300,
+      ...LOAD,
+    });
     const queue = queueOf('transient');
     const running = await startWorker(KL_F8, { queue: redis.url, name: 'transient', ...LOAD });
     try {
@@ -157,7 +171,7 @@ describeWithRedis('encode-dataset on BullMQ', () => {
       expect(job.failedReason).toMatch(/records/);
       expect(['delayed', 'waiting', 'active']).toContain(await job.getState());
       await unlink(join(out, 'records'));
-      await waitFor('finalize', async () => (await (await queue.getJob(FINALIZE_JOB_ID))!.isCompleted()), 30_000);
+      await waitFor('finalize', async () => await (await queue.getJob(FINALIZE_JOB_ID))!.isCompleted(), 30_000);
       const done = (await queue.getJob('shard-00000'))!;
       expect(await done.getState()).toBe('completed');
       expect(done.attemptsMade).toBeGreaterThanOrEqual(2);
@@ -189,7 +203,9 @@ describeWithRedis('encode-dataset on BullMQ', () => {
       const summary = await followDataset({ queue: redis.url, name: 'mismatch' });
       expect(summary.items).toBe(0);
       expect(summary.failedShards).toEqual([{ file: 'shard-00000.safetensors', reason: expect.stringMatching(/^\[MODEL_MISMATCH\]/) }]);
-      expect((await manifestOf(out)).incomplete).toEqual([{ file: 'shard-00000.safetensors', planned: 14, reason: expect.stringMatching(/^\[MODEL_MISMATCH\]/) }]);
+      expect((await manifestOf(out)).incomplete).toEqual([
+        { file: 'shard-00000.safetensors', planned: 14, reason: expect.stringMatching(/^\[MODEL_MISMATCH\]/) },
+      ]);
     } finally {
       await right.close();
     }

@@ -93,7 +93,9 @@ export interface RedisServer {
 /** Starts redis-server on a free loopback port (`--save '' --appendonly no`), ready within 10 s. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((done, fail) => {
     const deadline = setTimeout(() => fail(new Error(`redis-server did not accept connections on port ${port} within 10s`)), 10_000);
     const poll = (): void => {

@@ -43,7 +43,9 @@ async function preprocessed(path: string, flop = false): Promise<Buffer> {
 }
 
 /** Latents of every key of a safetensors output folder, by tensor name. */
-async function readShards(out: string): Promise<{ manifest: DatasetManifest; rows: Map<string, Record<string, Float32Array>>; sizes: Map<string, [number, number]> }> {
+async function readShards(
+  out: string,
+): Promise<{ manifest: DatasetManifest; rows: Map<string, Record<string, Float32Array>>; sizes: Map<string, [number, number]> }> {
   const manifest = JSON.parse(await readFile(join(out, 'dataset.json'), 'utf8')) as DatasetManifest;
   const rows = new Map<string, Record<string, Float32Array>>();
   const sizes = new Map<string, [number, number]>();
@@ -80,7 +82,11 @@ const HALF = (e: number): number => Math.abs(e) * 2 ** -11 + 1e-5;
 const SINGLE = (e: number): number => Math.abs(e) * 1e-5 + 1e-5;
 
 async function errorsOf(out: string): Promise<ItemError[]> {
-  return (await readFile(join(out, 'errors.jsonl'), 'utf8')).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ItemError);
+  return (await readFile(join(out, 'errors.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ItemError);
 }
 
 describe('encodeDataset on one machine', () => {
@@ -130,7 +136,7 @@ describe('encodeDataset on one machine', () => {
     expect(await readFile(join(out, 'errors.jsonl'), 'utf8')).toBe(await readFile(join(firstOut, 'errors.jsonl'), 'utf8'));
   });
 
-  it('--flip stores the mirrored image\'s moments; --sample draws noise seeded by key, the same in any shard layout', async () => {
+  it("--flip stores the mirrored image's moments; --sample draws noise seeded by key, the same in any shard layout", async () => {
     const out = join(dir, 'out-moments');
     await encodeDataset(KL_F8, images, { output: out, size: SIZE, shardSize: 4, minSize: 8, kind: 'moments', flip: true, dtype: 'float32', ...LOAD });
     const { manifest, rows } = await readShards(out);
@@ -187,7 +193,11 @@ describe('encodeDataset on one machine', () => {
     const options = { size: SIZE, shardSize: 1, batch: 1, minSize: 8 };
     const reference = await encodeDataset(KL_F8, images, { output: clean, ...options, ...LOAD });
     const run = startCli(['encode-dataset', KL_F8, images, '-o', out, '--size', String(SIZE), '--shard-size', '1', '--batch', '1', '--min-size', '8']);
-    await waitFor('the first shard record', async () => (await readdir(join(out, 'records')).catch(() => [])).length > 0 || run.child.exitCode !== null, 30_000);
+    await waitFor(
+      'the first shard record',
+      async () => (await readdir(join(out, 'records')).catch(() => [])).length > 0 || run.child.exitCode !== null,
+      30_000,
+    );
     run.child.kill('SIGKILL');
     await run.exited;
     const summary = await encodeDataset(KL_F8, images, { output: out, ...options, ...LOAD });
@@ -199,7 +209,10 @@ describe('encodeDataset on one machine', () => {
   });
 
   it('reads WebDataset tars and writes WebDataset shards that tar-stream and numpy read back', async () => {
-    const png = async (seed: number, format: 'png' | 'jpeg' | 'webp'): Promise<Uint8Array> => sharp(pixels(48, 40, seed), { raw: { width: 48, height: 40, channels: 3 } }).toFormat(format).toBuffer();
+    const png = async (seed: number, format: 'png' | 'jpeg' | 'webp'): Promise<Uint8Array> =>
+      sharp(pixels(48, 40, seed), { raw: { width: 48, height: 40, channels: 3 } })
+        .toFormat(format)
+        .toBuffer();
     const input = join(dir, 'input-000.tar');
     await writeFile(
       input,
@@ -230,7 +243,12 @@ describe('encodeDataset on one machine', () => {
     const npy = parseNpy(members.get('a/000001.latent.npy')!);
     expect(npy.dtype).toBe('<f2');
     expect(npy.tensor.dims).toEqual([4, 4, 4]);
-    const q = await vae.encode(await sharp(await png(1, 'jpeg')).resize(SIZE, SIZE, { fit: 'cover' }).png().toBuffer());
+    const q = await vae.encode(
+      await sharp(await png(1, 'jpeg'))
+        .resize(SIZE, SIZE, { fit: 'cover' })
+        .png()
+        .toBuffer(),
+    );
     expectClose(npy.tensor.data, q.mean.data, HALF);
 
     if (!hasNumpy()) {

@@ -7,17 +7,39 @@ import { ProgressTracker, formatProgress, keyOfPath, queueLocation, resolveSetti
 
 describe('resolveSettings', () => {
   it('fills in the defaults', () => {
-    expect(resolveSettings({}, 8)).toEqual({ size: 256, fit: 'crop', minSize: 1, flip: false, kind: 'mean', seed: 0, space: 'raw', dtype: 'float16', format: 'safetensors', shardSize: 1000, batch: 8 });
+    expect(resolveSettings({}, 8)).toEqual({
+      size: 256,
+      fit: 'crop',
+      minSize: 1,
+      flip: false,
+      kind: 'mean',
+      seed: 0,
+      space: 'raw',
+      dtype: 'float16',
+      format: 'safetensors',
+      shardSize: 1000,
+      batch: 8,
+    });
     expect(tensorNames({ kind: 'moments', flip: true })).toEqual(['mean', 'logvar', 'mean_flip', 'logvar_flip']);
   });
 
   it.each([
-    ['a size off the spatial factor', { size: 100 }, 'INVALID_OPTION', 'Expected "size" to be a multiple of the model\'s spatial factor 8 but received 100; use 104.'],
+    [
+      'a size off the spatial factor',
+      { size: 100 },
+      'INVALID_OPTION',
+      'Expected "size" to be a multiple of the model\'s spatial factor 8 but received 100; use 104.',
+    ],
     ['an unknown fit', { fit: 'cover' }, 'INVALID_OPTION', 'Expected "fit" to be one of "crop", "resize", "pad" but received "cover".'],
     ['an unknown dtype', { dtype: 'bfloat16' }, 'INVALID_OPTION', 'Expected "dtype" to be one of "float16", "float32" but received "bfloat16".'],
     ['an unknown format', { format: 'npz' }, 'INVALID_OPTION', 'Expected "format" to be one of "safetensors", "wds" but received "npz".'],
     ['a shard size of 0', { shardSize: 0 }, 'INVALID_OPTION', 'Expected "shardSize" to be an integer >= 1 but received 0.'],
-    ['moments in the diffusion space', { kind: 'moments', space: 'diffusion' }, 'INVALID_OPTION', 'Moments (mean and log-variance) are stored in the raw latent space; scale the samples drawn from them with vae.toDiffusionLatent instead.'],
+    [
+      'moments in the diffusion space',
+      { kind: 'moments', space: 'diffusion' },
+      'INVALID_OPTION',
+      'Moments (mean and log-variance) are stored in the raw latent space; scale the samples drawn from them with vae.toDiffusionLatent instead.',
+    ],
   ])('refuses %s', (_, options, code, message) => {
     expect(errorOf(() => resolveSettings(options as never, 8))).toEqual({ code, message });
   });
@@ -25,7 +47,11 @@ describe('resolveSettings', () => {
 
 describe('queueLocation', () => {
   it('takes redis:// URLs with a database and a queue name', () => {
-    expect(queueLocation('redis://10.0.0.5:6379/2', 'photos')).toEqual({ connection: { url: 'redis://10.0.0.5:6379/2', maxRetriesPerRequest: null }, name: 'photos', prefix: 'onnx-vae' });
+    expect(queueLocation('redis://10.0.0.5:6379/2', 'photos')).toEqual({
+      connection: { url: 'redis://10.0.0.5:6379/2', maxRetriesPerRequest: null },
+      name: 'photos',
+      prefix: 'onnx-vae',
+    });
   });
 
   it.each([
@@ -62,7 +88,9 @@ describe('progress', () => {
     const p = tracker.snapshot();
     expect(p).toMatchObject({ done: 1500, errors: 2, total: 3000, shardsDone: 1, shards: 3 });
     expect(p.itemsPerSecond).toBeCloseTo(500 / p.seconds, 3);
-    expect(formatProgress({ ...p, itemsPerSecond: 50, etaSeconds: 30, seconds: 10 })).toBe('[##########----------] 1500/3000 items, 2 errors, shards 1/3, 50.0 items/s, ETA 30s');
+    expect(formatProgress({ ...p, itemsPerSecond: 50, etaSeconds: 30, seconds: 10 })).toBe(
+      '[##########----------] 1500/3000 items, 2 errors, shards 1/3, 50.0 items/s, ETA 30s',
+    );
     expect(formatProgress({ ...p, itemsPerSecond: 0, etaSeconds: null })).toContain('ETA --');
   });
 });
