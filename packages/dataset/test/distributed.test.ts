@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { decodeSafetensors } from '@onnx-vae/core';
-import { FINALIZE_JOB_ID, QUEUE_PREFIX, encodeDataset, followDataset, planDistributed, startWorker } from '../src/index';
+import { FINALIZE_JOB_ID, QUEUE_PREFIX, datasetStatus, encodeDataset, followDataset, formatStatus, planDistributed, startWorker } from '../src/index';
 import type { DatasetManifest, ShardJobData } from '../src/index';
 import { KL_F8, MNIST, REDIS_SERVER, makeImageFolder, startCli, startRedis, stopProcess, waitFor } from './helpers';
 import type { CliProcess, RedisServer } from './helpers';
@@ -197,6 +197,9 @@ describeWithRedis('encode-dataset on BullMQ', () => {
       await queue.close();
     }
     expect(existsSync(join(out, 'shard-00000.safetensors'))).toBe(false);
+    const status = formatStatus(await datasetStatus({ queue: redis.url, name: 'mismatch' }));
+    expect(status).toContain('shards: 0 waiting, 0 delayed (retry backoff), 0 active, 0 completed, 1 failed');
+    expect(status).toContain('failed shard-00000 after 1 attempts: [MODEL_MISMATCH] This dataset was planned with model "kl-f8"');
     // A worker with the right model runs the finalize job, which lists the failed shard.
     const right = await startWorker(KL_F8, { queue: redis.url, name: 'mismatch', ...LOAD });
     try {
