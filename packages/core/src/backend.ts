@@ -1,5 +1,5 @@
-import type { GraphInfo } from './manifest.js';
-import type { VaeTensor } from './tensor.js';
+import type { GraphInfo } from './manifest/types.js';
+import type { VaeTensor } from './tensor/tensor.js';
 
 /**
  * Where a backend reads a graph from: a file path (Node) or the graph's bytes (anywhere).

@@ -25,6 +25,7 @@ describe('loadVae', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest edited by hand into any shape, valid or not
   async function editManifest(change: (m: any) => void): Promise<void> {
     const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
     change(manifest);
