@@ -30,3 +30,6 @@ export * from './checksum.js';
 export * from './safetensors.js';
 export * from './latent-file.js';
 export * from './metrics.js';
+export * from './cancellation.js';
+export * from './error-transport.js';
+export * from './batching/index.js';

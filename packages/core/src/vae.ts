@@ -1,4 +1,8 @@
-import type { Backend, BackendSession, DeviceTensor, ModelSource } from './backend.js';
+import type { Backend, BackendSession, DeviceTensor, ModelSource, RunOptions } from './backend.js';
+import { Batching } from './batching/index.js';
+import type { BatchingOptions } from './batching/index.js';
+import { raceAbort, startCall } from './cancellation.js';
+import type { CallOptions } from './cancellation.js';
 import { DeviceLatent } from './device-latent.js';
 import { BackendError, InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError, describe } from './errors.js';
 import { interpolateLatents } from './interpolate.js';
@@ -24,6 +28,8 @@ import type { TensorInput } from './tensor.js';
 export interface VaeOptions {
   /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default 256. */
   readonly maxBatch?: number;
+  /** Coalesce concurrent calls into shared graph runs (see {@link BatchingOptions}). Default: off. */
+  readonly batching?: BatchingOptions;
 }
 
 /** How an image whose size is not a multiple of the model's spatial factor is fitted. */
@@ -83,13 +89,13 @@ export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout
 export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout'>;
 
 /** Options of {@link Vae.encode}. */
-export interface EncodeOptions extends ImageReadOptions {
+export interface EncodeOptions extends ImageReadOptions, CallOptions {
   /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: EncodeTiling;
 }
 
 /** Options of {@link Vae.decode}. */
-export interface DecodeOptions {
+export interface DecodeOptions extends CallOptions {
   /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: DecodeTiling;
   /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
@@ -126,7 +132,7 @@ export interface PriorSampleOptions {
 }
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions extends ImageReadOptions {
+export interface ReconstructOptions extends ImageReadOptions, CallOptions {
   /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
   readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
@@ -138,7 +144,7 @@ export interface ReconstructOptions extends ImageReadOptions {
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions extends ImageReadOptions {
+export interface ScoreOptions extends ImageReadOptions, CallOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */
@@ -190,6 +196,7 @@ const ACTIVE_UNIT_THRESHOLD = 0.01;
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
+  const batching = options.batching === undefined ? null : new Batching(options.batching);
   const encoder = await options.backend.createSession(options.encoder, 'encoder');
   let decoder: BackendSession;
   try {
@@ -210,7 +217,8 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null);
+  const [batchedEncoder, batchedDecoder] = batching ? [batching.wrap(encoder, 'encoder'), batching.wrap(decoder, 'decoder')] : [encoder, decoder];
+  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend.name, maxBatch, detection, options.images ?? null, batching);
 }
 
 function checkMaxBatch(value: unknown): number {
@@ -258,6 +266,8 @@ export class Vae<I = never, O = never, W = never> {
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
   readonly detection: Detection | null;
+  /** The micro-batching settings, counters and events; `null` without the `batching` option. */
+  readonly batching: Batching | null;
   private readonly encoder: BackendSession;
   private readonly decoder: BackendSession;
   private readonly images: ImageCodec<I, O, W> | null;
@@ -266,8 +276,9 @@ export class Vae<I = never, O = never, W = never> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null) {
     this.manifest = manifest;
+    this.batching = batching;
     this.detection = detection;
     this.images = images;
     this.encoder = encoder;
@@ -299,9 +310,14 @@ export class Vae<I = never, O = never, W = never> {
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
     this.assertUsable();
-    const prepared = this.prepare(x, options, 'pad');
-    const { tensor } = prepared instanceof Promise ? await prepared : prepared;
-    return this.encodePrepared(tensor, options.tiling);
+    const call = startCall(options);
+    try {
+      const prepared = this.prepare(x, options, 'pad');
+      const { tensor } = prepared instanceof Promise ? await prepared : prepared;
+      return await this.encodePrepared(tensor, options.tiling, call);
+    } finally {
+      call.end();
+    }
   }
 
   /**
@@ -322,7 +338,7 @@ export class Vae<I = never, O = never, W = never> {
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
     const prepared = this.prepare(x, options, 'pad');
     const { tensor } = prepared instanceof Promise ? await prepared : prepared;
-    return (await this.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.encodeTensor(tensor)).mean);
+    return (await this.encodeOnDevice(tensor, {})) ?? new DeviceLatent((await this.encodeTensor(tensor, {})).mean);
   }
 
   /**
@@ -334,25 +350,34 @@ export class Vae<I = never, O = never, W = never> {
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
+    const call = startCall(options);
+    try {
+      return await this.decodeWith(z, options, call);
+    } finally {
+      call.end();
+    }
+  }
+
+  private async decodeWith(z: TensorInput | DeviceLatent, options: DecodeOptions, run: RunOptions): Promise<VaeTensor> {
     if (z instanceof DeviceLatent) {
       const held = z.peek('z');
       if (!(held instanceof VaeTensor)) {
         checkShape(held.dims, this.manifest.latent.shape, 'z', 'latent', this.manifest.name, '');
         if (!options.tiling && held.dims[0]! <= this.maxBatch) {
-          const data = await this.decodeOnDevice(held);
+          const data = await this.decodeOnDevice(held, run);
           return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
         }
         // Tiles and batch splits are cut on the CPU.
-        return this.decode(await held.download(), options);
+        return this.decodeWith(await held.download(), options, run);
       }
-      return this.decode(held, options);
+      return this.decodeWith(held, options, run);
     }
     const latent = this.latentInput(z, 'z');
     let data: VaeTensor;
     if (options.tiling) {
       const tiling = options.tiling === true ? {} : options.tiling;
-      data = await tiledDecode((tile) => this.decodeData(tile), latent, { ...tiling, factor: this.spatialFactor('tiling'), layout: this.manifest.data.layout });
-    } else data = await this.decodeData(latent);
+      data = await tiledDecode((tile) => this.decodeData(tile, run), latent, { ...tiling, factor: this.spatialFactor('tiling'), layout: this.manifest.data.layout });
+    } else data = await this.decodeData(latent, run);
     return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
   }
 
@@ -396,9 +421,9 @@ export class Vae<I = never, O = never, W = never> {
    *
    * @param options - `n` (default 1), `seed`, `eps`, `latentShape`
    */
-  async generate(options: PriorSampleOptions = {}): Promise<VaeTensor> {
+  async generate(options: PriorSampleOptions & CallOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(this.sample(options));
+    return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -409,9 +434,9 @@ export class Vae<I = never, O = never, W = never> {
    * @param options - `steps` (default 8, at least 2), `method` `'linear'` (default) or `'slerp'`
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
-  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions = {}): Promise<VaeTensor> {
+  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(interpolateLatents(this.latentInput(a, 'a'), this.latentInput(b, 'b'), options));
+    return this.decode(interpolateLatents(this.latentInput(a, 'a'), this.latentInput(b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -427,23 +452,28 @@ export class Vae<I = never, O = never, W = never> {
     if (options.sample !== undefined && typeof options.sample !== 'boolean') {
       throw new InvalidOptionError('sample', `Expected "sample" to be true or false but received ${describe(options.sample)}.`);
     }
-    const { tensor, original } = await this.prepare(x, options, 'pad');
-    const size = original === null ? {} : { size: original };
-    if (!options.sample && !options.tiling) {
-      // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
-      const latent = await this.encodeOnDevice(tensor);
-      if (latent !== null) {
-        try {
-          return await this.decode(latent, size);
-        } finally {
-          latent.dispose();
+    const call = startCall(options);
+    try {
+      const { tensor, original } = await this.prepare(x, options, 'pad');
+      const size = original === null ? {} : { size: original };
+      if (!options.sample && !options.tiling) {
+        // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
+        const latent = await this.encodeOnDevice(tensor, call);
+        if (latent !== null) {
+          try {
+            return await this.decodeWith(latent, size, call);
+          } finally {
+            latent.dispose();
+          }
         }
       }
+      const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
+      const posterior = await this.encodePrepared(tensor, tiling.encode, call);
+      const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode();
+      return await this.decodeWith(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size }, call);
+    } finally {
+      call.end();
     }
-    const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
-    const posterior = await this.encodePrepared(tensor, tiling.encode);
-    const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode();
-    return this.decode(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size });
   }
 
   /**
@@ -458,6 +488,15 @@ export class Vae<I = never, O = never, W = never> {
    */
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
     this.assertUsable();
+    const call = startCall(options);
+    try {
+      return await this.scoreWith(x, options, call);
+    } finally {
+      call.end();
+    }
+  }
+
+  private async scoreWith(x: TensorInput | I | readonly I[], options: ScoreOptions, run: RunOptions): Promise<ScoreResult> {
     // No padding: padded pixels would enter the likelihood.
     const { tensor: data } = await this.prepare(x, options, 'refuse');
     const samples = positiveInteger(options.samples, 'samples', 1);
@@ -475,13 +514,13 @@ export class Vae<I = never, O = never, W = never> {
     }
     const seed = options.eps === undefined ? (options.seed ?? randomSeed()) : null;
     if (seed !== null) assertSeed(seed);
-    const posterior = await this.encodeTensor(data);
+    const posterior = await this.encodeTensor(data, run);
     const batch = posterior.batch;
     const latentSize = posterior.latentSize;
     const itemSize = data.size / batch;
     const notes: string[] = [];
 
-    const meanDecoded = await this.decodeRows(posterior.mean);
+    const meanDecoded = await this.decodeRows(posterior.mean, run);
     this.checkDecodedSize(meanDecoded, itemSize);
     const reconstructionError = meanSquaredError(data.data, toDataSpace(likelihood, meanDecoded.output), batch, itemSize);
     const activeUnits = countActiveUnits(posterior);
@@ -535,7 +574,7 @@ export class Vae<I = never, O = never, W = never> {
         const offset = r * latentSize;
         for (let j = 0; j < latentSize; j++) chunk[offset + j] = mean[base + j]! + Math.fround(std[base + j]! * eps[offset + j]!);
       }
-      const decoded = await this.decodeRows(new VaeTensor(chunk, [count, ...latentDims]));
+      const decoded = await this.decodeRows(new VaeTensor(chunk, [count, ...latentDims]), run);
       this.checkDecodedSize(decoded, itemSize);
       for (let r = 0; r < count; r++) {
         const row = start + r;
@@ -642,15 +681,15 @@ export class Vae<I = never, O = never, W = never> {
     return factor;
   }
 
-  private encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined): Promise<Posterior> {
-    return tiling ? this.encodeTiled(tensor, tiling) : this.encodeTensor(tensor);
+  private encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined, run: RunOptions): Promise<Posterior> {
+    return tiling ? this.encodeTiled(tensor, tiling, run) : this.encodeTensor(tensor, run);
   }
 
-  private async encodeTiled(tensor: VaeTensor, tiling: EncodeTiling): Promise<Posterior> {
+  private async encodeTiled(tensor: VaeTensor, tiling: EncodeTiling, run: RunOptions): Promise<Posterior> {
     const settings = tiling === true ? {} : tiling;
     const { mean, logvar } = await tiledEncode(
       async (tile) => {
-        const q = await this.encodeTensor(tile);
+        const q = await this.encodeTensor(tile, run);
         return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
       },
       tensor,
@@ -659,8 +698,8 @@ export class Vae<I = never, O = never, W = never> {
     return new Posterior(mean, logvar);
   }
 
-  private async decodeData(latent: VaeTensor): Promise<VaeTensor> {
-    const decoded = await this.decodeRows(latent);
+  private async decodeData(latent: VaeTensor, run: RunOptions): Promise<VaeTensor> {
+    const decoded = await this.decodeRows(latent, run);
     return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
   }
 
@@ -693,26 +732,27 @@ export class Vae<I = never, O = never, W = never> {
     return [...given];
   }
 
-  private runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
+  private runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
     // One run: no extra async frame (this sits on every call's path).
-    if (batch <= this.maxBatch) return this.runOnce(session, graph, input, outputs, tensor);
-    return this.runSplit(session, graph, input, outputs, tensor);
+    if (batch <= this.maxBatch) return this.runOnce(session, graph, input, outputs, tensor, run);
+    return this.runSplit(session, graph, input, outputs, tensor, run);
   }
 
-  private async runSplit(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor): Promise<VaeTensor[]> {
+  private async runSplit(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
     const parts: VaeTensor[][] = [];
     for (let start = 0; start < batch; start += this.maxBatch) {
-      parts.push(await this.runOnce(session, graph, input, outputs, tensor.slice(start, Math.min(batch, start + this.maxBatch))));
+      parts.push(await this.runOnce(session, graph, input, outputs, tensor.slice(start, Math.min(batch, start + this.maxBatch)), run));
     }
     return outputs.map((_, k) => concatBatches(parts.map((p) => p[k]!)));
   }
 
-  private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor): Promise<VaeTensor[]> {
+  private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
     let pending: Promise<Record<string, VaeTensor>>;
     try {
-      pending = session.run({ [input]: feed }, outputs);
+      // Rejects as soon as the call's signal fires, also where the runtime cannot stop a graph that has started.
+      pending = run.signal === undefined ? session.run({ [input]: feed }, outputs) : raceAbort(session.run({ [input]: feed }, outputs, run), run.signal);
     } catch (error) {
       pending = Promise.reject(error);
     }
@@ -731,14 +771,14 @@ export class Vae<I = never, O = never, W = never> {
    * The posterior mean left in device memory, or `null` where the backend keeps nothing there (then the caller
    * takes the CPU path) or the batch would be split.
    */
-  private async encodeOnDevice(x: VaeTensor): Promise<DeviceLatent | null> {
+  private async encodeOnDevice(x: VaeTensor, run: RunOptions): Promise<DeviceLatent | null> {
     const encoder = this.encoder;
     if (!encoder.runDevice || !this.decoder.runDevice || x.dims[0]! > this.maxBatch) return null;
     const output = this.manifest.encoder.output;
     const name = output.kind === 'gaussian' ? output.mean : output.name;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
-      result = await encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]);
+      result = await raceAbort(encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]), run.signal);
     } catch (error) {
       this.runFailed(error, 'encoder', x.dims);
     }
@@ -771,11 +811,11 @@ export class Vae<I = never, O = never, W = never> {
   }
 
   /** Decodes latents in device memory; the decoder's outputs come back to the CPU. */
-  private async decodeOnDevice(z: DeviceTensor): Promise<VaeTensor> {
+  private async decodeOnDevice(z: DeviceTensor, run: RunOptions): Promise<VaeTensor> {
     const names = this.decoderOutputs;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
-      result = await this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names);
+      result = await raceAbort(this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names), run.signal);
     } catch (error) {
       this.runFailed(error, 'decoder', z.dims);
     }
@@ -806,9 +846,9 @@ export class Vae<I = never, O = never, W = never> {
     });
   }
 
-  private async encodeTensor(x: VaeTensor): Promise<Posterior> {
+  private async encodeTensor(x: VaeTensor, run: RunOptions): Promise<Posterior> {
     const output = this.manifest.encoder.output;
-    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, this.encoderOutputs, x);
+    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, this.encoderOutputs, x, run);
     let posterior: Posterior;
     if (output.kind === 'gaussian') posterior = new Posterior(results[0]!, results[1]!);
     else if (output.kind === 'deterministic') posterior = new Posterior(results[0]!, null);
@@ -821,8 +861,8 @@ export class Vae<I = never, O = never, W = never> {
     return posterior;
   }
 
-  private async decodeRows(z: VaeTensor): Promise<DecoderRows & { dims: readonly number[] }> {
-    return this.decodedRows(await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, this.decoderOutputs, z));
+  private async decodeRows(z: VaeTensor, run: RunOptions): Promise<DecoderRows & { dims: readonly number[] }> {
+    return this.decodedRows(await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, this.decoderOutputs, z, run));
   }
 
   private decodedRows(results: readonly VaeTensor[]): DecoderRows & { dims: readonly number[] } {

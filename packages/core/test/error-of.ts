@@ -9,3 +9,13 @@ export function errorOf(fn: () => unknown): { code: string; message: string } | 
   }
   return undefined;
 }
+
+/** The code and message a promise rejects with (`undefined` when it resolves); the async twin of {@link errorOf}. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<{ code: string; message: string } | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return VaeError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'not a VaeError', message: String(error) };
+  }
+  return undefined;
+}

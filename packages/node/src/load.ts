@@ -118,7 +118,11 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
   const dir = resolve(modelDir);
   if (options.preset !== undefined) getPreset(options.preset);
-  const batching = { ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }), images: nodeImageCodec };
+  const batching = {
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
+    images: nodeImageCodec,
+  };
   if (!(await isFile(join(dir, MANIFEST_FILE)))) {
     const found = await findLayout(dir);
     if (found) {

@@ -4,8 +4,8 @@
  * same types the in-page API returns (tensors, posteriors, score results), errors as {@link VaeError}s with their
  * `code`.
  */
-import { Posterior, VaeError, VaeTensor } from '@onnx-vae/core';
-import type { DecodeOptions, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput } from '@onnx-vae/core';
+import { Posterior, VaeError, VaeTensor, deserializeError, serializeError } from '@onnx-vae/core';
+import type { DecodeOptions, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput } from '@onnx-vae/core';
 import { loadVae } from './load.js';
 import type { LoadProgress, LoadVaeOptions, ModelFiles, WebVae } from './load.js';
 
@@ -22,7 +22,7 @@ type Request =
 type Reply =
   | { readonly id: number; readonly progress: LoadProgress }
   | { readonly id: number; readonly result: unknown }
-  | { readonly id: number; readonly error: { readonly code: ErrorCode | null; readonly name: string; readonly message: string } };
+  | { readonly id: number; readonly error: SerializedError };
 
 interface WireTensor {
   readonly data: Float32Array;
@@ -96,10 +96,8 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
     if (!isRequest(request)) return;
     handle(request).then(
       (result) => scope.postMessage({ id: request.id, result } satisfies Reply),
-      (error: unknown) => {
-        const code = VaeError.isInstance(error) ? error.code : null;
-        scope.postMessage({ id: request.id, error: { code, name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) } } satisfies Reply);
-      },
+      // The error's class, code and typed fields cross too (deserializeError on the page).
+      (error: unknown) => scope.postMessage({ id: request.id, error: serializeError(error) } satisfies Reply),
     );
   });
 }
@@ -181,11 +179,8 @@ export async function loadVaeInWorker(worker: Worker, source: string | URL | Mod
     if (!waiting) return;
     if ('progress' in reply) return waiting.onProgress?.(reply.progress);
     pending.delete(reply.id);
-    if ('error' in reply) {
-      const error = reply.error.code ? new VaeError(reply.error.code, reply.error.message) : new Error(reply.error.message);
-      error.name = reply.error.name;
-      waiting.reject(error);
-    } else waiting.resolve(reply.result);
+    if ('error' in reply) waiting.reject(deserializeError(reply.error));
+    else waiting.resolve(reply.result);
   });
   const send = (method: Request['method'], args: readonly unknown[], onProgress?: (progress: LoadProgress) => void): Promise<unknown> =>
     new Promise((resolve, reject) => {
