@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
 import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
+import { WorkerPoolBackend } from './workers/index.js';
 import { nodeImageCodec } from './image-codec.js';
 import type { ImageWriteOptions, NodeImageInput } from './image-codec.js';
 import type { OrtNodeOptions } from './ort-backend.js';
@@ -14,6 +15,16 @@ export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {
    * the graphs cannot tell (scaling factor, range); see `PRESETS`.
    */
   readonly preset?: string;
+  /**
+   * Run the graphs in this many worker threads (a piscina pool), off the main thread's event loop. Default: in this
+   * thread. Each worker gets `intraOpNumThreads` (default: cores / workers, at least 1) and 1 inter-op thread.
+   */
+  readonly workers?: number;
+}
+
+/** onnxruntime-node in this thread, or in a pool of worker threads with `workers`. */
+function nodeBackend(options: LoadVaeOptions): OrtNodeBackend | WorkerPoolBackend {
+  return options.workers === undefined ? new OrtNodeBackend(options) : new WorkerPoolBackend({ ...options, workers: options.workers });
 }
 
 /** A VAE loaded in Node: tensors or image files and bytes in; `toImages`/`decodeImages` give encoded image bytes. */
@@ -105,7 +116,8 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
  * @param modelDir - the model folder
  * @param options - `device` (`'cpu'` default, or `'cuda'` with `deviceId`, falling back to CPU with a warning
  *   unless `strict`), `maxBatch` (default 256), thread counts, `enableCpuMemArena`, `enableMemPattern`,
- *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`)
+ *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `workers` (worker threads),
+ *   `batching` (micro-batching of concurrent calls)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
  *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`)
  * @example
@@ -126,7 +138,7 @@ export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): P
   if (!(await isFile(join(dir, MANIFEST_FILE)))) {
     const found = await findLayout(dir);
     if (found) {
-      const backend = new OrtNodeBackend(options);
+      const backend = nodeBackend(options);
       const config = found.config ? await readConfig(join(dir, found.config)) : undefined;
       return createVae({
         manifest: ({ encoder, decoder }) =>
@@ -148,8 +160,8 @@ export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): P
     throw new InvalidOptionError('preset', `"preset" applies to exports without ${MANIFEST_FILE}; ${join(dir, MANIFEST_FILE)} already describes this model. Put scaling factors and ranges in the manifest instead.`);
   }
   const manifest = await readManifest(dir);
-  const backend = new OrtNodeBackend(options);
   const encoder = await existingFile(join(dir, manifest.encoder.file), 'encoder');
   const decoder = await existingFile(join(dir, manifest.decoder.file), 'decoder');
+  const backend = nodeBackend(options);
   return createVae({ manifest, backend, encoder: { path: encoder }, decoder: { path: decoder }, ...batching });
 }
