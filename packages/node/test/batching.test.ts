@@ -5,26 +5,11 @@ import fc from 'fast-check';
 import { OrtNodeBackend, VaeTensor, createVae, loadVae, readManifest } from '../src/index';
 import type { BatchEvent, BatchingOptions, Backend, BackendSession, NodeVae, Posterior } from '../src/index';
 import { rejectionOf } from '../../core/test/error-of';
+import { KL_F8, MNIST, digits, images } from './synthetic';
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
-const MNIST = join(MODELS, 'mnist-vae');
-const KL_F8 = join(MODELS, 'kl-f8');
 // One intra-op thread: onnxruntime then gives the same bits for an item whatever the batch size (measured 0 on
 // both models, also at batch 16; see docs/serving.md), so batched results can be compared exactly.
 const THREADS = { intraOpNumThreads: 1 };
-
-/** Deterministic pseudo-random data in [0, 1] for item `seed`. */
-function digits(n: number, seed: number): VaeTensor {
-  const data = new Float32Array(n * 784);
-  for (let i = 0; i < data.length; i++) data[i] = Math.abs((Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453) % 1);
-  return new VaeTensor(data, [n, 784]);
-}
-
-function images(n: number, size: number, seed: number): VaeTensor {
-  const data = new Float32Array(n * 3 * size * size);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.013 + seed);
-  return new VaeTensor(data, [n, 3, size, size]);
-}
 
 function expectSamePosterior(actual: Posterior, expected: Posterior): void {
   expect([...actual.mean.dims]).toEqual([...expected.mean.dims]);

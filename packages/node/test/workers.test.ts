@@ -1,27 +1,12 @@
 // Sessions in worker threads (piscina) on real onnxruntime-node sessions: the same numbers as in-process, errors
 // that keep their class across the thread boundary, a free event loop, a killed worker replaced, dispose.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelFileError, VaeTensor, WorkerPoolBackend, createVae, defaultThreadsPerWorker, loadVae, readManifest } from '../src/index';
 import type { NodeVae } from '../src/index';
 import { rejectionOf } from '../../core/test/error-of';
+import { KL_F8, MNIST, digits, latents } from './synthetic';
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
-const MNIST = join(MODELS, 'mnist-vae');
-const KL_F8 = join(MODELS, 'kl-f8');
 const THREADS = { intraOpNumThreads: 1 };
-
-function digits(n: number, seed: number): VaeTensor {
-  const data = new Float32Array(n * 784);
-  for (let i = 0; i < data.length; i++) data[i] = Math.abs((Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453) % 1);
-  return new VaeTensor(data, [n, 784]);
-}
-
-function latents(n: number, size: number): VaeTensor {
-  const data = new Float32Array(n * 4 * size * size);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.7);
-  return new VaeTensor(data, [n, 4, size, size]);
-}
 
 describe('worker-thread sessions', () => {
   let plain: NodeVae;
