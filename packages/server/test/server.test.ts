@@ -217,11 +217,15 @@ describe('@onnx-vae/server', () => {
     const app = await createServer(vae, { requestTimeoutMs: 150 });
     try {
       const slow = tensorJson(latents(1, 40));
-      // The first runs (a decode of well over 150 ms here), the second waits and times out, the last two find the
-      // queue full.
-      const answers = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/v1/decode', payload: slow })));
-      expect(answers.map((a) => [a.statusCode, a.statusCode === 200 ? 'data' : a.json().code])).toEqual([[200, 'data'], [504, 'TIMEOUT'], [503, 'QUEUE_FULL'], [503, 'QUEUE_FULL']]);
-      expect(answers[2]!.headers['retry-after']).toBe('1');
+      // The first runs (a decode of well over 150 ms here); those that find room in the queue (2) wait and time out;
+      // the others find it full.
+      const answers = await Promise.all(Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: '/v1/decode', payload: slow })));
+      const outcomes = answers.map((a) => `${a.statusCode} ${a.statusCode === 200 ? 'data' : a.json().code}`);
+      expect(outcomes.filter((o) => o === '200 data')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === '504 TIMEOUT').length).toBeGreaterThanOrEqual(1);
+      expect(outcomes.filter((o) => o === '503 QUEUE_FULL').length).toBeGreaterThanOrEqual(2);
+      expect(outcomes.filter((o) => !['200 data', '504 TIMEOUT', '503 QUEUE_FULL'].includes(o))).toEqual([]);
+      for (const full of answers.filter((a) => a.statusCode === 503)) expect(full.headers['retry-after']).toBe('1');
     } finally {
       await app.close();
       await vae.dispose();

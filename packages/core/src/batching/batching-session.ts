@@ -148,8 +148,12 @@ export class BatchingSession implements BackendSession {
     this.timer = undefined;
   }
 
-  /** Arranges the next flush: at once (next macrotask) when a run can start, or when the oldest call's delay ends. */
-  private schedule(): void {
+  /**
+   * Arranges the next flush, when a run can start: after the oldest call's delay; with no delay, at the end of this
+   * turn (a microtask, so calls made in the same turn join), or, right after a run, on the next turn of the event
+   * loop, so that the requests that arrived during the run (read in its I/O phase) join the next one.
+   */
+  private schedule(afterRun = false): void {
     if (this.released || this.queue.length === 0 || this.running.size >= this.parallel) return;
     const oldest = this.queue[0]!;
     const full = this.groupRows(oldest.key) >= this.settings.maxBatchSize;
@@ -159,9 +163,11 @@ export class BatchingSession implements BackendSession {
       if (this.timer.at <= at) return;
       this.clearTimer();
     }
-    // A macrotask even for 0, so calls made in the same event-loop turn (and requests read in the same I/O phase)
-    // join the run.
-    if (due === 0 && host.setImmediate && host.clearImmediate) {
+    if (due === 0 && !afterRun) {
+      let cancelled = false;
+      void Promise.resolve().then(() => cancelled || this.flush());
+      this.timer = { at, cancel: () => (cancelled = true) };
+    } else if (due === 0 && host.setImmediate && host.clearImmediate) {
       const handle = host.setImmediate(() => this.flush());
       this.timer = { at, cancel: () => host.clearImmediate!(handle) };
     } else {
@@ -236,7 +242,7 @@ export class BatchingSession implements BackendSession {
       this.running.delete(done);
       this.batching.changeRunning(-1);
       this.batching.report({ graph: this.graph, requests: batch.length, size: rows, waitMs, runMs: now() - started, failed });
-      this.schedule();
+      this.schedule(true);
     });
     this.running.add(done);
   }

@@ -58,8 +58,9 @@ export class WorkerPoolBackend implements Backend {
   readonly workers: number;
   /** Intra-op threads of each worker's sessions. */
   readonly threadsPerWorker: number;
-  /** @internal The piscina pool (its `threads` are the workers). */
-  readonly pool: Piscina<WorkerTask, WorkerResult>;
+  private readonly workerData: WorkerData;
+  private readonly resourceLimits: WorkerPoolOptions['resourceLimits'];
+  private started: Piscina<WorkerTask, WorkerResult> | null = null;
   private open = 0;
   private closed = false;
   private nextGraph = 0;
@@ -78,11 +79,23 @@ export class WorkerPoolBackend implements Backend {
     const device = new OrtNodeBackend(options).executionProvider;
     this.workers = workers;
     this.threadsPerWorker = ort.intraOpNumThreads || defaultThreadsPerWorker(workers);
-    const workerData: WorkerData = { ort: { ...ort, intraOpNumThreads: this.threadsPerWorker, interOpNumThreads: ort.interOpNumThreads ?? 1 } };
-    this.pool = new Piscina<WorkerTask, WorkerResult>({ filename: sessionWorkerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 2 ** 31 - 1, workerData, ...(resourceLimits ? { resourceLimits } : {}) });
-    // A worker that dies with no task running is replaced by piscina; nothing waits on it, so only warn.
-    this.pool.on('error', (error: Error) => process.emitWarning(`onnx-vae: a session worker thread failed: ${error.message}`, { code: 'ONNX_VAE_WORKER_ERROR' }));
+    this.workerData = { ort: { ...ort, intraOpNumThreads: this.threadsPerWorker, interOpNumThreads: ort.interOpNumThreads ?? 1 } };
+    this.resourceLimits = resourceLimits;
     this.name = `onnxruntime-node (${device}) in ${workers} worker thread${workers === 1 ? '' : 's'} x ${this.threadsPerWorker} intra-op thread${this.threadsPerWorker === 1 ? '' : 's'}`;
+  }
+
+  /**
+   * @internal The piscina pool (its `threads` are the workers), started with the first session, so a backend that
+   * never opens a graph (a load that failed before) leaves no threads behind.
+   */
+  get pool(): Piscina<WorkerTask, WorkerResult> {
+    if (this.started === null) {
+      const { resourceLimits, workerData } = this;
+      this.started = new Piscina<WorkerTask, WorkerResult>({ filename: sessionWorkerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: 2 ** 31 - 1, workerData, ...(resourceLimits ? { resourceLimits } : {}) });
+      // A worker that dies with no task running is replaced by piscina; nothing waits on it, so only warn.
+      this.started.on('error', (error: Error) => process.emitWarning(`onnx-vae: a session worker thread failed: ${error.message}`, { code: 'ONNX_VAE_WORKER_ERROR' }));
+    }
+    return this.started;
   }
 
   async createSession(source: ModelSource, role: 'encoder' | 'decoder'): Promise<BackendSession> {
