@@ -14,11 +14,11 @@ import { VaeTensor, encodeNpy } from '../packages/node/dist/index.js';
 import { machineLine, writeDocBlock } from '../scripts/bench-stats.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, workers: { type: 'string', default: '2' }, 'max-batch': { type: 'string', default: '32' }, 'max-delay-ms': { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, workers: { type: 'string', default: '2' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string', default: '0' } } });
 const duration = Number(values.duration);
 const ROUNDS = Number(values.rounds);
 const workers = Number(values.workers);
-const batching = { maxBatchSize: Number(values['max-batch']), maxDelayMs: Number(values['max-delay-ms']), maxQueue: 4096 };
+const maxDelayMs = Number(values['max-delay-ms']);
 const CONCURRENCY = [1, 8, 64];
 
 function tensor(dims, f) {
@@ -26,14 +26,16 @@ function tensor(dims, f) {
   return new VaeTensor(Float32Array.from({ length: size }, (_, i) => f(i)), dims);
 }
 const MODELS = [
-  { name: 'mnist-vae', routes: [['encode', tensor([1, 784], (i) => (i % 7) / 7)], ['decode', tensor([1, 50], (i) => Math.sin(i))]] },
-  { name: 'kl-f8', routes: [['encode 64x64', tensor([1, 3, 64, 64], (i) => Math.sin(i * 0.01))], ['decode 64x64', tensor([1, 4, 8, 8], (i) => Math.sin(i))]] },
+  // maxBatchSize per model, by docs/serving.md's rule: large for a small MLP, small for a conv net.
+  { name: 'mnist-vae', maxBatchSize: 32, routes: [['encode', tensor([1, 784], (i) => (i % 7) / 7)], ['decode', tensor([1, 50], (i) => Math.sin(i))]] },
+  { name: 'kl-f8', maxBatchSize: 8, routes: [['encode 64x64', tensor([1, 3, 64, 64], (i) => Math.sin(i * 0.01))], ['decode 64x64', tensor([1, 4, 8, 8], (i) => Math.sin(i))]] },
 ];
+for (const model of MODELS) model.batching = { maxBatchSize: values['max-batch'] === undefined ? model.maxBatchSize : Number(values['max-batch']), maxDelayMs, maxQueue: 4096 };
 const SETUPS = [
-  { key: 'a', label: '(a) in-process', options: { batching: false } },
-  { key: 'b', label: '(b) batching', options: { batching } },
-  { key: 'c', label: `(c) ${workers} workers`, options: { batching: false, workers } },
-  { key: 'd', label: `(d) ${workers} workers + batching`, options: { batching, workers } },
+  { key: 'a', label: '(a) in-process', options: () => ({ batching: false }) },
+  { key: 'b', label: '(b) batching', options: (model) => ({ batching: model.batching }) },
+  { key: 'c', label: `(c) ${workers} workers`, options: () => ({ batching: false, workers }) },
+  { key: 'd', label: `(d) ${workers} workers + batching`, options: (model) => ({ batching: model.batching, workers }) },
 ];
 
 // Servers end with the bench, also when it is interrupted.
@@ -69,11 +71,12 @@ function load(url, path, body, connections, seconds) {
 const rows = [];
 const started = Date.now();
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
-for (const { name, routes } of MODELS) {
+for (const model of MODELS) {
+  const { name, routes } = model;
   // The four set-ups run side by side, alternating, so that a change of load on the machine touches them alike.
   const servers = [];
   try {
-    for (const setup of SETUPS) servers.push({ setup, ...(await startServer(name, setup.options)) });
+    for (const setup of SETUPS) servers.push({ setup, ...(await startServer(name, setup.options(model))) });
     for (const [route, body] of routes) {
       const path = `/v1/${route.split(' ')[0]}`;
       for (const { url } of servers) await load(url, path, body, 8, 1); // warm-up
@@ -94,6 +97,7 @@ for (const { name, routes } of MODELS) {
             setup: setup.key,
             c,
             rps: mean(list.map((r) => r.result.requests.average)),
+            mean: mean(list.map((r) => r.result.latency.mean)),
             p50: mean(list.map((r) => r.result.latency.p50)),
             p99: mean(list.map((r) => r.result.latency.p99)),
             loopP99: Math.max(...list.map((r) => r.loopP99)),
@@ -119,13 +123,13 @@ const table = [
   ...rows.map((r) => `| ${r.model} | ${r.route} | ${SETUPS.find((s) => s.key === r.setup).label} | ${r.c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.loopP99.toFixed(1)} | ${r.errors} |`),
 ];
 const ratios = [
-  '| model | route | (d)/(a) req/s at c=64 | (b)/(a) req/s at c=64 | (c)/(a) req/s at c=64 | (b)/(a) p50 at c=1 | loop p99 (c) / (d) at c=64, ms |',
+  '| model | route | (d)/(a) req/s at c=64 | (b)/(a) req/s at c=64 | (c)/(a) req/s at c=64 | (b)/(a) mean latency at c=1 | loop p99 (c) / (d) at c=64, ms |',
   '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ...MODELS.flatMap(({ name, routes }) =>
     routes.map(([route]) => {
       const a64 = find(name, route, 'a', 64);
       const r = (s) => (find(name, route, s, 64).rps / a64.rps).toFixed(2);
-      return `| ${name} | ${route} | ${r('d')} | ${r('b')} | ${r('c')} | ${(find(name, route, 'b', 1).p50 / find(name, route, 'a', 1).p50).toFixed(2)} | ${find(name, route, 'c', 64).loopP99.toFixed(1)} / ${find(name, route, 'd', 64).loopP99.toFixed(1)} |`;
+      return `| ${name} | ${route} | ${r('d')} | ${r('b')} | ${r('c')} | ${(find(name, route, 'b', 1).mean / find(name, route, 'a', 1).mean).toFixed(2)} | ${find(name, route, 'c', 64).loopP99.toFixed(1)} / ${find(name, route, 'd', 64).loopP99.toFixed(1)} |`;
     }),
   ),
 ];
@@ -133,10 +137,10 @@ const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const body = [
   '## The HTTP server under load (`onnx-vae serve`)',
   '',
-  `Command: \`pnpm bench:server\` (\`node bench/server.mjs --duration ${duration} --rounds ${ROUNDS} --workers ${workers} --max-batch ${batching.maxBatchSize} --max-delay-ms ${batching.maxDelayMs}\`), ${date} UTC, ${((Date.now() - started) / 60000).toFixed(1)} min.`,
+  `Command: \`pnpm bench:server\` (\`node bench/server.mjs --duration ${duration} --rounds ${ROUNDS} --workers ${workers}${values['max-batch'] === undefined ? '' : ` --max-batch ${values['max-batch']}`} --max-delay-ms ${maxDelayMs}\`), ${date} UTC, ${((Date.now() - started) / 60000).toFixed(1)} min.`,
   `Machine: ${machineLine()}; shared with other jobs while it ran, so compare the ratios, measured side by side in one run, not the absolute numbers.`,
   '',
-  `autocannon on 127.0.0.1 (in the bench process) against \`serve()\` in four child processes, one per set-up, all up at once and loaded in turn: ${ROUNDS} runs of ${duration} s per row (order a-d, then d-a), after a 1 s warm-up per route; req/s and latencies are the means of the runs, event loop p99 the worst run; one item per request, .npy in and out. (a) the graphs on the main thread, onnxruntime's default threads; (b) (a) with \`batching: { maxBatchSize: ${batching.maxBatchSize}, maxDelayMs: ${batching.maxDelayMs} }\`; (c) \`workers: ${workers}\` (cores / workers intra-op threads each); (d) both. "event loop p99" is the server's own event-loop delay during the row (prom-client, 10 ms sampling resolution). errors: socket errors, timeouts and non-2xx answers.`,
+  `autocannon on 127.0.0.1 (in the bench process) against \`serve()\` in four child processes, one per set-up, all up at once and loaded in turn: ${ROUNDS} runs of ${duration} s per row (order a-d, then d-a), after a 1 s warm-up per route; req/s and latencies are the means of the runs, event loop p99 the worst run; one item per request, .npy in and out. (a) the graphs on the main thread, onnxruntime's default threads; (b) (a) with \`batching: { maxBatchSize, maxDelayMs: ${maxDelayMs} }\`, maxBatchSize ${MODELS.map((m) => `${m.batching.maxBatchSize} for ${m.name}`).join(' and ')}; (c) \`workers: ${workers}\` (cores / workers intra-op threads each); (d) both. "event loop p99" is the server's own event-loop delay during the row (prom-client, 10 ms sampling resolution). errors: socket errors, timeouts and non-2xx answers.`,
   '',
   ...ratios,
   '',
