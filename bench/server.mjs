@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { VaeTensor, encodeNpy } from '../packages/node/dist/index.js';
-import { machineLine, writeDocBlock } from '../scripts/bench-stats.mjs';
+import { machineLine, writeDocBlock } from './stats.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, workers: { type: 'string', default: '2' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string', default: '0' } } });

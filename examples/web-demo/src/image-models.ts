@@ -47,7 +47,7 @@ export const IMAGE_MODELS: readonly ImageModel[] = Object.freeze([
     id: 'kl-f8',
     label: 'kl-f8 (shipped, 4 latent channels at 1/8)',
     probe: 'models/kl-f8/vae.json',
-    missing: 'models/kl-f8/vae.json is not there yet; scripts/train-kl-f8.py writes it',
+    missing: 'models/kl-f8/vae.json is not there yet; training/onnx_vae_training/train_kl_f8.py writes it',
     source: async () => url('models/kl-f8/'),
   },
   {

@@ -7,7 +7,7 @@ const TWO_POW_53 = 9007199254740992;
 /**
  * The documented seeded standard-normal generator `normal-v1` (docs/rng.md): SplitMix64 seeding, xoshiro128**,
  * 53-bit uniforms and Box-Muller pairs. The same seed gives the same numbers in Node, in browsers and in the Python
- * reference `scripts/onnx_vae_rng.py`.
+ * reference `training/onnx_vae_training/rng.py`.
  *
  * @example
  * const rng = new NormalV1(42);

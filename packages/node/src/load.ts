@@ -1,7 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
-import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
+import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, findModelLayout, loadModel, readManifestFile } from '@onnx-vae/core';
+import type { FoundLayout, Manifest, ModelStore, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
 import { nodeImageCodec } from './image-codec.js';
@@ -30,49 +30,55 @@ function nodeBackend(options: LoadVaeOptions): OrtNodeBackend | WorkerPoolBacken
 /** A VAE loaded in Node: tensors or image files and bytes in; `toImages`/`decodeImages` give encoded image bytes. */
 export type NodeVae = Vae<NodeImageInput, Buffer, ImageWriteOptions>;
 
-/** The manifest's file name inside a model folder. */
-export const MANIFEST_FILE = 'vae.json';
+const FOLDER_HELP = `A model folder holds ${MANIFEST_FILE} and the two ONNX files it names (docs/manifest.md), or an export in a known layout: ${KNOWN_LAYOUTS.optimum.encoder} + ${KNOWN_LAYOUTS.optimum.decoder} (optimum), ${KNOWN_LAYOUTS['ort-sd-demo'].encoder} + ${KNOWN_LAYOUTS['ort-sd-demo'].decoder}, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`;
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((info) => info.isFile(), () => false);
+}
+
+/**
+ * A model folder on disk as a {@link ModelStore}: graphs go to onnxruntime-node as paths.
+ *
+ * @param modelDir - the folder
+ * @example
+ * const plan = await planModel(folderModelStore('models/kl-f8'));
+ */
+export function folderModelStore(modelDir: string): ModelStore {
+  const dir = resolve(modelDir);
+  return {
+    name: basename(dir),
+    locate: (file) => join(dir, file),
+    async read(file, what) {
+      const path = join(dir, file);
+      try {
+        return await readFile(path);
+      } catch (error) {
+        throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+      }
+    },
+    exists: (file) => isFile(join(dir, file)),
+    async list() {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      return entries.filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
+    },
+    async source(file, what) {
+      const path = join(dir, file);
+      const info = await stat(path).catch((error: unknown) => {
+        throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} does not exist.`, { cause: error });
+      });
+      if (!info.isFile()) throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} is not a file.`);
+      return { path };
+    },
+  };
+}
 
 /**
  * Reads and validates `vae.json` of a model folder.
  *
  * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest
  */
-export async function readManifest(modelDir: string): Promise<Manifest> {
-  const path = join(modelDir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the manifest ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md), or an export in a known layout: vae_encoder/model.onnx + vae_decoder/model.onnx (optimum), vae_encoder.onnx + vae_decoder.onnx, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`, { cause: error });
-  }
-  return parseManifest(text);
-}
-
-async function existingFile(path: string, role: string): Promise<string> {
-  try {
-    const info = await stat(path);
-    if (info.isFile()) return path;
-  } catch (error) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${MANIFEST_FILE} does not exist.`, { cause: error });
-  }
-  throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${MANIFEST_FILE} is not a file.`);
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** A recognised export layout inside a folder. */
-export interface FoundLayout {
-  readonly layout: KnownLayout;
-  readonly encoder: string;
-  readonly decoder: string;
-  readonly config?: string;
+export function readManifest(modelDir: string): Promise<Manifest> {
+  return readManifestFile(folderModelStore(modelDir));
 }
 
 /**
@@ -80,31 +86,8 @@ export interface FoundLayout {
  *
  * @returns file names relative to the folder, or `null`
  */
-export async function findLayout(dir: string): Promise<FoundLayout | null> {
-  const optimum = KNOWN_LAYOUTS.optimum;
-  if ((await isFile(join(dir, optimum.encoder))) && (await isFile(join(dir, optimum.decoder)))) {
-    for (const config of [optimum.config, 'vae_encoder/config.json', 'config.json']) {
-      if (await isFile(join(dir, config))) return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder, config };
-    }
-    return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder };
-  }
-  let entries: string[] = [];
-  try {
-    entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
-  } catch {
-    return null;
-  }
-  const found = layoutOfFiles(entries);
-  return found && { layout: found.layout, encoder: found.encoder, decoder: found.decoder };
-}
-
-async function readConfig(path: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const value = JSON.parse(await readFile(path, 'utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+export function findLayout(dir: string): Promise<FoundLayout | null> {
+  return findModelLayout(folderModelStore(dir));
 }
 
 /**
@@ -128,40 +111,11 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
  * await vae.dispose();
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
-  const dir = resolve(modelDir);
-  if (options.preset !== undefined) getPreset(options.preset);
-  const batching = {
+  return loadModel(folderModelStore(modelDir), {
+    backend: nodeBackend(options),
+    images: nodeImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.batching === undefined ? {} : { batching: options.batching }),
-    images: nodeImageCodec,
-  };
-  if (!(await isFile(join(dir, MANIFEST_FILE)))) {
-    const found = await findLayout(dir);
-    if (found) {
-      const backend = nodeBackend(options);
-      const config = found.config ? await readConfig(join(dir, found.config)) : undefined;
-      return createVae({
-        manifest: ({ encoder, decoder }) =>
-          detectManifest({
-            name: basename(dir),
-            layout: found.layout,
-            encoder: { file: found.encoder, info: encoder },
-            decoder: { file: found.decoder, info: decoder },
-            ...(config ? { config } : {}),
-            ...(options.preset === undefined ? {} : { preset: options.preset }),
-          }),
-        backend,
-        encoder: { path: join(dir, found.encoder) },
-        decoder: { path: join(dir, found.decoder) },
-        ...batching,
-      });
-    }
-  } else if (options.preset !== undefined) {
-    throw new InvalidOptionError('preset', `"preset" applies to exports without ${MANIFEST_FILE}; ${join(dir, MANIFEST_FILE)} already describes this model. Put scaling factors and ranges in the manifest instead.`);
-  }
-  const manifest = await readManifest(dir);
-  const encoder = await existingFile(join(dir, manifest.encoder.file), 'encoder');
-  const decoder = await existingFile(join(dir, manifest.decoder.file), 'decoder');
-  const backend = nodeBackend(options);
-  return createVae({ manifest, backend, encoder: { path: encoder }, decoder: { path: decoder }, ...batching });
+    ...(options.preset === undefined ? {} : { preset: options.preset }),
+  });
 }

@@ -1,19 +1,8 @@
 import * as ort from 'onnxruntime-node';
-import {
-  BackendError,
-  GRAPH_OPTIMIZATION_LEVELS,
-  InvalidOptionError,
-  ModelFileError,
-  VaeTensor,
-  describe,
-  float16Inputs,
-  isCorruptModelMessage,
-  optionChoice,
-  ortFeedData,
-  ortOutputData,
-  tensorInfoFromOrt,
-} from '@onnx-vae/core';
-import type { Backend, BackendSession, GraphOptimizationLevel, ModelSource, TensorInfo } from '@onnx-vae/core';
+import { BackendError, InvalidOptionError, ModelFileError, describe } from '@onnx-vae/core';
+import type { Backend, BackendSession, ModelSource } from '@onnx-vae/core';
+import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, optionChoice, optionalBoolean, optionalInteger } from '@onnx-vae/ort-common';
+import type { GraphOptimizationLevel } from '@onnx-vae/ort-common';
 
 /** Devices onnxruntime-node can run on. */
 export const DEVICES = Object.freeze({
@@ -62,19 +51,6 @@ const CUDA_HELP =
   'reinstall it with the script enabled (pnpm: add "onnxruntime-node" to onlyBuiltDependencies; npm: run without ' +
   '--ignore-scripts, with ONNXRUNTIME_NODE_INSTALL_CUDA=v12) on a machine with an NVIDIA driver, CUDA 12 and cuDNN 9.';
 
-function optionalCount(value: unknown, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be a non-negative integer but received ${describe(value)}.`);
-  }
-  return value;
-}
-
-function optionalBoolean(value: unknown, option: string): boolean | undefined {
-  if (value !== undefined && typeof value !== 'boolean') throw new InvalidOptionError(option, `Expected "${option}" to be true or false but received ${describe(value)}.`);
-  return value;
-}
-
 /**
  * The onnxruntime-node backend: CPU, or CUDA with a fallback to CPU.
  *
@@ -97,10 +73,10 @@ export class OrtNodeBackend implements Backend {
    */
   constructor(options: OrtNodeOptions = {}) {
     this.device = optionChoice(options.device, 'device', DEVICES, 'cpu');
-    this.deviceId = optionalCount(options.deviceId, 'deviceId') ?? 0;
+    this.deviceId = optionalInteger(options.deviceId, 'deviceId', 0) ?? 0;
     this.strict = optionalBoolean(options.strict, 'strict') ?? false;
-    const intra = optionalCount(options.intraOpNumThreads, 'intraOpNumThreads');
-    const inter = optionalCount(options.interOpNumThreads, 'interOpNumThreads');
+    const intra = optionalInteger(options.intraOpNumThreads, 'intraOpNumThreads', 0);
+    const inter = optionalInteger(options.interOpNumThreads, 'interOpNumThreads', 0);
     const arena = optionalBoolean(options.enableCpuMemArena, 'enableCpuMemArena');
     const pattern = optionalBoolean(options.enableMemPattern, 'enableMemPattern');
     const level = optionChoice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
@@ -129,7 +105,7 @@ export class OrtNodeBackend implements Backend {
       // BACKEND_UNAVAILABLE) with a fix, so keep onnxruntime's own log to fatal errors unless the caller chose a level.
       if (ort.env.logLevel === undefined || ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
       try {
-        return await this.open(source, label, [{ name: 'cuda', deviceId: this.deviceId }], 4);
+        return await this.open(source, label, role, [{ name: 'cuda', deviceId: this.deviceId }], 4);
       } catch (error) {
         if (error instanceof ModelFileError) throw error;
         const reason = (error as Error)?.message ?? String(error);
@@ -140,72 +116,20 @@ export class OrtNodeBackend implements Backend {
         this.onWarning({ code: 'CUDA_FALLBACK', message: `onnx-vae: the CUDA execution provider could not be loaded (${reason}); running on the CPU instead. ${CUDA_HELP} Pass strict: true to make this an error.`, cause: error });
       }
     }
-    return this.open(source, label, ['cpu']);
+    return this.open(source, label, role, ['cpu']);
   }
 
-  private async open(source: ModelSource, label: string, providers: ort.InferenceSession.ExecutionProviderConfig[], logSeverityLevel?: 0 | 1 | 2 | 3 | 4): Promise<BackendSession> {
+  private async open(source: ModelSource, label: string, role: 'encoder' | 'decoder', providers: ort.InferenceSession.ExecutionProviderConfig[], logSeverityLevel?: 0 | 1 | 2 | 3 | 4): Promise<BackendSession> {
     const options: ort.InferenceSession.SessionOptions = {
       ...this.sessionOptions,
       executionProviders: providers,
       ...(logSeverityLevel === undefined ? {} : { logSeverityLevel }),
     };
-    let session: ort.InferenceSession;
-    try {
-      session = 'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
-    } catch (error) {
-      const message = (error as Error)?.message ?? String(error);
-      if (isCorruptModelMessage(message)) {
-        throw new ModelFileError('MODEL_FILE_CORRUPT', label, `onnxruntime could not load ${label}: ${message.split('\n')[0]}. Check that the file is a complete ONNX model (re-export or re-download it).`, { cause: error });
-      }
-      throw error;
-    }
-    return new OrtNodeSession(session);
-  }
-}
-
-class OrtNodeSession implements BackendSession {
-  readonly inputs: readonly TensorInfo[];
-  readonly outputs: readonly TensorInfo[];
-  private session: ort.InferenceSession | null;
-  private readonly outputCount: number;
-  private readonly halfInputs: ReadonlySet<string>;
-
-  constructor(session: ort.InferenceSession) {
-    this.session = session;
-    this.outputCount = session.outputNames.length;
-    this.inputs = tensorInfoFromOrt(session.inputMetadata);
-    this.outputs = tensorInfoFromOrt(session.outputMetadata);
-    this.halfInputs = float16Inputs(this.inputs);
-  }
-
-  run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
-    const session = this.session;
-    if (!session) return Promise.reject(new BackendError('DISPOSED', 'This onnxruntime session was released.'));
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name in feeds) {
-      const tensor = feeds[name]!;
-      if (this.halfInputs.size === 0) ortFeeds[name] = new ort.Tensor('float32', tensor.data, tensor.dims as number[]);
-      else {
-        const { type, data } = ortFeedData(tensor, this.halfInputs.has(name));
-        ortFeeds[name] = new ort.Tensor(type, data, tensor.dims as number[]);
-      }
-    }
-    // Asking for every output by name costs onnxruntime-common a fetch table per call; without names it returns all.
-    const pending = outputs.length === this.outputCount ? session.run(ortFeeds) : session.run(ortFeeds, outputs as string[]);
-    return pending.then((results) => {
-      const out: Record<string, VaeTensor> = {};
-      for (const name of outputs) {
-        const tensor = results[name];
-        if (tensor === undefined) throw new BackendError('INFERENCE_FAILED', `onnxruntime returned no output "${name}".`);
-        out[name] = new VaeTensor(ortOutputData(name, tensor.type, tensor.data), tensor.dims);
-      }
-      return out;
-    });
-  }
-
-  async release(): Promise<void> {
-    const session = this.session;
-    this.session = null;
-    if (session) await session.release();
+    const session = await createOrtSession(
+      () => ('path' in source ? ort.InferenceSession.create(source.path, options) : ort.InferenceSession.create(source.bytes, options)),
+      'onnxruntime',
+      label,
+    );
+    return new OrtSession(session, ort, { runtime: 'onnxruntime', role });
   }
 }

@@ -1,6 +1,6 @@
 // Core's device path (reconstruct, encodeToDevice, decode of a DeviceLatent) on real onnxruntime-node sessions,
 // behind a backend whose "device memory" is a registry of live buffers, as onnxruntime-web's WebGPU buffers are.
-// WebGPU itself runs in the browser tests (scripts/browser/page.ts); here the bookkeeping is checked where it can be
+// WebGPU itself runs in the browser tests (packages/web/test/browser/page.ts); here the bookkeeping is checked where it can be
 // counted: every device tensor core makes is disposed, on success and on failure, and the numbers equal the CPU path's.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // Graphs with float16 inputs and outputs (models/fixtures/mlp-probs/*.float16.onnx, made by
-// scripts/make-float16-io.py: Casts around the float32 body): the backend rounds feeds to float16 and widens the
+// training/onnx_vae_training/make_float16_io.py: Casts around the float32 body): the backend rounds feeds to float16 and widens the
 // outputs. Reference: the float32 graphs run on the float16-rounded inputs, their outputs rounded to float16 (an
 // independent path through the same arithmetic), and PyTorch's numbers within float16 rounding.
 import { readFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 // The shipped MNIST VAE against the golden data PyTorch wrote when it trained and exported the model
-// (scripts/train-mnist-vae.py): posterior, decoder, ELBO and IWAE for 16 binarised test digits and fixed noise; and
-// the normal-v1 generator against the Python reference implementation (scripts/onnx_vae_rng.py).
+// (training/onnx_vae_training/train_mnist_vae.py): posterior, decoder, ELBO and IWAE for 16 binarised test digits and fixed noise; and
+// the normal-v1 generator against the Python reference implementation (training/onnx_vae_training/rng.py).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadVae, NormalV1 } from '../src/index';
@@ -52,7 +52,7 @@ describe('models/mnist-vae against PyTorch', () => {
   });
 });
 
-describe('normal-v1 against the Python reference (scripts/onnx_vae_rng.py)', () => {
+describe('normal-v1 against the Python reference (training/onnx_vae_training/rng.py)', () => {
   it.each([
     ['seed0', golden.rng.seed0Seed],
     ['seedBig', golden.rng.seedBigSeed],

@@ -89,9 +89,9 @@ describe('worker-thread sessions on kl-f8', () => {
       await vae.decode(latents(1, 48));
       const elapsed = performance.now() - started;
       clearInterval(timer);
-      // In-process, the timer fires 0 times during a decode; here it keeps its pace (loosely: the machine is shared).
+      // In-process, the timer fires 0 times during a decode; here it keeps firing (loosely: the machine is shared).
       expect(elapsed).toBeGreaterThan(20);
-      expect(ticks).toBeGreaterThan(elapsed / 2 / 4);
+      expect(ticks).toBeGreaterThan(Math.max(3, elapsed / 2 / 10));
     } finally {
       await vae.dispose();
     }

@@ -1,10 +1,9 @@
 // The HTTP server on real onnxruntime-node sessions: every route and media type through fastify.inject and through
-// a real socket on 127.0.0.1 (undici), every error status, metrics, OpenAPI, readiness, graceful shutdown.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+// a real socket on 127.0.0.1 (undici), every error status, metrics, OpenAPI, readiness, graceful shutdown (SIGTERM
+// through the CLI: packages/cli/test/serve.test.ts).
 import { Agent, request } from 'undici';
-import { VaeTensor, decoderFingerprint, encodeLatentFile, loadVae, readNpy } from '@onnx-vae/node';
-import type { NodeVae } from '@onnx-vae/node';
+import { decoderFingerprint, encodeLatentFile, encodeNpy, loadVae, readNpy } from '@onnx-vae/node';
+import type { NodeVae, VaeTensor } from '@onnx-vae/node';
 import type { FastifyInstance } from 'fastify';
 import { STATUS_OF_CODE, createServer, httpError, serve } from '../src/index';
 import { KL_F8, MNIST, digits, images, latents } from '../../node/test/synthetic';
@@ -24,6 +23,7 @@ interface Answer {
   readonly status: number;
   readonly type: string;
   readonly bytes: Buffer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of many shapes, checked by each test
   json(): any;
 }
 
@@ -53,7 +53,7 @@ function tensorJson(tensor: VaeTensor): { data: number[]; dims: number[] } {
 
 function npy(tensor: VaeTensor): Buffer {
   // The .npy writer of @onnx-vae/node, as a client would use numpy.save.
-  return Buffer.from(require('@onnx-vae/node').encodeNpy(tensor));
+  return Buffer.from(encodeNpy(tensor));
 }
 
 describe('@onnx-vae/server', () => {
@@ -269,32 +269,4 @@ describe('@onnx-vae/server', () => {
     expect(await server.vae.decode(latents(1, 2)).catch((e: { code: string }) => e.code)).toBe('DISPOSED');
   });
 
-  it('onnx-vae serve exits 0 on SIGTERM after finishing the requests in flight', async () => {
-    const script = `import { serveCommand } from '@onnx-vae/server';
-      await serveCommand.run({ model: ${JSON.stringify(KL_F8)}, values: { port: '0', 'log-level': 'warn', threads: '1', workers: '1', 'max-batch': '1' }, io: { stderr: process.stderr } });`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        const timer = setTimeout(() => reject(new Error(`no URL within 20 s: ${text}`)), 20_000);
-        child.stderr.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-          const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]!);
-          }
-        });
-      });
-      const inFlight = Array.from({ length: 3 }, () => viaSocket(url, { url: '/v1/decode', body: tensorJson(latents(1, 16)) }));
-      // One decode runs, two wait in the queue: all three are in flight.
-      await until(async () => (await viaSocket(url, { method: 'GET', url: '/readyz' })).json().queued === 2);
-      child.kill('SIGTERM');
-      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      expect((await Promise.all(inFlight)).map((a) => a.status)).toEqual([200, 200, 200]);
-      expect(await exit).toBe(0);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-  });
 });

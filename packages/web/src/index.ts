@@ -11,6 +11,8 @@
  * @packageDocumentation
  */
 export * from '@onnx-vae/core';
+export { GRAPH_OPTIMIZATION_LEVELS } from '@onnx-vae/ort-common';
+export type { GraphOptimizationLevel } from '@onnx-vae/ort-common';
 export * from './ort-web-backend.js';
 export * from './load.js';
 export * from './image-codec.js';

@@ -1,14 +1,11 @@
-import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, createVae, describe, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
-import type { GraphInfo, KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
+import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, MANIFEST_FILE, describe, getPreset, layoutOfFiles, loadModel, memoryModelStore, parseManifest } from '@onnx-vae/core';
+import type { KnownLayout, ModelStore, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
 import { fetchModelFile } from './fetch-model.js';
 import type { LoadProgress } from './fetch-model.js';
 import { webImageCodec } from './image-codec.js';
 import type { WebImageInput, WebImageWriteOptions } from './image-codec.js';
-
-/** The manifest's file name inside a model folder. */
-export const MANIFEST_FILE = 'vae.json';
 
 /** A VAE loaded in the browser: tensors or images (ImageData, canvases, bitmaps, `<img>`, Blobs) in; `toImages` gives ImageData. */
 export type WebVae = Vae<WebImageInput, ImageData, WebImageWriteOptions>;
@@ -52,34 +49,44 @@ export interface LoadVaeOptions extends VaeOptions, OrtWebOptions {
   readonly preset?: string;
 }
 
-/** The layout the names of two `File`s give (as Node's loader reads a folder's), or `null` for bytes. */
-function layoutFromNames(encoder: unknown, decoder: unknown): ReturnType<typeof layoutOfFiles> {
+/** The names of two `File`s when they show a layout (as a folder's names do for Node's loader), else `null`. */
+function namesOfFiles(encoder: unknown, decoder: unknown): { readonly encoder: string; readonly decoder: string } | null {
   if (typeof File === 'undefined' || !(encoder instanceof File) || !(decoder instanceof File)) return null;
   const found = layoutOfFiles([encoder.name, decoder.name]);
-  return found && found.encoder === encoder.name ? found : null;
+  return found && found.encoder === encoder.name ? { encoder: encoder.name, decoder: decoder.name } : null;
 }
 
-/** How graphs without a manifest are described: the layout, the model's name and the file names for messages. */
-function detection(source: ModelFiles, options: LoadVaeOptions): (graphs: { encoder: GraphInfo; decoder: GraphInfo }) => ReturnType<typeof detectManifest> {
-  const named = layoutFromNames(source.encoder, source.decoder);
-  if (options.layout === undefined && named === null) {
+/**
+ * Files in memory as a {@link ModelStore}: under the manifest's names, the `File`s' own names, or, for bytes, the
+ * names of the `layout` option.
+ *
+ * @throws {@link InvalidOptionError} for graphs without a manifest whose layout neither names nor `layout` give
+ */
+async function memoryStore(source: ModelFiles, options: LoadVaeOptions): Promise<ModelStore> {
+  const [encoder, decoder] = await Promise.all([graphBytes(source.encoder, 'encoder'), graphBytes(source.decoder, 'decoder')]);
+  if (source.manifest !== undefined) {
+    const manifest = parseManifest(source.manifest);
+    const text = typeof source.manifest === 'string' ? source.manifest : JSON.stringify(source.manifest);
+    return memoryModelStore({ [MANIFEST_FILE]: text, [manifest.encoder.file]: encoder, [manifest.decoder.file]: decoder });
+  }
+  const named = namesOfFiles(source.encoder, source.decoder);
+  if (named !== null) return memoryModelStore({ [named.encoder]: encoder, [named.decoder]: decoder });
+  if (options.layout === undefined) {
     throw new InvalidOptionError('layout', `Graphs given without a manifest need "layout" (one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')}) to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.`);
   }
-  if (options.layout !== undefined && !Object.hasOwn(KNOWN_LAYOUTS, options.layout)) {
-    throw new InvalidOptionError('layout', `Expected "layout" to be one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')} but received ${describe(options.layout)}.`);
-  }
-  const layout = options.layout ?? named!.layout;
-  const files = KNOWN_LAYOUTS[layout];
-  const name = named?.name ?? 'model';
-  return ({ encoder, decoder }) =>
-    detectManifest({
-      name,
-      layout,
-      encoder: { file: named?.encoder ?? files.encoder, info: encoder },
-      decoder: { file: named?.decoder ?? files.decoder, info: decoder },
-      ...(source.config ? { config: source.config } : {}),
-      ...(options.preset === undefined ? {} : { preset: options.preset }),
-    });
+  const files = Object.hasOwn(KNOWN_LAYOUTS, options.layout) ? KNOWN_LAYOUTS[options.layout] : { encoder: 'encoder.onnx', decoder: 'decoder.onnx' };
+  return memoryModelStore({ [files.encoder]: encoder, [files.decoder]: decoder }, 'model');
+}
+
+/** A model folder's URL as a {@link ModelStore}: files fetched with progress, graphs kept in the Cache API. */
+function urlStore(source: string | URL, options: LoadVaeOptions): ModelStore {
+  const base = baseUrl(source);
+  const fetching = { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.fetchOptions ? { init: options.fetchOptions } : {}) };
+  const cache = options.cache ?? 'onnx-vae';
+  return {
+    locate: (file) => new URL(file, base).href,
+    read: (file) => fetchModelFile(new URL(file, base), file, { ...fetching, cache: file === MANIFEST_FILE ? false : cache }),
+  };
 }
 
 function baseUrl(source: string | URL): URL {
@@ -134,37 +141,23 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
   }
   if (options.preset !== undefined) getPreset(options.preset);
   const backend = new OrtWebBackend(options);
-  let manifest: Manifest | ReturnType<typeof detection>;
-  let encoder: Uint8Array;
-  let decoder: Uint8Array;
+  const loading = { backend, images: webImageCodec, ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }) };
+  const described = {
+    ...(options.preset === undefined ? {} : { preset: options.preset }),
+    ...(options.layout === undefined ? {} : { layout: options.layout }),
+  };
   if (isModelFiles(source)) {
-    if (source.manifest === undefined) manifest = detection(source, options);
-    else if (options.preset !== undefined || options.layout !== undefined) {
-      throw new InvalidOptionError(options.preset !== undefined ? 'preset' : 'layout', `"${options.preset !== undefined ? 'preset' : 'layout'}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`);
-    } else manifest = parseManifest(source.manifest);
-    [encoder, decoder] = await Promise.all([graphBytes(source.encoder, 'encoder'), graphBytes(source.decoder, 'decoder')]);
-  } else if (typeof source === 'string' || source instanceof URL) {
-    const base = baseUrl(source);
-    const fetching = { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.fetchOptions ? { init: options.fetchOptions } : {}) };
-    const manifestBytes = await fetchModelFile(new URL(MANIFEST_FILE, base), MANIFEST_FILE, { ...fetching, cache: false });
-    manifest = parseManifest(new TextDecoder().decode(manifestBytes));
-    const cache = options.cache ?? 'onnx-vae';
-    const files = (await backend.choosePrecision(manifest.name, manifest.float16 !== undefined)) === 'float16' ? manifest.float16! : { encoder: manifest.encoder.file, decoder: manifest.decoder.file };
-    [encoder, decoder] = await Promise.all([
-      fetchModelFile(new URL(files.encoder, base), files.encoder, { ...fetching, cache }),
-      fetchModelFile(new URL(files.decoder, base), files.decoder, { ...fetching, cache }),
-    ]);
-  } else {
-    throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`);
+    // Graphs given in memory run as they are (no float16 choice).
+    return loadModel(await memoryStore(source, options), { ...loading, ...described, ...(source.config ? { config: source.config } : {}) });
   }
-  return createVae({
-    manifest,
-    backend,
-    encoder: { bytes: encoder },
-    decoder: { bytes: decoder },
-    images: webImageCodec,
-    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
-  });
+  if (typeof source === 'string' || source instanceof URL) {
+    return loadModel(urlStore(source, options), {
+      ...loading,
+      ...described,
+      graphs: async (manifest) => ((await backend.choosePrecision(manifest.name, manifest.float16 !== undefined)) === 'float16' ? manifest.float16! : { encoder: manifest.encoder.file, decoder: manifest.decoder.file }),
+    });
+  }
+  throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`);
 }
 
 export type { LoadProgress };

@@ -2,8 +2,10 @@
 // (`onnxruntime-web/webgpu`) in browsers and bundlers, the wasm build for Node (`onnxruntime-web`, whose "node"
 // export runs the same wasm in plain Node, as the contract tests do).
 import * as ort from '#ort';
-import { BackendError, GRAPH_OPTIMIZATION_LEVELS, InvalidOptionError, ModelFileError, VaeTensor, describe, float16Inputs, hasNonFinite, isCorruptModelMessage, optionChoice, ortFeedData, ortOutputData, tensorInfoFromOrt } from '@onnx-vae/core';
-import type { Backend, BackendSession, DeviceTensor, GraphOptimizationLevel, ModelSource, TensorInfo } from '@onnx-vae/core';
+import { BackendError, InvalidOptionError, VaeTensor, describe, hasNonFinite } from '@onnx-vae/core';
+import type { Backend, BackendSession, DeviceTensor, ModelSource } from '@onnx-vae/core';
+import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, isCorruptModelMessage, optionChoice, optionalBoolean, optionalInteger } from '@onnx-vae/ort-common';
+import type { GraphOptimizationLevel, OrtTensor } from '@onnx-vae/ort-common';
 
 /** Devices onnxruntime-web can run on. */
 export const DEVICES = Object.freeze({
@@ -145,19 +147,13 @@ export class OrtWebBackend implements Backend {
    */
   constructor(options: OrtWebOptions = {}) {
     this.device = optionChoice(options.device, 'device', DEVICES, 'auto');
-    if (options.numThreads !== undefined && (!Number.isSafeInteger(options.numThreads) || options.numThreads < 1)) {
-      throw new InvalidOptionError('numThreads', `Expected "numThreads" to be a positive integer but received ${describe(options.numThreads)}.`);
-    }
-    this.numThreads = options.numThreads ?? defaultThreads();
+    this.numThreads = optionalInteger(options.numThreads, 'numThreads', 1) ?? defaultThreads();
     if (options.wasmPaths !== undefined && (typeof options.wasmPaths !== 'string' || !options.wasmPaths.endsWith('/'))) {
       throw new InvalidOptionError('wasmPaths', `Expected "wasmPaths" to be a URL prefix ending in "/" but received ${describe(options.wasmPaths)}.`);
     }
     this.wasmPaths = options.wasmPaths;
     this.graphOptimizationLevel = optionChoice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
-    if (options.keepLatentsOnGpu !== undefined && typeof options.keepLatentsOnGpu !== 'boolean') {
-      throw new InvalidOptionError('keepLatentsOnGpu', `Expected "keepLatentsOnGpu" to be true or false but received ${describe(options.keepLatentsOnGpu)}.`);
-    }
-    this.keepLatentsOnGpu = options.keepLatentsOnGpu ?? true;
+    this.keepLatentsOnGpu = optionalBoolean(options.keepLatentsOnGpu, 'keepLatentsOnGpu') ?? true;
     this.precisionOption = optionChoice(options.precision, 'precision', PRECISIONS, 'auto');
   }
 
@@ -214,12 +210,10 @@ export class OrtWebBackend implements Backend {
     };
     let session: ort.InferenceSession;
     try {
-      session = await exclusive(() => ort.InferenceSession.create(source.bytes, options));
+      session = await createOrtSession(() => exclusive(() => ort.InferenceSession.create(source.bytes, options)), 'onnxruntime-web', `${role} bytes`, `the ${role}`);
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
-      if (isCorruptModelMessage(message)) {
-        throw new ModelFileError('MODEL_FILE_CORRUPT', `${role} bytes`, `onnxruntime-web could not load the ${role}: ${message.split('\n')[0]}. Check that the file is a complete ONNX model (re-export or re-download it).`, { cause: error });
-      }
+      if (isCorruptModelMessage(message)) throw error;
       if (provider === 'webgpu' && this.device === 'auto') {
         // 'auto' promised a working device: fall back to wasm for this and later sessions, and say why.
         this.resolved = Promise.resolve(this.choose('wasm', `auto: a WebGPU adapter exists but onnxruntime-web could not use it (${message.split('\n')[0]})`));
@@ -241,7 +235,7 @@ export class OrtWebBackend implements Backend {
     // onnxruntime-web 1.30's WebGPU EP fuses Conv with its activation from level "extended" on, and the fused kernels
     // overflow to NaN where activations reach |x| ~ 1e3 (microsoft/onnxruntime#32145): check what comes back.
     const guard = provider === 'webgpu' && (this.graphOptimizationLevel === 'extended' || this.graphOptimizationLevel === 'all');
-    return onGpu ? new OrtWebGpuSession(session, role, guard) : new OrtWebSession(session, role, guard);
+    return onGpu ? new OrtWebGpuSession(session, ort, { runtime: 'onnxruntime-web', role }, guard) : new OrtWebSession(session, ort, { runtime: 'onnxruntime-web', role }, guard);
   }
 
   /** Chooses the execution provider once; WebGPU goes alone in `executionProviders`, since ort drops it silently otherwise. */
@@ -276,83 +270,36 @@ export class OrtWebBackend implements Backend {
   }
 }
 
-class OrtWebSession implements BackendSession {
-  readonly inputs: readonly TensorInfo[];
-  readonly outputs: readonly TensorInfo[];
-  private session: ort.InferenceSession | null;
-  protected readonly halfInputs: ReadonlySet<string>;
-
+/** An onnxruntime-web session: one call at a time (see `exclusive`), outputs checked where WebGPU can make NaNs. */
+class OrtWebSession extends OrtSession {
   constructor(
     session: ort.InferenceSession,
-    protected readonly role: 'encoder' | 'decoder',
+    runtime: typeof ort,
+    labels: ConstructorParameters<typeof OrtSession>[2],
     private readonly guardFinite: boolean,
   ) {
-    this.session = session;
-    this.inputs = tensorInfoFromOrt(session.inputMetadata);
-    this.outputs = tensorInfoFromOrt(session.outputMetadata);
-    this.halfInputs = float16Inputs(this.inputs);
+    super(session, runtime, labels);
   }
 
-  /** A CPU feed in the graph input's element type (float16 inputs get rounded binary16). */
-  protected feed(name: string, tensor: VaeTensor): ort.Tensor {
-    const { type, data } = ortFeedData(tensor, this.halfInputs.has(name));
-    return new ort.Tensor(type, data, [...tensor.dims]);
+  protected override schedule<T>(task: () => Promise<T>): Promise<T> {
+    return exclusive(task);
   }
 
-  /** An output brought to CPU memory as float32 (downloaded from the GPU when it is there). */
-  protected async download(name: string, tensor: ort.Tensor): Promise<VaeTensor> {
-    // WebGPU outputs live on the GPU only when asked (preferredOutputLocation); the default is CPU memory.
-    const data = tensor.location === 'cpu' ? tensor.data : await tensor.getData(true);
-    return this.cpuOutput(name, ortOutputData(name, tensor.type, data), tensor.dims);
-  }
-
-  /** Wraps an output in CPU memory, refusing non-finite values where the WebGPU fusion bug can make them. */
-  protected cpuOutput(name: string, data: Float32Array, dims: readonly number[]): VaeTensor {
+  /** An output in CPU memory, refusing non-finite values where the WebGPU fusion bug can make them. */
+  protected override async output(name: string, tensor: ort.Tensor): Promise<VaeTensor> {
+    const result = await super.output(name, tensor);
+    const data = result.data;
     if (this.guardFinite && hasNonFinite(data)) {
       let bad = 0;
       for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) bad++;
       throw new BackendError(
         'INFERENCE_FAILED',
-        `onnxruntime-web's WebGPU execution provider gave ${bad} non-finite values of ${data.length} in the ${this.role}'s output "${name}" from finite inputs. ` +
+        `onnxruntime-web's WebGPU execution provider gave ${bad} non-finite values of ${data.length} in the ${this.labels.role}'s output "${name}" from finite inputs. ` +
           'onnxruntime-web 1.30 fuses Conv with its activation at graphOptimizationLevel "extended" and "all", and the fused WebGPU kernels overflow to NaN where activations reach |x| of about 1000 (microsoft/onnxruntime#32145). ' +
           'Load the model with graphOptimizationLevel: "basic" (or device: "wasm").',
       );
     }
-    return new VaeTensor(data, dims);
-  }
-
-  async run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = this.feed(name, tensor);
-    return this.execute(ortFeeds, outputs, false) as Promise<Record<string, VaeTensor>>;
-  }
-
-  /**
-   * Runs the session (one call at a time, see `exclusive`). Outputs come to the CPU as float32, except, with
-   * `keepOnGpu`, float32 outputs that onnxruntime left in GPU buffers, which stay there as {@link WebGpuTensor}s.
-   */
-  protected execute(feeds: Record<string, ort.Tensor>, outputs: readonly string[], keepOnGpu: boolean): Promise<Record<string, VaeTensor | DeviceTensor>> {
-    const session = this.live();
-    return exclusive(async () => {
-      const results = await session.run(feeds, [...outputs]);
-      const out: Record<string, VaeTensor | DeviceTensor> = {};
-      for (const name of outputs) {
-        const tensor = results[name]!;
-        out[name] = keepOnGpu && tensor.location === 'gpu-buffer' && tensor.type === 'float32' ? new WebGpuTensor(tensor) : await this.download(name, tensor);
-      }
-      return out;
-    });
-  }
-
-  async release(): Promise<void> {
-    const session = this.session;
-    this.session = null;
-    if (session) await exclusive(() => session.release());
-  }
-
-  protected live(): ort.InferenceSession {
-    if (!this.session) throw new BackendError('DISPOSED', 'This onnxruntime-web session was released.');
-    return this.session;
+    return result;
   }
 }
 
@@ -360,7 +307,7 @@ class OrtWebSession implements BackendSession {
 class OrtWebGpuSession extends OrtWebSession {
   async runDevice(feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor | DeviceTensor>> {
     this.live();
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, OrtTensor> = {};
     for (const [name, tensor] of Object.entries(feeds)) {
       if (tensor instanceof VaeTensor) ortFeeds[name] = this.feed(name, tensor);
       // GPU latents are float32; a float16 input takes them through the CPU, rounded.
@@ -368,6 +315,11 @@ class OrtWebGpuSession extends OrtWebSession {
       else ortFeeds[name] = WebGpuTensor.unwrap(tensor, name);
     }
     return this.execute(ortFeeds, outputs, true);
+  }
+
+  /** float32 outputs that onnxruntime left in GPU buffers stay there, as {@link WebGpuTensor}s. */
+  protected override deviceOutput(tensor: ort.Tensor): DeviceTensor | null {
+    return tensor.location === 'gpu-buffer' && tensor.type === 'float32' ? new WebGpuTensor(tensor) : null;
   }
 }
 

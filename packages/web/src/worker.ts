@@ -5,22 +5,47 @@
  * `code`.
  */
 import { Posterior, VaeError, VaeTensor, deserializeError, serializeError } from '@onnx-vae/core';
-import type { DecodeOptions, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput } from '@onnx-vae/core';
+import type { DecodeOptions, Detection, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
+import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
-import type { LoadProgress, LoadVaeOptions, ModelFiles, WebVae } from './load.js';
+import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
 
 /** Inputs a worker VAE takes: tensors, or images that can cross to a worker (ImageData, ImageBitmap, Blob). */
 export type WorkerInput = TensorInput | ImageData | ImageBitmap | Blob | readonly (ImageData | ImageBitmap | Blob)[];
 
+/** Images that can cross to a worker. */
+export type WorkerImageInput = ImageData | ImageBitmap | Blob;
+
 /** Options of {@link loadVaeInWorker}: those of `loadVae` but `onProgress` runs on the page. */
 export type WorkerLoadOptions = LoadVaeOptions;
 
-type Method = 'encode' | 'decode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'dispose';
+/**
+ * What a worker VAE shares with the in-page {@link WebVae} (which has this type too, so code written against it runs
+ * either way): the in-page API but for `encodeToDevice` (a latent in GPU memory cannot cross to another thread) and
+ * the synchronous helpers (`sample`, `toDiffusionLatent`, ...; call them on a {@link Posterior}, or use core's
+ * functions). `onProgress` options are called on the page.
+ */
+export type WorkerVaeApi = Pick<
+  Vae<WorkerImageInput, ImageData, WebImageWriteOptions>,
+  'manifest' | 'backendName' | 'maxBatch' | 'detection' | 'encode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose'
+> & {
+  /** `decode` of tensors (not of device latents). */
+  decode(z: TensorInput, options?: DecodeOptions): Promise<VaeTensor>;
+};
+
+type Method = 'encode' | 'decode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose';
 type Request =
-  | { readonly id: number; readonly method: 'load'; readonly args: readonly [string | ModelFiles, Omit<LoadVaeOptions, 'onProgress'>] }
-  | { readonly id: number; readonly method: Method; readonly args: readonly unknown[] };
+  | { readonly id: number; readonly method: 'load'; readonly args: readonly [string | ModelFiles, Omit<LoadVaeOptions, 'onProgress'>]; readonly progress?: boolean }
+  | { readonly id: number; readonly method: Method; readonly args: readonly unknown[]; readonly progress?: boolean };
+/** What the worker loads: the model's description, which the page's {@link WorkerVae} holds. */
+interface Loaded {
+  readonly manifest: Manifest;
+  readonly backendName: string;
+  readonly maxBatch: number;
+  readonly detection: Detection | null;
+}
 type Reply =
-  | { readonly id: number; readonly progress: LoadProgress }
+  | { readonly id: number; readonly progress: readonly unknown[] }
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: SerializedError };
 
@@ -60,14 +85,17 @@ function unwire(tensor: WireTensor): VaeTensor {
 export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as MessageScope): void {
   let vae: WebVae | null = null;
   const handle = async (request: Request): Promise<unknown> => {
+    // The page's onProgress stays on the page: calls that had one get one that posts what it is called with.
+    const progress = request.progress === true ? { onProgress: (...values: unknown[]) => scope.postMessage({ id: request.id, progress: values } satisfies Reply) } : {};
     if (request.method === 'load') {
       const [source, options] = request.args;
       await vae?.dispose();
-      vae = await loadVae(source, { ...options, onProgress: (progress) => scope.postMessage({ id: request.id, progress } satisfies Reply) });
-      return vae.manifest;
+      vae = await loadVae(source, { ...options, ...progress });
+      return { manifest: vae.manifest, backendName: vae.backendName, maxBatch: vae.maxBatch, detection: vae.detection } satisfies Loaded;
     }
     if (!vae) throw new VaeError('DISPOSED', 'No VAE is loaded in this worker; call loadVaeInWorker() first.');
     const args = request.args as readonly [never, never, never];
+    const last = (index: number): never => ({ ...(args[index] as object | undefined), ...progress }) as never;
     switch (request.method) {
       case 'encode': {
         const q = await vae.encode(args[0], args[1]);
@@ -82,7 +110,11 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
       case 'interpolate':
         return wire(await vae.interpolate(args[0], args[1], args[2]));
       case 'score':
-        return vae.score(args[0], { ...(args[1] as ScoreOptions | undefined), onProgress: undefined });
+        return vae.score(args[0], last(1));
+      case 'toImages':
+        return vae.toImages(args[0], args[1]);
+      case 'decodeImages':
+        return vae.decodeImages(args[0], args[1]);
       case 'dispose':
         await vae.dispose();
         vae = null;
@@ -105,14 +137,23 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
 /**
  * A VAE running in a Web Worker: the in-page API's inference methods, asynchronous, with the same results.
  */
-export class WorkerVae {
+export class WorkerVae implements WorkerVaeApi {
   /** The validated manifest. */
   readonly manifest: Manifest;
+  /** The backend in the worker, e.g. `onnxruntime-web 1.30.0 (webgpu)`. */
+  readonly backendName: string;
+  /** Items per graph run in the worker. */
+  readonly maxBatch: number;
+  /** For graphs loaded without a manifest: what was detected and why; else `null`. */
+  readonly detection: Detection | null;
   private readonly call: (method: Method, args: readonly unknown[]) => Promise<unknown>;
 
   /** @internal Use {@link loadVaeInWorker}. */
-  constructor(manifest: Manifest, call: (method: Method, args: readonly unknown[]) => Promise<unknown>) {
-    this.manifest = manifest;
+  constructor(loaded: Loaded, call: (method: Method, args: readonly unknown[]) => Promise<unknown>) {
+    this.manifest = loaded.manifest;
+    this.backendName = loaded.backendName;
+    this.maxBatch = loaded.maxBatch;
+    this.detection = loaded.detection;
     this.call = call;
   }
 
@@ -142,9 +183,19 @@ export class WorkerVae {
     return unwire((await this.call('interpolate', [a, b, options])) as WireTensor);
   }
 
-  /** `vae.score` in the worker (without `onProgress`). */
-  async score(x: WorkerInput, options: Omit<ScoreOptions, 'onProgress'> = {}): Promise<ScoreResult> {
+  /** `vae.score` in the worker; `onProgress` is called on the page. */
+  async score(x: WorkerInput, options: ScoreOptions = {}): Promise<ScoreResult> {
     return (await this.call('score', [x, options])) as ScoreResult;
+  }
+
+  /** `vae.toImages` in the worker: ImageData of data in the model's range. */
+  async toImages(data: TensorInput, options: WebImageWriteOptions = {}): Promise<ImageData[]> {
+    return (await this.call('toImages', [data, options])) as ImageData[];
+  }
+
+  /** `vae.decodeImages` in the worker. */
+  async decodeImages(z: TensorInput, options: DecodeOptions & WebImageWriteOptions = {}): Promise<ImageData[]> {
+    return (await this.call('decodeImages', [z, options])) as ImageData[];
   }
 
   /** Releases the graphs in the worker; the worker itself stays (terminate it when done). */
@@ -172,25 +223,28 @@ export class WorkerVae {
  */
 export async function loadVaeInWorker(worker: Worker, source: string | URL | ModelFiles, options: WorkerLoadOptions = {}): Promise<WorkerVae> {
   let next = 0;
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; onProgress?: (progress: LoadProgress) => void }>();
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; onProgress?: (...values: unknown[]) => void }>();
   worker.addEventListener('message', (event: MessageEvent) => {
     const reply = event.data as Reply;
     const waiting = pending.get(reply.id);
     if (!waiting) return;
-    if ('progress' in reply) return waiting.onProgress?.(reply.progress);
+    if ('progress' in reply) return waiting.onProgress?.(...reply.progress);
     pending.delete(reply.id);
     if ('error' in reply) waiting.reject(deserializeError(reply.error));
     else waiting.resolve(reply.result);
   });
-  const send = (method: Request['method'], args: readonly unknown[], onProgress?: (progress: LoadProgress) => void): Promise<unknown> =>
+  const send = (method: Request['method'], args: readonly unknown[]): Promise<unknown> =>
     new Promise((resolve, reject) => {
+      // A function cannot cross to the worker: an options object's onProgress (the last argument) stays here.
+      const options = args.at(-1) as { onProgress?: unknown } | undefined;
+      const onProgress = typeof options?.onProgress === 'function' ? (options.onProgress as (...values: unknown[]) => void) : undefined;
+      const sent = onProgress ? [...args.slice(0, -1), { ...options, onProgress: undefined }] : args;
       const id = next++;
       pending.set(id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
-      worker.postMessage({ id, method, args });
+      worker.postMessage({ id, method, args: sent, progress: onProgress !== undefined });
     });
   const location = (globalThis as { location?: { href: string } }).location?.href;
   const resolved = typeof source === 'string' || source instanceof URL ? new URL(source, location).href : source;
-  const { onProgress, ...rest } = options;
-  const manifest = (await send('load', [resolved, rest], onProgress)) as Manifest;
-  return new WorkerVae(manifest, (method, args) => send(method, args));
+  const loaded = (await send('load', [resolved, options])) as Loaded;
+  return new WorkerVae(loaded, send);
 }

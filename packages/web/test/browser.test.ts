@@ -1,4 +1,4 @@
-// The browser tests (scripts/test-browser.mjs: the contract suite, mnist-vae, fetch loading and the canvas codec in
+// The browser tests (packages/web/test/browser/run.mjs: the contract suite, mnist-vae, fetch loading and the canvas codec in
 // headless Debian Chromium, on wasm and on WebGPU/SwiftShader) as part of `pnpm test`. They skip, saying so, where
 // /usr/bin/chromium is missing (CI: apt-get install -y chromium).
 import { execFile } from 'node:child_process';
@@ -24,7 +24,7 @@ if (!available) {
   console.warn(`Browser tests skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run @onnx-vae/web in a real browser on wasm and WebGPU.`);
 }
 
-(available ? describe : describe.skip)('@onnx-vae/web in headless Chromium (scripts/test-browser.mjs)', () => {
+(available ? describe : describe.skip)('@onnx-vae/web in headless Chromium (packages/web/test/browser/run.mjs)', () => {
   let runs: Run[] = [];
   let output = '';
   beforeAll(async () => {
@@ -32,7 +32,7 @@ if (!available) {
     const file = join(dir, 'results.json');
     try {
       output = await new Promise<string>((resolve) => {
-        execFile(process.execPath, [join(ROOT, 'scripts', 'test-browser.mjs'), '--json', file], { cwd: ROOT, timeout: 420_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+        execFile(process.execPath, [join(ROOT, 'packages', 'web', 'test', 'browser', 'run.mjs'), '--json', file], { cwd: ROOT, timeout: 420_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
       });
       runs = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).runs ?? []) : [];
     } finally {

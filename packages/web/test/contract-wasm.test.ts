@@ -1,4 +1,4 @@
-/** @jest-environment ./packages/web/test/ort-web-environment.cjs */
+/** @jest-environment ./scripts/jest/ort-web-environment.cjs */
 // The VAE contract suite on onnxruntime-web's wasm backend, in plain Node: the graphs are read from models/ as bytes
 // and given to loadVae in memory (the URL loader is exercised in the browser run, scripts/browser/).
 import { existsSync } from 'node:fs';

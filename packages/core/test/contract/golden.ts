@@ -26,7 +26,7 @@ export function goldenArray(golden: Golden, key: string): GoldenArray {
   const dims: number[] = [];
   const out: number[] = [];
   flatten(value, dims, out, 0);
-  // Flat lists with their dims in a top-level "dims" table (scripts/train-mnist-vae.py).
+  // Flat lists with their dims in a top-level "dims" table (training/onnx_vae_training/train_mnist_vae.py).
   const table = golden.dims as Record<string, number[]> | undefined;
   return { dims: table?.[key] ?? dims, data: Float64Array.from(out) };
 }

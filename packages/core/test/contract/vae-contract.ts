@@ -1,7 +1,7 @@
 /**
  * The contract suite for the VAE API: one set of tests, run against every backend that can run here. Each backend's
- * test file calls {@link describeVaeContract} with a loader; the numbers come from PyTorch (scripts/make-fixtures.py,
- * scripts/train-mnist-vae.py).
+ * test file calls {@link describeVaeContract} with a loader; the numbers come from PyTorch (training/onnx_vae_training/make_fixtures.py,
+ * training/onnx_vae_training/train_mnist_vae.py).
  *
  * Tolerances, |actual - expected| <= rtol |expected| + atol: network outputs (mean, logvar, std, decoded values, z)
  * rtol 1e-5, atol 1e-5 (float32 graphs, onnxruntime vs PyTorch kernels; observed worst ~3e-6 absolute); per-item

@@ -1,0 +1,1 @@
+"""Training and evaluation data: MNIST (`mnist`) and the photographs of training/photos.txt (`photos`)."""
