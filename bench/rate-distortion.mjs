@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Rate-distortion of the VAE latent codec (.vlat files: float32, float16, uint8-affine, DEFLATE level 9) against JPEG
 // and WebP (sharp, quality 1..100) on real photos held out from kl-f8's training: bits per pixel against PSNR and
-// SSIM (packages/core/src/metrics.ts). Writes the tables into docs/compression.md (between the rate-distortion
+// SSIM (packages/core/src/image/metrics.ts). Writes the tables into docs/compression.md (between the rate-distortion
 // markers; the text around them is kept) and draws docs/compression.png (an SVG rasterised by sharp).
 //
 //   npx tsc -b && node bench/rate-distortion.mjs [--models kl-f8,taef2] [--kl-f8-dir models/kl-f8]

@@ -1,5 +1,5 @@
-import type { GraphInfo } from './manifest.js';
-import type { VaeTensor } from './tensor.js';
+import type { GraphInfo } from './manifest/types.js';
+import type { VaeTensor } from './tensor/tensor.js';
 import type { AbortSignalLike } from './cancellation.js';
 
 /** Options of one {@link BackendSession.run}. */

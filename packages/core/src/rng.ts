@@ -1,4 +1,4 @@
-import { InvalidOptionError, describe } from './errors.js';
+import { invalidOption } from './validate.js';
 
 const MASK64 = (1n << 64n) - 1n;
 const TWO_POW_26 = 67108864;
@@ -90,7 +90,7 @@ export class NormalV1 {
 /** @throws {@link InvalidOptionError} unless `seed` is an integer in [0, 2^53). */
 export function assertSeed(seed: unknown, option = 'seed'): asserts seed is number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be an integer in [0, 2^53) but received ${describe(seed)}.`);
+    throw invalidOption(option, 'an integer in [0, 2^53)', seed);
   }
 }
 

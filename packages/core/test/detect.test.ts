@@ -1,4 +1,5 @@
-import { detectManifest, getPreset, PRESETS, toDiffusionLatent, fromDiffusionLatent, VaeTensor, ModelMismatchError, InvalidOptionError } from '../src/index';
+import { detectManifest, getPreset, PRESETS, toDiffusionLatent, fromDiffusionLatent, VaeTensor, ModelMismatchError, InvalidOptionError, KNOWN_LAYOUTS, TILING_PRESETS, layoutOfFiles, matchLayout, tilingDefaults } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 import type { GraphInfo } from '../src/index';
 
 const graph = (input: [string, (number | string)[]], outputs: [string, (number | string)[]][]): GraphInfo => ({
@@ -87,5 +88,32 @@ describe('diffusion latent scaling', () => {
     expect(PRESETS['sd-1'].scalingFactor).toBe(0.18215);
     expect(PRESETS.sdxl.scalingFactor).toBe(0.13025);
     expect([PRESETS['flux-1'].scalingFactor, PRESETS['flux-1'].shiftFactor]).toEqual([0.3611, 0.1159]);
+  });
+});
+
+describe('KNOWN_LAYOUTS: each layout carries its files, matcher and defaults', () => {
+  it.each([
+    [['vae_encoder/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/config.json'], { layout: 'optimum', encoder: 'vae_encoder/model.onnx', decoder: 'vae_decoder/model.onnx', name: 'vae', config: 'vae_encoder/config.json' }],
+    [['vae_encoder.onnx', 'vae_decoder.onnx', 'taef2_encoder.onnx', 'taef2_decoder.onnx'], { layout: 'ort-sd-demo', encoder: 'vae_encoder.onnx', decoder: 'vae_decoder.onnx', name: 'vae' }],
+    [['taef2_encoder.onnx', 'taef2_decoder.onnx', 'README.md'], { layout: 'encoder-decoder-pair', encoder: 'taef2_encoder.onnx', decoder: 'taef2_decoder.onnx', name: 'taef2' }],
+    [['a_encoder.onnx', 'a_decoder.onnx', 'b_encoder.onnx', 'b_decoder.onnx'], null],
+    [['model.onnx'], null],
+  ])('matchLayout(%j)', (names, expected) => {
+    expect(matchLayout(names)).toEqual(expected);
+    expect(layoutOfFiles(names)).toEqual(expected);
+  });
+
+  it('the data range a layout implies is in its entry, and detection says why', () => {
+    expect(KNOWN_LAYOUTS['encoder-decoder-pair'].range).toEqual([0, 1]);
+    expect(KNOWN_LAYOUTS.optimum.range).toEqual([-1, 1]);
+  });
+});
+
+describe('presets carry their tiling defaults under the family names', () => {
+  it('AutoencoderKL families tile like kl-f8, tiny autoencoders like taef2; the old names stay accepted', () => {
+    for (const name of ['sd-1', 'sd-2', 'sdxl', 'sd3', 'flux-1'] as const) expect(PRESETS[name].tiling).toBe(TILING_PRESETS['kl-f8']);
+    for (const name of ['flux-2-tiny', 'taesd', 'taesdxl', 'taesd3', 'taef1'] as const) expect(PRESETS[name].tiling).toBe(TILING_PRESETS.taef2);
+    expect(tilingDefaults('flux-2-tiny')).toBe(tilingDefaults('taef2'));
+    expect(errorOf(() => tilingDefaults('sd'))?.message).toBe('Expected "preset" to be one of "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1", "kl-f8", "taef2" but received "sd".');
   });
 });

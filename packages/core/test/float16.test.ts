@@ -7,7 +7,7 @@ import {
   float32ToBytesLE,
   float32ToFloat16,
   uint16ToBytesLE,
-} from '../src/float16';
+} from '../src/index';
 
 /** The value of a binary16 bit pattern, from the IEEE 754 definition (independent of the code under test). */
 function halfValue(bits: number): number {

@@ -3,27 +3,27 @@ import {
   REC601_LUMA,
   dataImageShape,
   gridLayout,
+  imageGrid,
   imageItemDims,
   itemImageGeometry,
   pixelValueTable,
+  planImageFit,
   pixelsToTensor,
   tensorToPixels,
   tileImages,
-} from '../src/image';
-import type { PixelImage } from '../src/image';
-import { InvalidInputError, InvalidOptionError } from '../src/errors';
-import type { Layout, Manifest } from '../src/manifest';
+} from '../src/index';
+import type { PixelImage } from '../src/index';
+import { InvalidInputError, InvalidOptionError } from '../src/index';
+import type { Layout, Manifest } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 const RANGES: readonly (readonly [number, number])[] = [[0, 1], [-1, 1]];
 const LAYOUTS: readonly Layout[] = ['flat', 'NCHW', 'NHWC'];
 
 function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
+  const caught = errorOf(fn);
+  if (caught === undefined) throw new Error('expected a throw');
+  return caught.error;
 }
 
 describe('pixelValueTable', () => {
@@ -247,5 +247,34 @@ describe('pixelsToTensor into a caller array', () => {
     expect(Array.from(slot)).toEqual(Array.from(fresh));
     expect(Array.from(batch.subarray(0, 36)).every((v) => v === 7)).toBe(true);
     expect(() => pixelsToTensor(pixels, geometry, format, new Float32Array(35))).toThrow('Expected "into" to be a Float32Array of 36 values but received Float32Array(35).');
+  });
+});
+
+describe('planImageFit: the fit geometry both image codecs share', () => {
+  const open = { width: null, height: null };
+  it.each([
+    ['pad leaves the size', 30, 20, open, 'pad', { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 30, height: 20 }],
+    ['resize rounds to the nearest multiple', 30, 20, open, 'resize', { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 32, height: 24 }],
+    ['resize keeps at least one block', 3, 20, open, 'resize', { crop: { x: 0, y: 0, width: 3, height: 20 }, width: 8, height: 24 }],
+    ['crop takes the centre at the largest multiple', 30, 20, open, 'crop', { crop: { x: 3, y: 2, width: 24, height: 16 }, width: 24, height: 16 }],
+    ['a fixed size is resized to', 30, 20, { width: 28, height: 28 }, 'resize', { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 28, height: 28 }],
+    ['a fixed size is left for the caller to check otherwise', 30, 20, { width: 28, height: 28 }, 'crop', { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 30, height: 20 }],
+  ] as const)('%s', (_name, width, height, fixed, fit, expected) => {
+    expect(planImageFit('a.png', width, height, fixed, fit, 8)).toEqual(expected);
+  });
+
+  it('crop refuses an image smaller than one block', () => {
+    expect(errorOf(() => planImageFit('a.png', 5, 20, { width: null, height: null }, 'crop', 8))).toEqual({
+      code: 'SHAPE_MISMATCH',
+      message: 'a.png is 5x20, smaller than one 8x8 block, so "fit: \'crop\'" leaves nothing; use fit "pad" or "resize".',
+    });
+  });
+});
+
+describe('imageGrid', () => {
+  it('is what tileImages was (the old name stays, deprecated)', () => {
+    const image = { pixels: Uint8Array.from([1, 2, 3, 4]), width: 2, height: 2, channels: 1 };
+    expect(tileImages).toBe(imageGrid);
+    expect(imageGrid([image, image], 2, 0).pixels).toEqual(Uint8Array.from([1, 2, 1, 2, 3, 4, 3, 4]));
   });
 });

@@ -1,6 +1,6 @@
-import { interpolateLatents } from '../src/interpolate';
-import { VaeTensor } from '../src/tensor';
-import { InvalidOptionError, InvalidInputError } from '../src/errors';
+import { interpolateLatents } from '../src/index';
+import { VaeTensor } from '../src/index';
+import { InvalidOptionError, InvalidInputError } from '../src/index';
 
 const t = (values: number[], dims: number[]) => new VaeTensor(Float32Array.from(values), dims);
 

@@ -10,6 +10,7 @@ export const base = {
   likelihood: { kind: 'bernoulli', parameterization: 'logits' },
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tables edit nested fields of the manifest freely
 export type Json = Record<string, any>;
 export function edit(change: (m: Json) => void): Json {
   const copy = JSON.parse(JSON.stringify(base));
@@ -55,7 +56,9 @@ export const badManifests: BadManifest[] = ([
   ['an image of the wrong size', edit((m) => (m.data.image.height = 27)), 'MANIFEST_INVALID', 'data.image', '"data.image" describes 1x27x28 = 756 values but data.shape is [784].'],
   ['a string scaling factor', edit((m) => (m.latent.scalingFactor = '0.18')), 'MANIFEST_INVALID', 'latent.scalingFactor', '"latent.scalingFactor" must be a finite number but is "0.18".'],
   ['a zero scaling factor', edit((m) => (m.latent.scalingFactor = 0)), 'MANIFEST_INVALID', 'latent.scalingFactor', '"latent.scalingFactor" must not be 0.'],
-  ['an unknown likelihood', edit((m) => (m.likelihood = { kind: 'laplace' })), 'MANIFEST_INVALID', 'likelihood.kind', '"likelihood.kind" must be one of "bernoulli", "gaussian", "none" but is "laplace".'],
+  ['an unknown likelihood', edit((m) => (m.likelihood = { kind: 'poisson' })), 'MANIFEST_INVALID', 'likelihood.kind', '"likelihood.kind" must be one of "bernoulli", "gaussian", "laplace", "none" but is "poisson".'],
+  ['laplace without a scale', edit((m) => (m.likelihood = { kind: 'laplace' })), 'MANIFEST_INVALID', 'likelihood.scale', '"likelihood.scale" must be a finite number but is undefined.'],
+  ['laplace with a zero scale', edit((m) => (m.likelihood = { kind: 'laplace', scale: 0 })), 'MANIFEST_INVALID', 'likelihood.scale', '"likelihood.scale" must be > 0 but is 0.'],
   ['bernoulli without parameterization', edit((m) => delete m.likelihood.parameterization), 'MANIFEST_INVALID', 'likelihood.parameterization', '"likelihood.parameterization" must be one of "logits", "probs" but is undefined.'],
   ['gaussian with both scales', edit((m) => (m.likelihood = { kind: 'gaussian', scale: 1, logScaleOutput: 's' })), 'MANIFEST_INVALID', 'likelihood', 'needs exactly one of "scale" (a fixed standard deviation) or "logScaleOutput"'],
   ['gaussian with a negative scale', edit((m) => (m.likelihood = { kind: 'gaussian', scale: -1 })), 'MANIFEST_INVALID', 'likelihood.scale', '"likelihood.scale" must be > 0 but is -1.'],

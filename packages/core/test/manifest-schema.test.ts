@@ -1,12 +1,13 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { parseManifest } from '../src/manifest';
+import { parseManifest } from '../src/index';
 import { base, badManifests } from './manifest-cases';
+import { testFixtures } from '@onnx-vae/core/testing';
 
 // docs/manifest.schema.json and parseManifest must agree: every shipped manifest passes both, and every bad
 // manifest the schema can describe fails both.
-const ROOT = join(__dirname, '..', '..', '..');
+const { root: ROOT, models: MODELS } = testFixtures(__dirname);
 const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'manifest.schema.json'), 'utf8'));
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
 
@@ -18,7 +19,7 @@ function shippedManifests(): string[] {
       else if (entry.name === 'vae.json') found.push(join(dir, entry.name));
     }
   };
-  walk(join(ROOT, 'models'));
+  walk(MODELS);
   return found;
 }
 
@@ -30,7 +31,7 @@ describe('docs/manifest.schema.json', () => {
   const shipped = shippedManifests();
   it('finds the shipped manifests', () => {
     expect(shipped.length).toBeGreaterThanOrEqual(5);
-    expect(existsSync(join(ROOT, 'models', 'fixtures', 'conv-moments', 'vae.json'))).toBe(true);
+    expect(existsSync(join(MODELS, 'fixtures', 'conv-moments', 'vae.json'))).toBe(true);
   });
 
   it.each(shipped.map((p) => [p.slice(ROOT.length + 1), p]))('accepts %s, as parseManifest does', (_name, path) => {

@@ -1,6 +1,7 @@
 import { parseManifest, checkManifestAgainstGraphs, ManifestError, ModelMismatchError, VaeError } from '../src/index';
 import type { GraphInfo } from '../src/index';
 import { base, edit, badManifests } from './manifest-cases';
+import { errorOf } from '@onnx-vae/core/testing';
 
 describe('parseManifest', () => {
   it('accepts a valid manifest, fills defaults and freezes it', () => {
@@ -28,12 +29,7 @@ describe('parseManifest', () => {
 
 
   it.each(badManifests.map((c) => [c.name, c.input, c.code, c.field, c.message] as const))('rejects %s', (_name, input, code, field, message) => {
-    let caught: unknown;
-    try {
-      parseManifest(input);
-    } catch (error) {
-      caught = error;
-    }
+    const caught = errorOf(() => parseManifest(input))?.error;
     expect(caught).toBeInstanceOf(ManifestError);
     expect(VaeError.isInstance(caught)).toBe(true);
     expect((caught as ManifestError).code).toBe(code);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { logSumExp, softplus, sigmoid, klStandardNormal, diagonalNormalLogDensity, standardNormalLogDensity } from '../src/math';
+import { logSumExp, softplus, sigmoid, klStandardNormal, diagonalNormalLogDensity, standardNormalLogDensity } from '../src/index';
 
 describe('logSumExp', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { SSIM_CONSTANTS, mse, psnr, ssim } from '../src/metrics';
-import { REC601_LUMA } from '../src/image';
-import { errorOf } from './error-of';
+import { SSIM_CONSTANTS, mse, psnr, ssim } from '../src/index';
+import { REC601_LUMA } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 /** Deterministic uint32 stream (mulberry32), so the images are the same on every run. */
 function generator(seed: number): () => number {

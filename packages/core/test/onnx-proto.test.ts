@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { countOnnxParameters, readOnnxSummary } from '../src/onnx-proto';
-import { ModelFileError } from '../src/errors';
+import { countOnnxParameters, readOnnxSummary } from '../src/index';
+import { ModelFileError } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 const MODELS = resolve(__dirname, '../../../models');
 const PYTHON = '/usr/bin/python3';
@@ -47,13 +48,9 @@ function model(graph: number[]): Uint8Array {
 }
 
 function corrupt(fn: () => unknown): ModelFileError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFileError);
-    return error as ModelFileError;
-  }
-  throw new Error('expected a throw');
+  const error = errorOf(fn)?.error;
+  expect(error).toBeInstanceOf(ModelFileError);
+  return error as ModelFileError;
 }
 
 describe('readOnnxSummary on hand-made models', () => {
@@ -114,11 +111,9 @@ const files = onnxFiles();
 const python = spawnSync(PYTHON, ['-c', 'import onnx, numpy'], { encoding: 'utf8' });
 const pythonOnnx = python.status === 0;
 if (!pythonOnnx) {
-  // eslint-disable-next-line no-console
   console.warn(`onnx-proto.test: skipping the comparison with python onnx: "${PYTHON} -c 'import onnx, numpy'" failed (${python.error?.message ?? python.stderr.trim()}). Install python3-onnx to run it.`);
 }
 if (files.length === 0) {
-  // eslint-disable-next-line no-console
   console.warn(`onnx-proto.test: skipping the comparison with python onnx: no .onnx files under ${MODELS}.`);
 }
 

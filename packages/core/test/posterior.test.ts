@@ -1,7 +1,7 @@
-import { Posterior, LOGVAR_RANGE } from '../src/posterior';
-import { VaeTensor } from '../src/tensor';
-import { NormalV1 } from '../src/rng';
-import { InvalidInputError, InvalidOptionError } from '../src/errors';
+import { Posterior, LOGVAR_RANGE } from '../src/index';
+import { VaeTensor } from '../src/index';
+import { NormalV1 } from '../src/index';
+import { InvalidInputError, InvalidOptionError } from '../src/index';
 
 const t = (values: number[], dims: number[]) => new VaeTensor(Float32Array.from(values), dims);
 

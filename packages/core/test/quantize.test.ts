@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { dequantizeUint8, quantizeUint8 } from '../src/quantize';
-import { VaeTensor } from '../src/tensor';
-import { errorOf } from './error-of';
+import { dequantizeUint8, quantizeUint8 } from '../src/index';
+import { VaeTensor } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 /** Channel index (axis 1) of each flat index. */
 function channelOf(dims: readonly number[]): (flat: number) => number {

@@ -1,5 +1,5 @@
-import { NormalV1, assertSeed, randomSeed } from '../src/rng';
-import { InvalidOptionError } from '../src/errors';
+import { NormalV1, assertSeed, randomSeed } from '../src/index';
+import { InvalidOptionError } from '../src/index';
 
 function draws(seed: number, n: number): Float64Array {
   return new NormalV1(seed).fill(new Float64Array(n));

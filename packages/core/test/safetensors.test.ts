@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { decodeSafetensors, encodeSafetensors } from '../src/safetensors';
-import { VaeTensor } from '../src/tensor';
-import { errorOf } from './error-of';
+import { decodeSafetensors, encodeSafetensors } from '../src/index';
+import { VaeTensor } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 /** A safetensors file from a header (object or raw text) and data bytes, with an honest header length. */
 function file(header: object | string | Uint8Array, data: Uint8Array | number = 0): Uint8Array {

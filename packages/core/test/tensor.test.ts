@@ -1,16 +1,10 @@
 import ndarray from 'ndarray';
 import fc from 'fast-check';
-import { VaeTensor, toTensor, assertFinite, concatBatches } from '../src/tensor';
-import { InvalidInputError, VaeError } from '../src/errors';
+import { VaeTensor, toTensor, assertFinite, concatBatches } from '../src/index';
+import { InvalidInputError, VaeError } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return VaeError.isInstance(error) ? error.code : 'not a VaeError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string | undefined => errorOf(fn)?.code;
 
 describe('toTensor', () => {
   it('takes { data, dims } without copying', () => {

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
-import { DEFAULT_TILING_PRESET, TILING_PRESETS, planTiles, rampWeights, tileStarts, tiledDecode, tiledEncode } from '../src/tiling';
-import type { TiledMoments } from '../src/tiling';
-import { VaeTensor } from '../src/tensor';
-import { NormalV1 } from '../src/rng';
-import { InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError } from '../src/errors';
+import { DEFAULT_TILING_PRESET, TILING_PRESETS, planTiles, rampWeights, tilePlanOf, tileStarts, tiledDecode, tiledEncode } from '../src/index';
+import type { TiledMoments } from '../src/index';
+import { VaeTensor } from '../src/index';
+import { NormalV1 } from '../src/index';
+import { ModelMismatchError, VaeError } from '../src/index';
+import type { InvalidInputError, InvalidOptionError } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 
 // ---- A pure-JS "VAE" made of NCHW operations, written here so the tiling is checked against known maths. ----
 
@@ -96,8 +98,8 @@ function maxAbsDiff(a: VaeTensor, b: VaeTensor): number {
   return max;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<VaeError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+async function vaeErrorOf(promise: Promise<unknown>): Promise<VaeError> {
+  const error = (await errorOf(promise))?.error;
   if (!VaeError.isInstance(error)) throw new Error(`expected a VaeError, got ${String(error)}`);
   return error;
 }
@@ -143,12 +145,7 @@ describe('planTiles', () => {
       [() => planTiles(64, 64, { tileSize: 64, overlap: 8, align: 0 }), 'align', 'Expected "align" to be a positive integer but received 0.'],
     ];
     for (const [run, field, message] of cases) {
-      let error: unknown;
-      try {
-        run();
-      } catch (e) {
-        error = e;
-      }
+      const error = errorOf(run)?.error;
       expect(VaeError.isInstance(error)).toBe(true);
       const e = error as InvalidOptionError & InvalidInputError;
       expect(e.message).toBe(message);
@@ -365,12 +362,22 @@ describe('tiling options', () => {
     expect(dims).toEqual(['[1,4,64,60]', '[1,4,64,60]']);
   });
 
+  it('takes a VAE preset by its family name, and reports each tile to onProgress', async () => {
+    const z2 = randomTensor([2, 4, 100, 60], 3);
+    const seen: [number, number][] = [];
+    const byFamily = await tiledDecode(localDecoder(8), z2, { preset: 'flux-2-tiny', onProgress: (done, total) => void seen.push([done, total]) });
+    expect(seen).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    expect(tilePlanOf('decode', 100, 60, { preset: 'flux-2-tiny' }).tiles.length).toBe(2);
+    const byOldName = await tiledDecode(localDecoder(8), z2, { preset: 'taef2' });
+    expect(Array.from(byFamily.data)).toEqual(Array.from(byOldName.data));
+  });
+
   const z = randomTensor([1, 4, 16, 16], 4);
   const x = randomTensor([1, 3, 64, 64], 5);
   const decode = localDecoder(8);
   const encode = localEncoder(8);
   const cases: [string, () => Promise<unknown>, string, string][] = [
-    ['preset', () => tiledDecode(decode, z, { preset: 'sd' as 'taef2' }), 'INVALID_OPTION', 'Expected "preset" to be one of "kl-f8", "taef2" but received "sd".'],
+    ['preset', () => tiledDecode(decode, z, { preset: 'sd' as 'taef2' }), 'INVALID_OPTION', 'Expected "preset" to be one of "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1", "kl-f8", "taef2" but received "sd".'],
     ['layout', () => tiledDecode(decode, z, { layout: 'NHWC' }), 'INVALID_OPTION', 'Expected "layout" to be "NCHW" (tiling works on [N, C, H, W] tensors only) but received "NHWC"; transpose the data to NCHW or encode and decode without tiling.'],
     ['factor', () => tiledDecode(decode, z, { factor: 1.5 }), 'INVALID_OPTION', 'Expected "factor" to be a positive integer (image pixels per latent pixel, 8 for Stable-Diffusion-style VAEs) but received 1.5.'],
     ['decode tileSize', () => tiledDecode(decode, z, { tileSize: 0 }), 'INVALID_OPTION', 'Expected "tileSize" to be a positive integer (latent pixels) but received 0.'],
@@ -384,7 +391,7 @@ describe('tiling options', () => {
     ['encoder factor', () => tiledEncode(localEncoder(4), x, { tileSize: 32, overlap: 8 }), 'MODEL_MISMATCH', 'The encoder turned a tile of dims [1, 3, 32, 32] into "mean" of dims [1, 4, 8, 8] but tiling expects [1, *, 4, 4]; set "factor" (now 8) to the encoder\'s image/latent size ratio.'],
   ];
   it.each(cases)('rejects a bad %s', async (_name, run, code, message) => {
-    const error = await errorOf(run());
+    const error = await vaeErrorOf(run());
     expect(error.code).toBe(code);
     expect(error.message).toBe(message);
   });
@@ -395,7 +402,7 @@ describe('tiling options', () => {
       const moments = await encode(tile);
       return calls++ === 0 ? moments : { mean: moments.mean, logvar: null };
     };
-    const error = await errorOf(tiledEncode(encodeTile, x, { tileSize: 32, overlap: 8 }));
+    const error = await vaeErrorOf(tiledEncode(encodeTile, x, { tileSize: 32, overlap: 8 }));
     expect(error).toBeInstanceOf(ModelMismatchError);
     expect(error.message).toBe('The encoder gave "logvar" for some tiles but not for others; it must give the same outputs for every tile.');
   });
@@ -403,7 +410,7 @@ describe('tiling options', () => {
   it('rejects a tile output whose channels change between tiles', async () => {
     let calls = 0;
     const decodeTile = async (tile: VaeTensor) => (calls++ === 0 ? decode(tile) : upsample(mix(tile, DECODE.slice(0, 2)), 8));
-    const error = await errorOf(tiledDecode(decodeTile, z, { tileSize: 8, overlap: 2 }));
+    const error = await vaeErrorOf(tiledDecode(decodeTile, z, { tileSize: 8, overlap: 2 }));
     expect(error.code).toBe('MODEL_MISMATCH');
     expect(error.message).toBe('The decoder turned a tile of dims [1, 4, 8, 8] into "output" of dims [1, 2, 64, 64] but tiling expects [1, 3, 64, 64]; set "factor" (now 8) to the decoder\'s output/latent size ratio.');
   });

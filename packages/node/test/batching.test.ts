@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { OrtNodeBackend, VaeTensor, createVae, loadVae, readManifest } from '../src/index';
 import type { BatchEvent, BatchingOptions, Backend, BackendSession, NodeVae, Posterior } from '../src/index';
-import { rejectionOf } from '../../core/test/error-of';
+import { errorOf } from '@onnx-vae/core/testing';
 import { KL_F8, MNIST, digits, images } from './synthetic';
 
 // One intra-op thread: onnxruntime then gives the same bits for an item whatever the batch size (measured 0 on
@@ -88,8 +88,8 @@ describe('micro-batching on mnist-vae', () => {
       const calls = [vae.encode(digits(1, 1)), vae.encode(nan), vae.encode({ data: new Float32Array(28 * 28), dims: [1, 28, 28] }), vae.encode(digits(2, 2))];
       const outcomes = await Promise.allSettled(calls);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
-      expect((await rejectionOf(calls[1]!))!.code).toBe('NON_FINITE_INPUT');
-      expect(await rejectionOf(calls[2]!)).toEqual({ code: 'SHAPE_MISMATCH', message: 'Expected data "x" of shape [N, 784] for model "mnist-vae" but received [1, 28, 28]; flatten each 28x28 image to 784 values.' });
+      expect((await errorOf(calls[1]!))!.code).toBe('NON_FINITE_INPUT');
+      expect(await errorOf(calls[2]!)).toEqual({ code: 'SHAPE_MISMATCH', message: 'Expected data "x" of shape [N, 784] for model "mnist-vae" but received [1, 28, 28]; flatten each 28x28 image to 784 values.' });
       expectSamePosterior((outcomes[3] as PromiseFulfilledResult<Posterior>).value, await plain.encode(digits(2, 2)));
       expect(events.reduce((sum, e) => sum + e.requests, 0)).toBe(2);
     } finally {
@@ -101,7 +101,7 @@ describe('micro-batching on mnist-vae', () => {
     const { vae } = await batched({ maxBatchSize: 1, maxQueue: 4 });
     try {
       const calls = Array.from({ length: 10 }, (_, i) => vae.encode(digits(1, i)));
-      const outcomes = await Promise.all(calls.map((c) => rejectionOf(c)));
+      const outcomes = await Promise.all(calls.map((c) => errorOf(c)));
       expect(outcomes.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]);
       for (const outcome of outcomes.slice(4)) {
         expect(outcome).toEqual({ code: 'QUEUE_FULL', message: 'The request queue is full (4 calls waiting, batching.maxQueue); retry later, or raise maxQueue or the throughput (workers, maxBatchSize).' });
@@ -118,13 +118,13 @@ describe('micro-batching on mnist-vae', () => {
       const controller = new AbortController();
       const calls = Array.from({ length: 6 }, (_, i) => vae.encode(digits(1, i), i === 2 ? { signal: controller.signal } : {}));
       controller.abort();
-      const outcomes = await Promise.all(calls.map((c) => rejectionOf(c)));
+      const outcomes = await Promise.all(calls.map((c) => errorOf(c)));
       expect(outcomes[2]).toEqual({ code: 'ABORTED', message: 'The call was aborted by its signal.' });
       expect(outcomes.filter((o) => o === undefined)).toHaveLength(5);
       expect(events.map((e) => e.requests)).toEqual([5]);
       const already = new AbortController();
       already.abort();
-      expect((await rejectionOf(vae.decode({ data: new Float32Array(50), dims: [1, 50] }, { signal: already.signal })))!.code).toBe('ABORTED');
+      expect((await errorOf(vae.decode({ data: new Float32Array(50), dims: [1, 50] }, { signal: already.signal })))!.code).toBe('ABORTED');
     } finally {
       await vae.dispose();
     }
@@ -153,7 +153,7 @@ describe('micro-batching on mnist-vae', () => {
     try {
       const inputs = Array.from({ length: 8 }, (_, i) => digits(1, i));
       inputs[1]!.data[0] = 0.5;
-      const outcomes = await Promise.all(inputs.map((x) => rejectionOf(vae.encode(x))));
+      const outcomes = await Promise.all(inputs.map((x) => errorOf(vae.encode(x))));
       expect(outcomes.slice(0, 4).map((o) => o?.code)).toEqual(['INFERENCE_FAILED', 'INFERENCE_FAILED', 'INFERENCE_FAILED', 'INFERENCE_FAILED']);
       expect(outcomes[0]!.message).toBe('The encoder of "mnist-vae" failed on a batch of dims [1, 784]: marked item');
       expect(outcomes.slice(4)).toEqual([undefined, undefined, undefined, undefined]);
@@ -165,13 +165,13 @@ describe('micro-batching on mnist-vae', () => {
 
   it('rejects queued calls with DISPOSED on dispose, and lets the running batch finish', async () => {
     const { vae } = await batched({ maxBatchSize: 2 });
-    const settled = Promise.all(Array.from({ length: 6 }, (_, i) => rejectionOf(vae.encode(digits(1, i)))));
+    const settled = Promise.all(Array.from({ length: 6 }, (_, i) => errorOf(vae.encode(digits(1, i)))));
     await new Promise((resolve) => setImmediate(resolve));
     await vae.dispose();
     const outcomes = await settled;
     expect(outcomes.slice(0, 2)).toEqual([undefined, undefined]);
     expect(outcomes.slice(2).map((o) => o?.code)).toEqual(['DISPOSED', 'DISPOSED', 'DISPOSED', 'DISPOSED']);
-    expect((await rejectionOf(vae.encode(digits(1, 0))))!.code).toBe('DISPOSED');
+    expect((await errorOf(vae.encode(digits(1, 0))))!.code).toBe('DISPOSED');
   });
 
   it.each([
@@ -184,7 +184,7 @@ describe('micro-batching on mnist-vae', () => {
   });
 
   it('refuses a bad timeoutMs', async () => {
-    expect(await rejectionOf(plain.encode(digits(1, 0), { timeoutMs: 0 }))).toEqual({ code: 'INVALID_OPTION', message: 'Expected "timeoutMs" to be a positive number of milliseconds (at most 2147483647) but received 0.' });
+    expect(await errorOf(plain.encode(digits(1, 0), { timeoutMs: 0 }))).toEqual({ code: 'INVALID_OPTION', message: 'Expected "timeoutMs" to be a positive number of milliseconds (at most 2147483647) but received 0.' });
   });
 });
 
@@ -215,7 +215,7 @@ describe('micro-batching on kl-f8', () => {
     const first = vae.decode(new VaeTensor(new Float32Array(4 * 16 * 16), [1, 4, 16, 16]));
     const late = new VaeTensor(new Float32Array(4 * 8 * 8), [1, 4, 8, 8]);
     const timed = vae.decode(late, { timeoutMs: 1 });
-    expect(await rejectionOf(timed)).toEqual({ code: 'TIMEOUT', message: 'The call did not finish within its timeoutMs of 1 ms; raise "timeoutMs", or lower the load.' });
+    expect(await errorOf(timed)).toEqual({ code: 'TIMEOUT', message: 'The call did not finish within its timeoutMs of 1 ms; raise "timeoutMs", or lower the load.' });
     await first;
     expect(events.reduce((sum, e) => sum + e.requests, 0)).toBe(1);
   });

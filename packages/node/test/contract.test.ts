@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadVae } from '../src/index';
-import { describeVaeContract } from '../../core/test/contract/vae-contract';
+import { describeVaeContract, testFixtures } from '@onnx-vae/core/testing';
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
+const fixtures = testFixtures(__dirname);
+const read = (path: string) => readFile(path, 'utf8');
 
 describeVaeContract({
   backend: 'onnxruntime-node (cpu)',
-  load: (model, options) => loadVae(join(MODELS, model), { intraOpNumThreads: 1, ...options }),
-  golden: async (model) => JSON.parse(await readFile(join(MODELS, model, 'golden.json'), 'utf8')),
+  load: (model, options) => loadVae(fixtures.model(model), { intraOpNumThreads: 1, ...options }),
+  golden: (model) => fixtures.golden(model, read),
 });

@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OrtNodeBackend, VaeTensor, createVae, parseManifest } from '../src/index';
 import type { Backend, BackendSession, DeviceTensor, Vae } from '../src/index';
-import { goldenTensor } from '../../core/test/contract/golden';
+import { goldenTensor, testFixtures } from '@onnx-vae/core/testing';
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
+const MODELS = testFixtures(__dirname).models;
 const live = new Set<CountedTensor>();
 
 class CountedTensor implements DeviceTensor {

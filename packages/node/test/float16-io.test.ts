@@ -6,10 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OrtNodeBackend, createVae, float16ToFloat32, float32ToFloat16, parseManifest } from '../src/index';
 import type { Vae } from '../src/index';
-import { expectClose, goldenArray, goldenTensor } from '../../core/test/contract/golden';
-import type { Golden } from '../../core/test/contract/golden';
+import { expectClose, goldenArray, goldenTensor, testFixtures } from '@onnx-vae/core/testing';
+import type { Golden } from '@onnx-vae/core/testing';
 
-const FOLDER = join(__dirname, '..', '..', '..', 'models', 'fixtures', 'mlp-probs');
+const FOLDER = testFixtures(__dirname).model('fixtures/mlp-probs');
 const round16 = (values: Float32Array): Float32Array => float16ToFloat32(float32ToFloat16(values));
 
 describe('float16 graph inputs and outputs (fixtures/mlp-probs float16 graphs)', () => {

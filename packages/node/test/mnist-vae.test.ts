@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadVae, NormalV1 } from '../src/index';
 import type { Vae } from '../src/index';
-import { expectClose, goldenArray, goldenTensor } from '../../core/test/contract/golden';
-import { NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../core/test/contract/vae-contract';
+import { expectClose, goldenArray, goldenTensor, testFixtures } from '@onnx-vae/core/testing';
+import { NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '@onnx-vae/core/testing';
 
-const MODEL = join(__dirname, '..', '..', '..', 'models', 'mnist-vae');
+const MODEL = testFixtures(__dirname).model('mnist-vae');
 const golden = JSON.parse(readFileSync(join(MODEL, 'golden.json'), 'utf8'));
 
 describe('models/mnist-vae against PyTorch', () => {

@@ -1,12 +1,12 @@
 // Deterministic synthetic inputs for the serving tests (batching, workers, server), and the shipped models' folders.
-import { join } from 'node:path';
+import { testFixtures } from '@onnx-vae/core/testing';
 import { VaeTensor } from '../src/index';
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
+const fixtures = testFixtures(__dirname);
 /** The shipped MNIST VAE. */
-export const MNIST = join(MODELS, 'mnist-vae');
+export const MNIST = fixtures.model('mnist-vae');
 /** The shipped SD-style image VAE. */
-export const KL_F8 = join(MODELS, 'kl-f8');
+export const KL_F8 = fixtures.model('kl-f8');
 
 /** `n` items of 784 pseudo-random values in [0, 1], different per `seed`. */
 export function digits(n: number, seed: number): VaeTensor {

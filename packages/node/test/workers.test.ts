@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { ModelFileError, VaeTensor, WorkerPoolBackend, createVae, defaultThreadsPerWorker, loadVae, readManifest } from '../src/index';
 import type { NodeVae } from '../src/index';
-import { rejectionOf } from '../../core/test/error-of';
+import { errorOf } from '@onnx-vae/core/testing';
 import { KL_F8, MNIST, digits, latents } from './synthetic';
 
 const THREADS = { intraOpNumThreads: 1 };
@@ -71,7 +71,7 @@ describe('worker-thread sessions', () => {
     [0, 'Expected "workers" to be an integer from 1 to 256 but received 0.'],
     [1.5, 'Expected "workers" to be an integer from 1 to 256 but received 1.5.'],
   ])('refuses workers: %p', async (workers, message) => {
-    expect(await rejectionOf(loadVae(MNIST, { workers }))).toEqual({ code: 'INVALID_OPTION', message });
+    expect(await errorOf(loadVae(MNIST, { workers }))).toEqual({ code: 'INVALID_OPTION', message });
   });
 
   it('divides the cores among the workers', () => {
@@ -141,7 +141,7 @@ describe('worker-thread sessions on kl-f8', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     await vae.dispose();
     expect([...(await running).dims]).toEqual([1, 3, 128, 128]);
-    expect((await rejectionOf(vae.decode(latents(1, 4))))!.code).toBe('DISPOSED');
+    expect((await errorOf(vae.decode(latents(1, 4))))!.code).toBe('DISPOSED');
     expect(backend.pool.threads).toHaveLength(0);
   });
 });

@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadVae } from '../src/index';
-import { describeVaeContract } from '../../core/test/contract/vae-contract';
+import { describeVaeContract, testFixtures } from '@onnx-vae/core/testing';
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
+const fixtures = testFixtures(__dirname);
+const MODELS = fixtures.models;
 
 async function loadFromDisk(model: string, options: { maxBatch?: number } = {}) {
   const dir = join(MODELS, model);
@@ -116,7 +117,7 @@ describe('onnxruntime-web backend in Node', () => {
 // Graphs without a manifest: detected as Node's loadVae detects a folder (packages/node/test/cli-images.test.ts
 // checks the same export through the CLI). kl-f8's graphs stand in for an SD-style export; TAEF2 is the real one.
 describe('graphs without a manifest are detected', () => {
-  const TAESD = join(__dirname, '..', '..', '..', '..', 'shared', 'models', 'taesd');
+  const TAESD = join(fixtures.sharedModels, 'taesd');
   const haveTaef2 = existsSync(join(TAESD, 'taef2_encoder.onnx'));
   if (!haveTaef2) console.warn(`TAEF2 is not at ${TAESD}: its detection test in the browser package is skipped.`);
 

@@ -9,8 +9,8 @@ import type { BackendSession, DeviceTensor, RunOptions } from '../backend.js';
 import { abortReason, host } from '../cancellation.js';
 import type { AbortSignalLike } from '../cancellation.js';
 import { BackendError, RequestError } from '../errors.js';
-import type { TensorInfo } from '../manifest.js';
-import { VaeTensor, sizeOf } from '../tensor.js';
+import type { TensorInfo } from '../manifest/types.js';
+import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import type { BatchingSettings } from './options.js';
 import type { Batching } from './monitor.js';
 

@@ -1,5 +1,5 @@
 /**
- * A jest-compatible subset for the browser page, so the contract suite (packages/core/test/contract/vae-contract.ts)
+ * A jest-compatible subset for the browser page, so the contract suite (packages/core/src/testing/contract.ts)
  * runs unchanged in Chromium: `describe`, `describe.each`, `it`, `it.each`, `beforeAll`, `afterAll`, and `expect`
  * with the matchers the suites use. Importing this module installs them as globals; {@link runTests} runs what was
  * registered, in order, and returns one result per test.

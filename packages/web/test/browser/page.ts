@@ -8,9 +8,9 @@ import type { TestResult } from './harness';
 import { OrtWebBackend, createVae, float16ToFloat32, float32ToFloat16, imageDataToBlob, imageDataToCanvas, loadVae, loadVaeInWorker, parseManifest, pixelsToTensor, sha256Hex } from '../../../web/src/index';
 import type { LoadProgress, LoadVaeOptions, WebVae } from '../../../web/src/index';
 import type { Vae } from '../../../core/src/index';
-import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../../core/test/contract/vae-contract';
-import { expectClose, goldenArray, goldenTensor } from '../../../core/test/contract/golden';
-import type { Golden } from '../../../core/test/contract/golden';
+import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../../core/src/testing/index';
+import { expectClose, goldenArray, goldenTensor } from '../../../core/src/testing/index';
+import type { Golden } from '../../../core/src/testing/index';
 
 const device = (new URLSearchParams(location.search).get('device') ?? 'wasm') as 'wasm' | 'webgpu';
 const WASM_PATHS = '/packages/web/node_modules/onnxruntime-web/dist/';
