@@ -7,6 +7,7 @@
 //   npx tsc -b && node bench/server.mjs [--duration 3] [--rounds 2] [--workers 2] [--max-batch 32] [--max-delay-ms 0]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -70,6 +71,7 @@ function load(url, path, body, connections, seconds) {
 
 const rows = [];
 const started = Date.now();
+const loadBefore = loadavg()[0];
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 for (const model of MODELS) {
   const { name, routes } = model;
@@ -138,7 +140,7 @@ const body = [
   '## The HTTP server under load (`onnx-vae serve`)',
   '',
   `Command: \`pnpm bench:server\` (\`node bench/server.mjs --duration ${duration} --rounds ${ROUNDS} --workers ${workers}${values['max-batch'] === undefined ? '' : ` --max-batch ${values['max-batch']}`} --max-delay-ms ${maxDelayMs}\`), ${date} UTC, ${((Date.now() - started) / 60000).toFixed(1)} min.`,
-  `Machine: ${machineLine()}; shared with other jobs while it ran, so compare the ratios, measured side by side in one run, not the absolute numbers.`,
+  `Machine: ${machineLine()}; shared with other jobs while it ran (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end), so compare the ratios, measured side by side in one run, not the absolute numbers.`,
   '',
   `autocannon on 127.0.0.1 (in the bench process) against \`serve()\` in four child processes, one per set-up, all up at once and loaded in turn: ${ROUNDS} runs of ${duration} s per row (order a-d, then d-a), after a 1 s warm-up per route; req/s and latencies are the means of the runs, event loop p99 the worst run; one item per request, .npy in and out. (a) the graphs on the main thread, onnxruntime's default threads; (b) (a) with \`batching: { maxBatchSize, maxDelayMs: ${maxDelayMs} }\`, maxBatchSize ${MODELS.map((m) => `${m.batching.maxBatchSize} for ${m.name}`).join(' and ')}; (c) \`workers: ${workers}\` (cores / workers intra-op threads each); (d) both. "event loop p99" is the server's own event-loop delay during the row (prom-client, 10 ms sampling resolution). errors: socket errors, timeouts and non-2xx answers.`,
   '',
