@@ -119,7 +119,7 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * @param source - the folder's URL (absolute, or relative to the page), or `{ manifest, encoder, decoder }`
  * @param options - `device` (`'auto'` default, `'webgpu'`, `'wasm'`), `precision` (`'auto'` default: float16 graphs
  *   on WebGPU with shader-f16 where the manifest has them), `keepLatentsOnGpu` (default true), `numThreads`,
- *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`),
+ *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `batching` (micro-batching), `onProgress`, `cache` (default `'onnx-vae'`),
  *   `fetchOptions`
  * @returns the VAE; `vae.backendName` names the execution provider chosen
  * @throws {@link ModelFileError} (`MODEL_FILE_NOT_FOUND` for a failed download), {@link ManifestError},
@@ -141,7 +141,12 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
   }
   if (options.preset !== undefined) getPreset(options.preset);
   const backend = new OrtWebBackend(options);
-  const loading = { backend, images: webImageCodec, ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }) };
+  const loading = {
+    backend,
+    images: webImageCodec,
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
+  };
   const described = {
     ...(options.preset === undefined ? {} : { preset: options.preset }),
     ...(options.layout === undefined ? {} : { layout: options.layout }),

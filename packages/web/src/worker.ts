@@ -4,8 +4,8 @@
  * same types the in-page API returns (tensors, posteriors, score results), errors as {@link VaeError}s with their
  * `code`.
  */
-import { Posterior, VaeError, VaeTensor, deserializeError, serializeError } from '@onnx-vae/core';
-import type { DecodeOptions, Detection, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
+import { Posterior, VaeError, VaeTensor, deserializeError, raceAbort, serializeError } from '@onnx-vae/core';
+import type { AbortSignalLike, DecodeOptions, Detection, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
 import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
 import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
@@ -233,16 +233,20 @@ export async function loadVaeInWorker(worker: Worker, source: string | URL | Mod
     if ('error' in reply) waiting.reject(deserializeError(reply.error));
     else waiting.resolve(reply.result);
   });
-  const send = (method: Request['method'], args: readonly unknown[]): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      // A function cannot cross to the worker: an options object's onProgress (the last argument) stays here.
-      const options = args.at(-1) as { onProgress?: unknown } | undefined;
-      const onProgress = typeof options?.onProgress === 'function' ? (options.onProgress as (...values: unknown[]) => void) : undefined;
-      const sent = onProgress ? [...args.slice(0, -1), { ...options, onProgress: undefined }] : args;
+  const send = (method: Request['method'], args: readonly unknown[]): Promise<unknown> => {
+    // A function or an AbortSignal cannot cross to the worker: an options object's onProgress and signal (the last
+    // argument) stay here; an aborted call rejects at once on the page (timeoutMs crosses and works in the worker).
+    const options = args.at(-1) as { onProgress?: unknown; signal?: AbortSignalLike } | undefined;
+    const onProgress = typeof options?.onProgress === 'function' ? (options.onProgress as (...values: unknown[]) => void) : undefined;
+    const signal = options?.signal;
+    const sent = onProgress || signal ? [...args.slice(0, -1), { ...options, onProgress: undefined, signal: undefined }] : args;
+    const reply = new Promise((resolve, reject) => {
       const id = next++;
       pending.set(id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
       worker.postMessage({ id, method, args: sent, progress: onProgress !== undefined });
     });
+    return raceAbort(reply, signal);
+  };
   const location = (globalThis as { location?: { href: string } }).location?.href;
   const resolved = typeof source === 'string' || source instanceof URL ? new URL(source, location).href : source;
   const loaded = (await send('load', [resolved, options])) as Loaded;
