@@ -33,7 +33,8 @@ describe('onnx-vae serve', () => {
           }
         });
       });
-      const body = JSON.stringify({ data: Array.from({ length: 4 * 16 * 16 }, (_, i) => Math.sin(i)), dims: [1, 4, 16, 16] });
+      // 192x192 decodes: long enough that the three requests are all in before the first is answered.
+      const body = JSON.stringify({ data: Array.from({ length: 4 * 24 * 24 }, (_, i) => Math.sin(i)), dims: [1, 4, 24, 24] });
       const inFlight = Array.from({ length: 3 }, () => fetch(`${url}/v1/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status));
       // One decode runs and two wait in the queue: all three are in flight.
       for (let waited = 0; (await (await fetch(`${url}/readyz`)).json()).queued !== 2; waited += 10) {

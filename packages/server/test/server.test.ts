@@ -214,11 +214,12 @@ describe('@onnx-vae/server', () => {
 
   it('answers 503 QUEUE_FULL with Retry-After, and 504 TIMEOUT for a request that waits too long', async () => {
     const vae = await loadVae(KL_F8, { ...THREADS, batching: { maxBatchSize: 1, maxQueue: 2 } });
-    const app = await createServer(vae, { requestTimeoutMs: 150 });
+    const app = await createServer(vae, { requestTimeoutMs: 300 });
     try {
-      const slow = tensorJson(latents(1, 40));
-      // The first runs (a decode of well over 150 ms here); those that find room in the queue (2) wait and time out;
-      // the others find it full.
+      const slow = tensorJson(latents(1, 64));
+      // The first starts at once and runs a 512x512 decode, well over 300 ms (its own timer cannot fire while
+      // onnxruntime holds the thread, and is cleared when it answers); those that find room in the queue (2) wait
+      // behind it and time out; the others find it full.
       const answers = await Promise.all(Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: '/v1/decode', payload: slow })));
       const outcomes = answers.map((a) => `${a.statusCode} ${a.statusCode === 200 ? 'data' : a.json().code}`);
       expect(outcomes.filter((o) => o === '200 data')).toHaveLength(1);
