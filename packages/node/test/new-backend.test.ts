@@ -5,7 +5,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { describeVaeContract } from '../../core/test/contract/vae-contract';
+import { describeVaeContract } from '@onnx-vae/core/testing';
 
 // --- a new backend: begin ---
 import { ModelFileError, loadModel } from '@onnx-vae/core';

@@ -108,7 +108,7 @@ describe('readNpy', () => {
     ['extra data', withData(f4('(2,)'), new Float32Array(3)), 'x.npy is not a readable .npy file: its header says shape (2,) of <f4, which is 8 bytes of data, but 12 bytes follow the header.'],
     ['big-endian data', withData(f4('(1,)', '>f4'), new Float32Array(1)), 'x.npy is not a readable .npy file: its dtype ">f4" is big-endian; save arr.astype("<f4") instead.'],
     ['Fortran order', withData(f4('(2, 2)', '<f4', 'True'), new Float32Array(4)), 'x.npy is not a readable .npy file: the array is in Fortran order; only C order is read. Save np.ascontiguousarray(arr) instead.'],
-    ['another dtype', withData(f4('(1,)', '<i8'), new BigInt64Array(1)), 'x.npy is not a readable .npy file: its dtype "<i8" is not supported; the supported dtypes are "<f4", "<f8", "|u1" (convert with arr.astype(np.float32)).'],
+    ['another dtype', withData(f4('(1,)', '<i8'), new BigInt64Array(1)), 'x.npy is not a readable .npy file: its dtype "<i8" is not supported; the supported dtypes are "<f4", "<f2", "<f8", "|u1" (convert with arr.astype(np.float32)).'],
     ['an unknown version', Uint8Array.from([0x93, ...Buffer.from('NUMPY'), 4, 0, 0, 0]), 'x.npy is not a readable .npy file: format version 4.0 is not supported; versions 1.0 to 3.0 are.'],
   ])('rejects %s with FILE_CORRUPT', (_case, bytes, message) => {
     const error = rejected(bytes as Uint8Array);
@@ -126,7 +126,6 @@ describe('readNpy', () => {
 
 const numpy = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' });
 if (numpy.status !== 0) {
-  // eslint-disable-next-line no-console
   console.warn(`npy.test: skipping the comparison with numpy: "${PYTHON} -c 'import numpy'" failed (${numpy.error?.message ?? numpy.stderr.trim()}).`);
 }
 

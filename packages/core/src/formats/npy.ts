@@ -1,16 +1,19 @@
 /**
- * NumPy `.npy` files (NEP 1, format versions 1.0 to 3.0): read float32, float64 and uint8 arrays in C order; write
- * float32 arrays exactly as `numpy.save` does.
+ * NumPy `.npy` files (NEP 1, format versions 1.0 to 3.0): read float32, float16, float64 and uint8 arrays in C order;
+ * write float32 (or float16) arrays exactly as `numpy.save` does.
  */
 import { FileFormatError, InvalidInputError, describe } from '../errors.js';
+import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import type { TensorLike } from '../tensor/tensor.js';
-import { choiceList } from '../validate.js';
+import { choiceList, optionChoice } from '../validate.js';
 
 /** Element types {@link readNpy} reads, by their NumPy `descr`. */
 export const NPY_DTYPES = Object.freeze({
   /** Little-endian float32, read as is. */
   '<f4': '<f4',
+  /** Little-endian float16, widened exactly. */
+  '<f2': '<f2',
   /** Little-endian float64, rounded to float32. */
   '<f8': '<f8',
   /** uint8, converted to float32 values 0..255. */
@@ -54,7 +57,7 @@ function field(header: string, key: string, value: string): string | undefined {
  * @param source - the file's name, for messages and as the error's `argument`; default `"npy"`
  * @returns the dtype and the values as a float32 tensor whose dims are the array's shape
  * @throws {@link InvalidInputError} `INVALID_INPUT` for a bad magic string, a truncated file, Fortran order,
- *   big-endian data or a dtype other than `<f4`, `<f8`, `|u1`
+ *   big-endian data or a dtype other than `<f4`, `<f2`, `<f8`, `|u1`
  * @example
  * const { dtype, tensor } = parseNpy(await readFile('x.npy'), 'x.npy');
  */
@@ -96,7 +99,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
   if (!parts.every((s) => /^\d+$/.test(s))) invalid(source, `its shape ${shapeText} is not a tuple of non-negative integers.`);
   const dims = parts.map(Number);
   const size = sizeOf(dims);
-  const itemSize = dtype === '<f8' ? 8 : dtype === '<f4' ? 4 : 1;
+  const itemSize = dtype === '<f8' ? 8 : dtype === '<f4' ? 4 : dtype === '<f2' ? 2 : 1;
   const dataLength = bytes.length - dataStart;
   if (dataLength !== size * itemSize) {
     invalid(
@@ -106,7 +109,11 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
   }
   const data = new Float32Array(size);
   if (dtype === '<f4') for (let i = 0; i < size; i++) data[i] = view.getFloat32(dataStart + 4 * i, true);
-  else if (dtype === '<f8') for (let i = 0; i < size; i++) data[i] = view.getFloat64(dataStart + 8 * i, true);
+  else if (dtype === '<f2') {
+    const halves = new Uint16Array(size);
+    for (let i = 0; i < size; i++) halves[i] = view.getUint16(dataStart + 2 * i, true);
+    data.set(float16ToFloat32(halves));
+  } else if (dtype === '<f8') for (let i = 0; i < size; i++) data[i] = view.getFloat64(dataStart + 8 * i, true);
   else data.set(bytes.subarray(dataStart, dataStart + size));
   return { dtype, tensor: new VaeTensor(data, dims) };
 }
@@ -124,28 +131,38 @@ export function readNpy(bytes: Uint8Array, source?: string): VaeTensor {
   return parseNpy(bytes, source).tensor;
 }
 
+/** Element types {@link encodeNpy} writes, by their NumPy `descr`. */
+export const NPY_WRITE_DTYPES = Object.freeze({ '<f4': '<f4', '<f2': '<f2' } as const);
+/** One of {@link NPY_WRITE_DTYPES}. */
+export type NpyWriteDtype = keyof typeof NPY_WRITE_DTYPES;
+
 /**
- * Encodes a float32 tensor as a version 1.0 `.npy` file (`<f4`, C order), byte for byte what `numpy.save` writes:
- * the header is padded with spaces and a newline to a multiple of 64 bytes.
+ * Encodes a float32 tensor as a version 1.0 `.npy` file (`<f4`, or `<f2` rounded to nearest even; C order), byte for
+ * byte what `numpy.save` writes: the header is padded with spaces and a newline to a multiple of 64 bytes.
  *
  * @param tensor - a {@link VaeTensor} or `{ data: Float32Array, dims }`
+ * @param options - `dtype`: `'<f4'` (default) or `'<f2'`
  * @returns the file's bytes
- * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when the data length does not match the dims
+ * @throws {@link InvalidInputError} `SHAPE_MISMATCH` when the data length does not match the dims;
+ *   {@link InvalidOptionError} for another `dtype`
  * @example
  * await writeFile('z.npy', encodeNpy(posterior.mean));
+ * await writeFile('z16.npy', encodeNpy(posterior.mean, { dtype: '<f2' }));
  */
-export function encodeNpy(tensor: TensorLike): Uint8Array {
+export function encodeNpy(tensor: TensorLike, options: { readonly dtype?: NpyWriteDtype } = {}): Uint8Array {
+  const dtype = optionChoice<NpyWriteDtype>(options.dtype, 'dtype', NPY_WRITE_DTYPES, '<f4');
   const dims = [...tensor.dims];
   if (tensor.data.length !== sizeOf(dims)) {
     throw new InvalidInputError('SHAPE_MISMATCH', 'tensor', `Tensor data has ${tensor.data.length} values but dims ${describe(dims)} need ${sizeOf(dims)}.`);
   }
   const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+  let header = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${shape}, }`;
   if (dims.length > 0) header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(dims[0]).length));
   // As numpy's _wrap_header: a full block of padding when the header is already aligned.
   const padding = ARRAY_ALIGN - ((10 + header.length + 1) % ARRAY_ALIGN);
   header += `${' '.repeat(padding)}\n`;
-  const out = new Uint8Array(10 + header.length + 4 * tensor.data.length);
+  const itemSize = dtype === '<f2' ? 2 : 4;
+  const out = new Uint8Array(10 + header.length + itemSize * tensor.data.length);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
@@ -153,6 +170,9 @@ export function encodeNpy(tensor: TensorLike): Uint8Array {
   view.setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
   const start = 10 + header.length;
-  for (let i = 0; i < tensor.data.length; i++) view.setFloat32(start + 4 * i, tensor.data[i]!, true);
+  if (dtype === '<f2') {
+    const halves = float32ToFloat16(tensor.data);
+    for (let i = 0; i < halves.length; i++) view.setUint16(start + 2 * i, halves[i]!, true);
+  } else for (let i = 0; i < tensor.data.length; i++) view.setFloat32(start + 4 * i, tensor.data[i]!, true);
   return out;
 }

@@ -3,16 +3,16 @@
  * JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian tensor bytes.
  */
 import { FileFormatError, InvalidInputError, describe } from '../errors.js';
-import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, isUint8Array } from '../tensor/float16.js';
+import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, float32ToFloat16, isUint8Array, uint16ToBytesLE } from '../tensor/float16.js';
 import { VaeTensor, sizeOf, toTensor } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
-import { choiceList, isCount, isPlainObject } from '../validate.js';
+import { choiceList, isCount, isPlainObject, optionChoice } from '../validate.js';
 
 /** Element types {@link decodeSafetensors} reads, with their sizes in bytes; all are returned as float32. */
 export const SAFETENSORS_DTYPES = Object.freeze({
-  /** IEEE binary32; the only type {@link encodeSafetensors} writes. */
+  /** IEEE binary32; what {@link encodeSafetensors} writes by default. */
   F32: 4,
-  /** IEEE binary16, widened exactly. */
+  /** IEEE binary16, widened exactly; {@link encodeSafetensors} writes it with `dtype: 'F16'` (rounded to nearest even). */
   F16: 2,
   /** bfloat16 (the top half of a binary32), widened exactly. */
   BF16: 2,
@@ -28,6 +28,17 @@ export interface SafetensorsContent {
   readonly metadata: Record<string, string>;
 }
 
+/** Element types {@link encodeSafetensors} writes. */
+export const SAFETENSORS_WRITE_DTYPES = Object.freeze({ F32: 'F32', F16: 'F16' } as const);
+/** One of {@link SAFETENSORS_WRITE_DTYPES}. */
+export type SafetensorsWriteDtype = keyof typeof SAFETENSORS_WRITE_DTYPES;
+
+/** Options of {@link encodeSafetensors}. */
+export interface SafetensorsWriteOptions {
+  /** Element type of every tensor in the file: `'F32'` (default) or `'F16'` (float32 values rounded to nearest even). */
+  readonly dtype?: SafetensorsWriteDtype;
+}
+
 /** Name of the header entry that holds the free-form metadata. */
 const METADATA_KEY = '__metadata__';
 /** The reference implementation refuses headers over 100 MB; so does this one, before decoding any of it. */
@@ -40,7 +51,7 @@ interface TextCodecs {
 const text = globalThis as unknown as TextCodecs;
 
 /**
- * Writes tensors as a safetensors file (all `F32`, little-endian).
+ * Writes tensors as a safetensors file (all `F32`, or all `F16` with `options.dtype`, little-endian).
  *
  * The header lists `__metadata__` first (when given), then the tensors in name order (JavaScript string order),
  * whose data follow in that order back to back; it is padded with spaces to a multiple of 8 bytes so that the data
@@ -48,14 +59,17 @@ const text = globalThis as unknown as TextCodecs;
  *
  * @param tensors - float32 tensors by name; `"__metadata__"` is reserved
  * @param metadata - optional string-to-string map stored as `__metadata__`
+ * @param options - `dtype`: `'F32'` (default) or `'F16'`
  * @returns the file's bytes
  * @throws {@link InvalidInputError} `INVALID_INPUT` for a tensor named `"__metadata__"` or metadata values that
- * are not strings; any error of {@link toTensor} for a tensor that is not float32
+ * are not strings; any error of {@link toTensor} for a tensor that is not float32; {@link InvalidOptionError} for
+ * another `dtype`
  * @example
  * const bytes = encodeSafetensors({ latent }, { model: fingerprint });
  * const { tensors } = decodeSafetensors(bytes); // tensors.latent
  */
-export function encodeSafetensors(tensors: Record<string, TensorInput>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: Record<string, TensorInput>, metadata?: Record<string, string>, options: SafetensorsWriteOptions = {}): Uint8Array {
+  const dtype = optionChoice<SafetensorsWriteDtype>(options.dtype, 'dtype', SAFETENSORS_WRITE_DTYPES, 'F32');
   if (typeof tensors !== 'object' || tensors === null) {
     throw new InvalidInputError('INVALID_INPUT', 'tensors', `Expected "tensors" to be an object of tensors by name but received ${describe(tensors)}.`);
   }
@@ -84,8 +98,8 @@ export function encodeSafetensors(tensors: Record<string, TensorInput>, metadata
       throw new InvalidInputError('INVALID_INPUT', 'tensors', 'A tensor cannot be named "__metadata__", the key that holds the metadata; rename it.');
     }
     const tensor = toTensor(tensors[name], name);
-    const bytes = float32ToBytesLE(tensor.data);
-    const entry = { dtype: 'F32', shape: [...tensor.dims], data_offsets: [offset, offset + bytes.length] };
+    const bytes = dtype === 'F16' ? uint16ToBytesLE(float32ToFloat16(tensor.data)) : float32ToBytesLE(tensor.data);
+    const entry = { dtype, shape: [...tensor.dims], data_offsets: [offset, offset + bytes.length] };
     members.push(`${JSON.stringify(name)}:${JSON.stringify(entry)}`);
     parts.push(bytes);
     offset += bytes.length;

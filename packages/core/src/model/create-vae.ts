@@ -46,5 +46,5 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     throw error;
   }
   const [batchedEncoder, batchedDecoder] = batching ? [batching.wrap(encoder, 'encoder'), batching.wrap(decoder, 'decoder')] : [encoder, decoder];
-  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend.name, maxBatch, detection, options.images ?? null, batching);
+  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info, batching);
 }
