@@ -37,7 +37,8 @@ describe('onnx-vae serve', () => {
       const body = JSON.stringify({ data: Array.from({ length: 4 * 24 * 24 }, (_, i) => Math.sin(i)), dims: [1, 4, 24, 24] });
       const inFlight = Array.from({ length: 3 }, () => fetch(`${url}/v1/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status));
       // One decode runs and two wait in the queue: all three are in flight.
-      for (let waited = 0; (await (await fetch(`${url}/readyz`)).json()).queued !== 2; waited += 10) {
+      const queued = async (): Promise<number> => ((await (await fetch(`${url}/readyz`)).json()) as { queued: number }).queued;
+      for (let waited = 0; (await queued()) !== 2; waited += 10) {
         if (waited > 10_000) throw new Error('the requests did not reach the queue within 10 s');
         await new Promise((done) => setTimeout(done, 10));
       }
