@@ -123,7 +123,7 @@ describe('usage, help and errors', () => {
       cli(['decode', MLP, 'x.npy', '-o', 'd.npy', ...ONE_THREAD], dir),
     ]);
     expect(runs.map((r) => r.status)).toEqual([2, 2, 2, 2]);
-    expect(runs[0]!.stderr.startsWith('onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress.\n\nUsage: onnx-vae <command>')).toBe(true);
+    expect(runs[0]!.stderr.startsWith('onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, serve.\n\nUsage: onnx-vae <command>')).toBe(true);
     expect(runs[1]!.stderr.startsWith('onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>')).toBe(true);
     expect(runs[2]!.stderr).toBe('onnx-vae: error [MODEL_FILE_NOT_FOUND]: The model folder no-such-model does not exist; pass a folder holding vae.json and the two ONNX files it names.\n');
     expect(runs[3]!.stderr).toBe('onnx-vae: error [SHAPE_MISMATCH]: x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].\n');
@@ -134,7 +134,7 @@ describe('usage, help and errors', () => {
   });
 
   it.each([
-    ['an unknown command', ['frobnicate', MLP], 'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress.\n\nUsage: onnx-vae <command>'],
+    ['an unknown command', ['frobnicate', MLP], 'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, serve.\n\nUsage: onnx-vae <command>'],
     ['an option instead of a command', ['--frobnicate'], 'onnx-vae: unknown option "--frobnicate"; the commands are'],
     ['no command', [], 'onnx-vae: missing the command.\n\nUsage: onnx-vae <command>'],
     ['an unknown option', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--bogus'], 'onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>'],

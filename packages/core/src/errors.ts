@@ -37,6 +37,14 @@ export const ERROR_CODES = Object.freeze({
   UNSUPPORTED: 'UNSUPPORTED',
   /** The VAE was disposed and cannot run any more. */
   DISPOSED: 'DISPOSED',
+  /** An input is larger than a configured limit (e.g. an image's pixels). */
+  INPUT_TOO_LARGE: 'INPUT_TOO_LARGE',
+  /** The request queue was full (`batching.maxQueue`); retry later. */
+  QUEUE_FULL: 'QUEUE_FULL',
+  /** The call's `signal` was aborted. */
+  ABORTED: 'ABORTED',
+  /** The call took longer than its `timeoutMs`. */
+  TIMEOUT: 'TIMEOUT',
 } as const);
 
 /** One of {@link ERROR_CODES}. */
@@ -75,7 +83,7 @@ export class InvalidInputError extends VaeError {
   /** The argument at fault, e.g. `"x"` or `"eps"`. */
   readonly argument: string;
   constructor(
-    code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'NON_FINITE_INPUT' | 'INVALID_INPUT',
+    code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'NON_FINITE_INPUT' | 'INVALID_INPUT' | 'INPUT_TOO_LARGE',
     argument: string,
     message: string,
     options?: { cause?: unknown },
@@ -141,6 +149,13 @@ export class ModelFileError extends VaeError {
 /** A backend or execution provider is unavailable, or inference failed. */
 export class BackendError extends VaeError {
   constructor(code: 'BACKEND_UNAVAILABLE' | 'INFERENCE_FAILED' | 'UNSUPPORTED' | 'DISPOSED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** A call was refused or ended before its result: queue full, aborted, or timed out. */
+export class RequestError extends VaeError {
+  constructor(code: 'QUEUE_FULL' | 'ABORTED' | 'TIMEOUT', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }

@@ -47,6 +47,10 @@ async function decodeImage(input: NodeImageInput, index: number, fixed: { width:
   try {
     let image = sharp(bytes, { failOn: 'error' }).autoOrient();
     const meta = await image.metadata();
+    // From the header alone, before any pixel is decoded.
+    if (options.maxPixels !== undefined && meta.width! * meta.height! > options.maxPixels) {
+      throw new InvalidInputError('INPUT_TOO_LARGE', name, `${name} is ${meta.width}x${meta.height}, ${meta.width! * meta.height!} pixels, more than the limit of ${options.maxPixels}; send a smaller image.`);
+    }
     const sixteen = meta.depth === 'ushort';
     if (meta.hasAlpha) {
       if ((options.alpha ?? 'composite') === 'composite') {

@@ -11,6 +11,7 @@ import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { reconstructCommand } from './reconstruct.js';
 import { scoreCommand } from './score.js';
+import { serveCommand } from './serve.js';
 
 /** Every command, by name, in the order `onnx-vae --help` lists them. */
 export const COMMANDS = Object.freeze({
@@ -22,6 +23,7 @@ export const COMMANDS = Object.freeze({
   score: scoreCommand,
   compress: compressCommand,
   decompress: decompressCommand,
+  serve: serveCommand,
 } satisfies Record<string, Command>);
 /** One of {@link COMMANDS}. */
 export type CommandName = keyof typeof COMMANDS;

@@ -31,6 +31,8 @@ export interface ImageReadOptions {
   readonly alpha?: AlphaMode;
   /** RGB background (0-255) for `alpha: 'composite'`. Default white. */
   readonly background?: readonly [number, number, number];
+  /** Refuse images of more pixels (width x height) than this with `INPUT_TOO_LARGE`, before decoding them. */
+  readonly maxPixels?: number;
 }
 
 /**

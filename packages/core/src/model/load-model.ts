@@ -184,5 +184,6 @@ export async function loadModel<I = never, O = never, W = never>(store: ModelSto
     decoder,
     ...(options.images === undefined ? {} : { images: options.images }),
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
   });
 }

@@ -6,6 +6,8 @@ import type { GraphInfo, Manifest } from '../manifest/types.js';
 import type { SpatialSize } from '../tensor/spatial.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import type { TiledDecodeOptions, TiledEncodeOptions } from '../tiling/tiled.js';
+import type { BatchingOptions } from '../batching/index.js';
+import type { CallOptions } from '../cancellation.js';
 import type { NoiseOptions } from './noise.js';
 
 /** The largest batch sent to a graph in one run when `maxBatch` is not given. */
@@ -15,6 +17,8 @@ export const DEFAULT_MAX_BATCH = 256;
 export interface VaeOptions {
   /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default {@link DEFAULT_MAX_BATCH} (256). */
   readonly maxBatch?: number;
+  /** Coalesce concurrent calls into shared graph runs (see {@link BatchingOptions}). Default: off. */
+  readonly batching?: BatchingOptions;
 }
 
 /**
@@ -36,13 +40,13 @@ export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout
 export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout' | 'onProgress'>;
 
 /** Options of {@link Vae.encode}. */
-export interface EncodeOptions extends ImageReadOptions, ProgressOptions {
+export interface EncodeOptions extends ImageReadOptions, ProgressOptions, CallOptions {
   /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: EncodeTiling;
 }
 
 /** Options of {@link Vae.decode}. */
-export interface DecodeOptions extends ProgressOptions {
+export interface DecodeOptions extends ProgressOptions, CallOptions {
   /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: DecodeTiling;
   /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
@@ -75,10 +79,10 @@ export interface PriorSampleOptions extends NoiseOptions {
 }
 
 /** Options of {@link Vae.generate}. */
-export interface GenerateOptions extends PriorSampleOptions, ProgressOptions {}
+export interface GenerateOptions extends PriorSampleOptions, ProgressOptions, CallOptions {}
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions {
+export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions, CallOptions {
   /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
   readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
@@ -86,7 +90,7 @@ export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, Prog
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions extends ImageReadOptions {
+export interface ScoreOptions extends ImageReadOptions, CallOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */

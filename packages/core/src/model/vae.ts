@@ -1,4 +1,7 @@
 import type { BackendInfo, BackendSession } from '../backend.js';
+import type { Batching } from '../batching/index.js';
+import { startCall } from '../cancellation.js';
+import type { AbortSignalLike, CallOptions } from '../cancellation.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
 import type { Detection } from '../manifest/detect.js';
@@ -23,8 +26,9 @@ import type { PosteriorSampleOptions } from './posterior.js';
 import { scoreData } from './scoring.js';
 import type { DecodeOptions, DecodeTiling, EncodeOptions, EncodeTiling, GenerateOptions, PriorSampleOptions, ProgressCallback, ReconstructOptions, ScoreOptions, ScoreResult } from './types.js';
 
-/** Where one stage of a call sits in its progress: rows before it, and the call's total rows. */
+/** Where one stage of a call sits in its progress (rows before it, and the call's total rows), and its signal. */
 interface Stage {
+  readonly signal: AbortSignalLike | undefined;
   readonly onProgress: ProgressCallback | undefined;
   readonly offset: number;
   readonly total: number;
@@ -72,13 +76,16 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
   readonly detection: Detection | null;
+  /** The micro-batching settings, counters and events; `null` without the `batching` option. */
+  readonly batching: Batching | null;
   private readonly images: ImageCodec<I, O, W> | null;
   private readonly graphs: GraphRunner;
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo, batching: Batching | null = null) {
     this.manifest = manifest;
+    this.batching = batching;
     this.backendInfo = Object.freeze({ ...(backendInfo ?? { name: backendName, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false }) });
     this.detection = detection;
     this.images = images;
@@ -109,9 +116,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
     this.assertUsable();
     const onProgress = functionOption(options.onProgress, 'onProgress');
-    const { tensor } = await this.prepare(x, options, 'pad');
-    const rows = tensor.dims[0]!;
-    return this.encodePrepared(tensor, options.tiling, { onProgress, offset: 0, total: rows });
+    const call = startCall(options);
+    try {
+      const { tensor } = await this.prepare(x, options, 'pad');
+      const rows = tensor.dims[0]!;
+      return await this.encodePrepared(tensor, options.tiling, { signal: call.signal, onProgress, offset: 0, total: rows });
+    } finally {
+      call.end();
+    }
   }
 
   /**
@@ -146,7 +158,12 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     this.assertUsable();
     const onProgress = functionOption(options.onProgress, 'onProgress');
     const rows = z instanceof DeviceLatent ? z.dims[0]! : undefined;
-    return this.decodeStage(z, options, { onProgress, offset: 0, total: rows ?? this.rowsOf(z) });
+    const call = startCall(options);
+    try {
+      return await this.decodeStage(z, options, { signal: call.signal, onProgress, offset: 0, total: rows ?? this.rowsOf(z) });
+    } finally {
+      call.end();
+    }
   }
 
   /**
@@ -193,7 +210,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(this.sample(options), options.onProgress === undefined ? {} : { onProgress: options.onProgress });
+    return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
   }
 
   /**
@@ -204,9 +221,9 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `steps` (default 8, at least 2), `method` `'linear'` (default) or `'slerp'`
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
-  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions = {}): Promise<VaeTensor> {
+  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(interpolateLatents(latentInput(this.manifest, a, 'a'), latentInput(this.manifest, b, 'b'), options));
+    return this.decode(interpolateLatents(latentInput(this.manifest, a, 'a'), latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -222,25 +239,31 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     this.assertUsable();
     booleanOption(options.sample, 'sample');
     const onProgress = functionOption(options.onProgress, 'onProgress');
-    const { tensor, original } = await this.prepare(x, options, 'pad');
-    const rows = tensor.dims[0]!;
-    const size = original === null ? {} : { size: original };
-    if (!options.sample && !options.tiling) {
-      // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
-      const latent = await this.graphs.encodeOnDevice(tensor);
-      if (latent !== null) {
-        onProgress?.(rows, 2 * rows);
-        try {
-          return await this.decodeStage(latent, size, { onProgress, offset: rows, total: 2 * rows });
-        } finally {
-          latent.dispose();
+    const call = startCall(options);
+    const signal = call.signal;
+    try {
+      const { tensor, original } = await this.prepare(x, options, 'pad');
+      const rows = tensor.dims[0]!;
+      const size = original === null ? {} : { size: original };
+      if (!options.sample && !options.tiling) {
+        // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
+        const latent = await this.graphs.encodeOnDevice(tensor, call);
+        if (latent !== null) {
+          onProgress?.(rows, 2 * rows);
+          try {
+            return await this.decodeStage(latent, size, { signal, onProgress, offset: rows, total: 2 * rows });
+          } finally {
+            latent.dispose();
+          }
         }
       }
+      const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
+      const posterior = await this.encodePrepared(tensor, tiling.encode, { signal, onProgress, offset: 0, total: 2 * rows });
+      const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : posterior.mode();
+      return await this.decodeStage(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size }, { signal, onProgress, offset: rows, total: 2 * rows });
+    } finally {
+      call.end();
     }
-    const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
-    const posterior = await this.encodePrepared(tensor, tiling.encode, { onProgress, offset: 0, total: 2 * rows });
-    const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : posterior.mode();
-    return this.decodeStage(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size }, { onProgress, offset: rows, total: 2 * rows });
   }
 
   /**
@@ -257,8 +280,13 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
     this.assertUsable();
     // No padding: padded pixels would enter the likelihood.
-    const { tensor } = await this.prepare(x, options, 'refuse');
-    return scoreData(this.graphs, tensor, options);
+    const call = startCall(options);
+    try {
+      const { tensor } = await this.prepare(x, options, 'refuse');
+      return await scoreData(this.graphs, tensor, options, call);
+    } finally {
+      call.end();
+    }
   }
 
   /** Raw latents -> the diffusion model's latent space, `(z - shiftFactor) * scalingFactor` with the manifest's factors. */
@@ -304,11 +332,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   }
 
   private async encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined, stage: Stage): Promise<Posterior> {
-    if (!tiling) return this.graphs.encode(tensor, rowsDone(stage));
+    if (!tiling) return this.graphs.encode(tensor, rowsDone(stage), stage);
     const settings = tiling === true ? {} : tiling;
     const { mean, logvar } = await tiledEncode(
       async (tile) => {
-        const q = await this.graphs.encode(tile);
+        const q = await this.graphs.encode(tile, undefined, stage);
         return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
       },
       tensor,
@@ -323,7 +351,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
       if (!(held instanceof VaeTensor)) {
         checkShape(held.dims, this.manifest.latent.shape, 'z', 'latent', this.manifest.name);
         if (!options.tiling && held.dims[0]! <= this.maxBatch) {
-          const data = await this.graphs.decodeOnDevice(held);
+          const data = await this.graphs.decodeOnDevice(held, stage);
           rowsDone(stage)?.(held.dims[0]!);
           return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
         }
@@ -336,14 +364,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     let data: VaeTensor;
     if (options.tiling) {
       const tiling = options.tiling === true ? {} : options.tiling;
-      data = await tiledDecode((tile) => this.graphs.decode(tile), latent, {
+      data = await tiledDecode((tile) => this.graphs.decode(tile, undefined, stage), latent, {
         ...this.tilingPreset(),
         ...tiling,
         factor: spatialFactor(this.manifest, 'tiling'),
         layout: this.manifest.data.layout,
         onProgress: tilesDone(stage, latent.dims[0]!),
       });
-    } else data = await this.graphs.decode(latent, rowsDone(stage));
+    } else data = await this.graphs.decode(latent, rowsDone(stage), stage);
     return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
   }
 }
