@@ -33,7 +33,7 @@ describe('the command table', () => {
 
   it('runs a command registered by one line, without a model folder', async () => {
     expect(await run(['status', 'job-7'], commands)).toEqual({ status: 0, stdout: '{"model":"","inputs":["job-7"]}\n', stderr: '' });
-    expect((await run(['--help'], commands)).stdout).toContain('  status       say how a job is doing\n');
+    expect((await run(['--help'], commands)).stdout).toContain('  status          say how a job is doing\n');
     expect((await run(['help', 'status'], commands)).stdout).toMatch(/^Usage: onnx-vae status <job-id>\n/);
   });
 

@@ -13,8 +13,8 @@ import sharp from 'sharp';
 export const ROOT = resolve(__dirname, '../../..');
 export const KL_F8 = join(ROOT, 'models/kl-f8');
 export const MNIST = join(ROOT, 'models/mnist-vae');
-/** The built CLI entry (`tsc -b` makes it; `pnpm test` builds first). */
-export const BIN = join(ROOT, 'packages/dataset/dist/bin.js');
+/** The built `onnx-vae` CLI entry (`tsc -b` makes it; `pnpm test` builds first). */
+export const BIN = join(ROOT, 'packages/cli/dist/main.js');
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const PYTHON = '/usr/bin/python3';
 
@@ -143,7 +143,7 @@ export interface CliProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts `node dist/bin.js ARGS` (one onnxruntime thread, to share the two cores). */
+/** Starts `onnx-vae ARGS` (`node packages/cli/dist/main.js`; one onnxruntime thread, to share the two cores). */
 export function startCli(args: readonly string[]): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args, '--threads', '1', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
