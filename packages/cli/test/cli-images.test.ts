@@ -7,17 +7,18 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeLatentFile, latentFileInfo, psnr } from '@onnx-vae/core';
 import { loadVae } from '@onnx-vae/node';
 import type { NodeVae } from '@onnx-vae/node';
 import { readNpy } from '@onnx-vae/node';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 
-const ROOT = resolve(__dirname, '../../..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
-const CONV = join(ROOT, 'models/fixtures/conv-moments');
-const TAESD = resolve(ROOT, '..', 'shared', 'models', 'taesd');
+const fixtures = testFixtures(__dirname);
+const MAIN = join(fixtures.root, 'packages/cli/dist/main.js');
+const CONV = fixtures.model(MODEL_FIXTURES.convMoments);
+const TAESD = join(fixtures.sharedModels, 'taesd');
 
 interface Run {
   status: number | null;

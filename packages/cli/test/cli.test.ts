@@ -7,21 +7,22 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { VaeTensor, pixelValueTable, readOnnxSummary, tensorToPixels } from '@onnx-vae/core';
 import type { Vae } from '@onnx-vae/core';
 import { loadVae } from '@onnx-vae/node';
 import { encodeNpy, readNpy } from '@onnx-vae/node';
 import { nodeImageCodec } from '@onnx-vae/node';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 import { runCli } from '../src/run';
 
-const ROOT = resolve(__dirname, '../../..');
+const fixtures = testFixtures(__dirname);
+const ROOT = fixtures.root;
 const MAIN = join(ROOT, 'packages/cli/dist/main.js');
-const FIXTURES = join(ROOT, 'models/fixtures');
-const MLP = join(FIXTURES, 'mlp-probs');
-const CONV = join(FIXTURES, 'conv-moments');
-const MNIST = join(ROOT, 'models/mnist-vae');
+const MLP = fixtures.model(MODEL_FIXTURES.probs);
+const CONV = fixtures.model(MODEL_FIXTURES.convMoments);
+const MNIST = fixtures.model('mnist-vae');
 const VERSION = '0.1.0';
 
 interface Run {
@@ -365,7 +366,7 @@ describe('commands on the fixtures, against the API', () => {
   });
 
   it('score prints the notes of a model without a likelihood to stderr', async () => {
-    const run = await cli(['score', join(FIXTURES, 'mlp-none'), 'x.npy', '--seed', '0', ...ONE_THREAD], dir);
+    const run = await cli(['score', fixtures.model(MODEL_FIXTURES.none), 'x.npy', '--seed', '0', ...ONE_THREAD], dir);
     expect(run.status).toBe(0);
     expect(run.stdout.split('\n')[1]).toMatch(/^x\.npy\[0\] +n\/a +n\/a +n\/a +\d+\.\d{4} +\d+\.\d{6}$/);
     expect(run.stderr).toBe('onnx-vae: note: Model "mlp-none" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.\n');
