@@ -82,8 +82,8 @@ export async function modelFolder(context: CommandContext): Promise<string> {
 
 /** `--preset`, as the loading options take it. */
 export function presetOption(context: CommandContext): { preset?: string } {
-  const preset = context.values.preset;
-  return typeof preset === 'string' ? { preset } : {};
+  const preset = stringOption(context.values, 'preset');
+  return preset === undefined ? {} : { preset };
 }
 
 /**

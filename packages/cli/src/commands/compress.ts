@@ -3,7 +3,7 @@
  * back with its decoder. The file records the decoder's fingerprint, so another model refuses it.
  */
 import { extname } from 'node:path';
-import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, spatialSize } from '@onnx-vae/node';
+import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, itemImageGeometry, spatialSize } from '@onnx-vae/node';
 import type { LatentDtype } from '@onnx-vae/node';
 
 type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -103,8 +103,8 @@ export const decompressCommand: Command = {
       });
       const [image] = await vae.toImages(data, { format, ...(quality === undefined ? {} : { quality }) });
       await writeFileAtomic(output, image!);
-      const { width, height } = spatialSize(data, manifest.data.layout);
-      context.io.stdout.write(`onnx-vae: ${context.inputs[0]} -> ${output}: ${image!.length} bytes, ${format} ${width}x${height}\n`);
+      const size = itemImageGeometry(manifest.data, data.dims.slice(1));
+      context.io.stdout.write(`onnx-vae: ${context.inputs[0]} -> ${output}: ${image!.length} bytes, ${format}${size === null ? '' : ` ${size.width}x${size.height}`}\n`);
     } finally {
       await vae.dispose();
     }
