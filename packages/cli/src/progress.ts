@@ -96,7 +96,7 @@ export class ProgressBar {
 
   /** Draws the final state (unless the complete bar is drawn already) and ends the line. */
   finish(): void {
-    if (this.done < this.total || !this.line.hasDrawn) this.line.update(this.text(), true);
+    if (this.done < this.total || !this.line.hasDrawn) this.line.update(this.text());
     this.line.finish();
   }
 
