@@ -581,7 +581,7 @@ const block = report({ photos, perPhoto, models, curves, environment });
 const { svg } = drawPlot(curves, models, photos.length);
 log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (args.json) {
-  const strip = ({ pixels, ...rest }) => rest;
+  const strip = ({ pixels: _pixels, ...rest }) => rest;
   await writeFile(args.json, JSON.stringify({ environment, photos: photos.map(strip), perPhoto, curves, models }, null, 1));
 }
 if (args['no-write']) {

@@ -122,7 +122,7 @@ writeFileSync(
 );
 writeFileSync(
   join(consumer, 'browser.ts'),
-  `import { loadVae } from '@onnx-vae/web';\nconst vae = await loadVae(new URL('/models/kl-f8/', location.href));\nexport const name: string = vae.manifest.name;\n`,
+  `import { loadVae } from '@onnx-vae/web';\nconst vae = await loadVae(new URL('/models/kl-f8/', location.href));\nexport const name: string = vae.manifest.name;\nexport const device: string = vae.backendInfo.device;\n`,
 );
 writeFileSync(
   join(consumer, 'tsconfig.browser.json'),

@@ -49,6 +49,25 @@ export interface DeviceTensor {
 }
 
 /**
+ * What a backend really runs the graphs on, after its own choices (an `'auto'` device, a fallback): read it from
+ * `vae.backendInfo`.
+ */
+export interface BackendInfo {
+  /** The backend's name, as {@link Backend.name}, e.g. `onnxruntime-web 1.30.0 (wasm, float32)`. */
+  readonly name: string;
+  /** The device asked for, e.g. `'auto'`, `'webgpu'`, `'cuda'`. */
+  readonly requestedDevice: string;
+  /** The device the graphs run on, e.g. `'wasm'`, `'webgpu'`, `'cpu'`, `'cuda'`. */
+  readonly device: string;
+  /** The graphs' precision: `'float16'` where a manifest's float16 graphs were chosen, else `'float32'`. */
+  readonly precision: 'float32' | 'float16';
+  /** Why this device (and precision), in words, e.g. `auto: the WebGPU adapter is a fallback (software) adapter; ...`. */
+  readonly reason: string;
+  /** True when a device was tried and could not be used, so the backend moved to another (CUDA to CPU, WebGPU to wasm). */
+  readonly fellBack: boolean;
+}
+
+/**
  * A runtime binding (onnxruntime-node, onnxruntime-web, ...). Adding a backend touches no core code.
  */
 export interface Backend {
@@ -56,6 +75,8 @@ export interface Backend {
   readonly specificationVersion: 'v1';
   /** Human-readable name, e.g. `onnxruntime-node (cpu)`. */
   readonly name: string;
+  /** Optional: what the backend runs on and why, once its sessions exist (see {@link BackendInfo}). */
+  readonly info?: BackendInfo;
   /**
    * Loads one graph.
    *

@@ -4,7 +4,7 @@
  * are core's (`pixelsToTensor`, `tensorToPixels`); sharp decodes and encodes.
  */
 import { InvalidInputError, InvalidOptionError, VaeTensor, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
-import type { ImageCodec, ImageReadOptions, Manifest } from '@onnx-vae/core';
+import type { ImageCodec, ImageReadOptions } from '@onnx-vae/core';
 import { readInputFile } from './image-io.js';
 
 /** Image inputs in Node: a file path, or the bytes of an encoded image. */

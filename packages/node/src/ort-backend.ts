@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { BackendError, InvalidOptionError, ModelFileError, describe } from '@onnx-vae/core';
-import type { Backend, BackendSession, ModelSource } from '@onnx-vae/core';
+import type { Backend, BackendInfo, BackendSession, ModelSource } from '@onnx-vae/core';
 import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, optionChoice, optionalBoolean, optionalInteger } from '@onnx-vae/ort-common';
 import type { GraphOptimizationLevel } from '@onnx-vae/ort-common';
 
@@ -66,6 +66,8 @@ export class OrtNodeBackend implements Backend {
   private readonly onWarning: (warning: VaeWarning) => void;
   /** The execution provider the sessions really run on; `'cpu'` after a CUDA fallback. */
   executionProvider: Device;
+  /** Why the CUDA execution provider was not used, after a fallback; else `null`. */
+  private fallbackReason: string | null = null;
 
   /**
    * @param options - see {@link OrtNodeOptions}
@@ -98,6 +100,15 @@ export class OrtNodeBackend implements Backend {
     return `onnxruntime-node ${ort.env.versions.node} (${this.executionProvider})`;
   }
 
+  /** The device asked for and the one the sessions run on, and why (`vae.backendInfo`). */
+  get info(): BackendInfo {
+    const fellBack = this.fallbackReason !== null;
+    const reason = fellBack
+      ? `device "cuda" was requested, but the CUDA execution provider could not be loaded (${this.fallbackReason}); running on the CPU`
+      : this.device === 'cuda' ? `requested (CUDA device ${this.deviceId})` : 'requested (the default)';
+    return { name: this.name, requestedDevice: this.device, device: this.executionProvider, precision: 'float32', reason, fellBack };
+  }
+
   async createSession(source: ModelSource, role: 'encoder' | 'decoder'): Promise<BackendSession> {
     const label = 'path' in source ? source.path : `${role} bytes`;
     if (this.executionProvider === 'cuda') {
@@ -113,6 +124,7 @@ export class OrtNodeBackend implements Backend {
           throw new BackendError('BACKEND_UNAVAILABLE', `The CUDA execution provider could not be loaded for the ${role} (${reason}). ${CUDA_HELP}`, { cause: error });
         }
         this.executionProvider = 'cpu';
+        this.fallbackReason = reason.split('\n')[0]!;
         this.onWarning({ code: 'CUDA_FALLBACK', message: `onnx-vae: the CUDA execution provider could not be loaded (${reason}); running on the CPU instead. ${CUDA_HELP} Pass strict: true to make this an error.`, cause: error });
       }
     }

@@ -26,6 +26,7 @@ describe('loadVae', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest edited by hand into any shape, valid or not
   async function editManifest(change: (m: any) => void): Promise<void> {
     const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
     change(manifest);
@@ -35,6 +36,8 @@ describe('loadVae', () => {
   it('loads a model folder and reports its backend', async () => {
     const vae = await loadVae(dir);
     expect(vae.backendName).toBe('onnxruntime-node 1.30.0 (cpu)');
+    expect(vae.backendInfo).toEqual({ name: 'onnxruntime-node 1.30.0 (cpu)', requestedDevice: 'cpu', device: 'cpu', precision: 'float32', reason: 'requested (the default)', fellBack: false });
+    expect(Object.isFrozen(vae.backendInfo)).toBe(true);
     expect(vae.manifest.name).toBe('mlp-probs');
     expect(vae.maxBatch).toBe(256);
     await vae.dispose();
@@ -114,6 +117,9 @@ describe('CUDA execution provider', () => {
     const vae = await loadVae(FIXTURE, { device: 'cuda', onWarning: (w) => warnings.push(w) });
     try {
       expect(vae.backendName).toBe('onnxruntime-node 1.30.0 (cpu)');
+      const { reason, ...info } = vae.backendInfo;
+      expect(info).toEqual({ name: 'onnxruntime-node 1.30.0 (cpu)', requestedDevice: 'cuda', device: 'cpu', precision: 'float32', fellBack: true });
+      expect(reason).toMatch(/^device "cuda" was requested, but the CUDA execution provider could not be loaded \(.+\); running on the CPU$/);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]!.code).toBe('CUDA_FALLBACK');
       expect(warnings[0]!.message).toContain('the CUDA execution provider could not be loaded');

@@ -126,7 +126,6 @@ describe('readNpy', () => {
 
 const numpy = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' });
 if (numpy.status !== 0) {
-  // eslint-disable-next-line no-console
   console.warn(`npy.test: skipping the comparison with numpy: "${PYTHON} -c 'import numpy'" failed (${numpy.error?.message ?? numpy.stderr.trim()}).`);
 }
 

@@ -117,19 +117,21 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * progress and kept in the Cache API) or from files in memory.
  *
  * @param source - the folder's URL (absolute, or relative to the page), or `{ manifest, encoder, decoder }`
- * @param options - `device` (`'auto'` default, `'webgpu'`, `'wasm'`), `precision` (`'auto'` default: float16 graphs
- *   on WebGPU with shader-f16 where the manifest has them), `keepLatentsOnGpu` (default true), `numThreads`,
+ * @param options - `device` (`'auto'` default: WebGPU on a hardware adapter, else wasm; `'webgpu'`, `'wasm'`),
+ *   `precision` (`'auto'` default: float16 graphs on WebGPU with shader-f16 where the manifest has them),
+ *   `keepLatentsOnGpu` (default true), `numThreads`,
  *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`),
  *   `fetchOptions`
- * @returns the VAE; `vae.backendName` names the execution provider chosen
+ * @returns the VAE; `vae.backendInfo` says which device and precision were chosen and why
  * @throws {@link ModelFileError} (`MODEL_FILE_NOT_FOUND` for a failed download), {@link ManifestError},
  *   {@link ModelMismatchError}, {@link InvalidOptionError}, {@link BackendError} (`BACKEND_UNAVAILABLE` for
- *   `device: 'webgpu'` without an adapter)
+ *   `device: 'webgpu'` without an adapter, or when onnxruntime-web's `.wasm` cannot be fetched: the message names the
+ *   file, the URL and the fix)
  * @example
  * import { loadVae } from '@onnx-vae/web';
  * const vae = await loadVae('/models/mnist-vae/', { device: 'auto', onProgress: (p) => console.log(p.file, p.loaded, p.total) });
  * const q = await vae.encode({ data: new Float32Array(784), dims: [1, 784] });
- * console.log(vae.backendName, q.kl());
+ * console.log(vae.backendInfo.device, vae.backendInfo.reason, q.kl());
  * await vae.dispose();
  */
 export async function loadVae(source: string | URL | ModelFiles, options: LoadVaeOptions = {}): Promise<WebVae> {

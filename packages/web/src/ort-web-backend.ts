@@ -3,13 +3,14 @@
 // export runs the same wasm in plain Node, as the contract tests do).
 import * as ort from '#ort';
 import { BackendError, InvalidOptionError, VaeTensor, describe, hasNonFinite } from '@onnx-vae/core';
-import type { Backend, BackendSession, DeviceTensor, ModelSource } from '@onnx-vae/core';
+import type { Backend, BackendInfo, BackendSession, DeviceTensor, ModelSource } from '@onnx-vae/core';
 import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, isCorruptModelMessage, optionChoice, optionalBoolean, optionalInteger } from '@onnx-vae/ort-common';
 import type { GraphOptimizationLevel, OrtTensor } from '@onnx-vae/ort-common';
+import { recordingRuntimeFetches, runtimeFileError } from './wasm-files.js';
 
 /** Devices onnxruntime-web can run on. */
 export const DEVICES = Object.freeze({
-  /** WebGPU where the browser gives an adapter, else wasm (default). */
+  /** WebGPU where the browser gives a hardware adapter, else wasm (default): fallback (software) adapters are skipped. */
   auto: 'auto',
   /** The WebGPU execution provider; throws `BACKEND_UNAVAILABLE` without an adapter. */
   webgpu: 'webgpu',
@@ -36,7 +37,10 @@ export type Precision = keyof typeof PRECISIONS;
 
 /** Options of the onnxruntime-web backend. */
 export interface OrtWebOptions {
-  /** `'auto'` (default: WebGPU when the browser gives an adapter, else wasm), `'webgpu'` or `'wasm'`. */
+  /**
+   * `'auto'` (default: WebGPU when the browser gives a hardware adapter, else wasm; a fallback (software) adapter
+   * such as SwiftShader is skipped, being slower than wasm), `'webgpu'` (any adapter) or `'wasm'`.
+   */
   readonly device?: Device;
   /**
    * wasm threads. Default: `min(4, ceil(hardwareConcurrency / 2))` when the page is cross-origin isolated
@@ -68,7 +72,7 @@ export interface OrtWebOptions {
 /** @internal The part of `navigator.gpu` the backend uses (TypeScript's DOM library has no WebGPU types). */
 interface GpuLike {
   requestAdapter(): Promise<{
-    readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly isFallbackAdapter?: boolean };
+    readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly description?: string; readonly isFallbackAdapter?: boolean };
     readonly isFallbackAdapter?: boolean;
     readonly features?: { has(feature: string): boolean };
   } | null>;
@@ -98,8 +102,11 @@ function defaultThreads(): number {
   return Math.min(4, Math.ceil((scope.navigator?.hardwareConcurrency ?? 2) / 2));
 }
 
-/** What `'auto'` found: WebGPU with a description of the adapter, or why not. */
-async function probeWebGpu(): Promise<{ ok: true; adapter: string; shaderF16: boolean } | { ok: false; reason: string }> {
+/** Software WebGPU implementations, by adapter vendor/architecture/description, for browsers that do not flag them. */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i;
+
+/** What `'auto'` found: WebGPU with a description of the adapter (and whether it is a software one), or why not. */
+async function probeWebGpu(): Promise<{ ok: true; adapter: string; shaderF16: boolean; fallback: boolean } | { ok: false; reason: string }> {
   const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
   if (!gpu) return { ok: false, reason: 'navigator.gpu is missing (no WebGPU in this environment)' };
   let adapter: Awaited<ReturnType<GpuLike['requestAdapter']>>;
@@ -110,12 +117,14 @@ async function probeWebGpu(): Promise<{ ok: true; adapter: string; shaderF16: bo
   }
   if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() gave no adapter' };
   const info = [adapter.info?.vendor, adapter.info?.architecture].filter(Boolean).join(' ') || 'unknown';
-  return { ok: true, adapter: `${info}${adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ? ', a fallback (software) adapter' : ''}`, shaderF16: adapter.features?.has('shader-f16') === true };
+  const fallback = (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) === true || SOFTWARE_ADAPTER.test(`${info} ${adapter.info?.description ?? ''}`);
+  return { ok: true, adapter: `${info}${fallback ? ', a fallback (software) adapter' : ''}`, shaderF16: adapter.features?.has('shader-f16') === true, fallback };
 }
 
 /**
  * The onnxruntime-web backend: WebGPU or wasm. With `device: 'auto'` it picks WebGPU when
- * `navigator.gpu.requestAdapter()` gives an adapter, else wasm, and says which and why in
+ * `navigator.gpu.requestAdapter()` gives a hardware adapter, else wasm (a fallback/software adapter runs slower than
+ * wasm), and says which and why in {@link OrtWebBackend.info} (as `vae.backendInfo`),
  * {@link OrtWebBackend.executionProvider} and {@link OrtWebBackend.deviceReason} (set by the first session).
  *
  * @example
@@ -140,6 +149,8 @@ export class OrtWebBackend implements Backend {
   deviceReason = '';
   /** The graphs `loadVae` chose for a manifest with float16 graphs (see {@link OrtWebOptions.precision}); else `null`. */
   precision: Exclude<Precision, 'auto'> | null = null;
+  /** Whether 'auto' chose WebGPU and then had to fall back to wasm. */
+  private fellBack = false;
 
   /**
    * @param options - see {@link OrtWebOptions}
@@ -160,6 +171,11 @@ export class OrtWebBackend implements Backend {
   /** `onnxruntime-web VERSION (EXECUTION_PROVIDER)`; the device asked for until the first session. */
   get name(): string {
     return `onnxruntime-web ${ort.env.versions.web} (${this.executionProvider ?? this.device}${this.precision === null ? '' : `, ${this.precision}`})`;
+  }
+
+  /** What the sessions run on and why (`vae.backendInfo`); the device asked for until the first session. */
+  get info(): BackendInfo {
+    return { name: this.name, requestedDevice: this.device, device: this.executionProvider ?? this.device, precision: this.precision ?? 'float32', reason: this.deviceReason, fellBack: this.fellBack };
   }
 
   /**
@@ -210,13 +226,17 @@ export class OrtWebBackend implements Backend {
     };
     let session: ort.InferenceSession;
     try {
-      session = await createOrtSession(() => exclusive(() => ort.InferenceSession.create(source.bytes, options)), 'onnxruntime-web', `${role} bytes`, `the ${role}`);
+      session = await createOrtSession(() => exclusive(() => recordingRuntimeFetches(() => ort.InferenceSession.create(source.bytes, options))), 'onnxruntime-web', `${role} bytes`, `the ${role}`);
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
       if (isCorruptModelMessage(message)) throw error;
+      // A .wasm (or .mjs) that did not arrive fails WebGPU and wasm alike: name the file, the URL and the fix.
+      const missing = await runtimeFileError(error, ort.env.wasm.wasmPaths);
+      if (missing) throw missing;
       if (provider === 'webgpu' && this.device === 'auto') {
         // 'auto' promised a working device: fall back to wasm for this and later sessions, and say why.
         this.resolved = Promise.resolve(this.choose('wasm', `auto: a WebGPU adapter exists but onnxruntime-web could not use it (${message.split('\n')[0]})`));
+        this.fellBack = true;
         return this.createSession(source, role);
       }
       if (provider === 'webgpu') {
@@ -242,6 +262,9 @@ export class OrtWebBackend implements Backend {
   private async resolve(): Promise<ExecutionProvider> {
     if (this.device === 'wasm') return this.choose('wasm', 'requested');
     const probe = await probeWebGpu();
+    if (probe.ok && probe.fallback && this.device === 'auto') {
+      return this.choose('wasm', `auto: the WebGPU adapter ${probe.adapter}, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway`);
+    }
     if (probe.ok) {
       this.shaderF16 = probe.shaderF16;
       return this.choose('webgpu', `${this.device === 'auto' ? 'auto: ' : ''}WebGPU adapter ${probe.adapter}`);

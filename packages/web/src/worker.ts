@@ -5,7 +5,7 @@
  * `code`.
  */
 import { Posterior, VaeError, VaeTensor } from '@onnx-vae/core';
-import type { DecodeOptions, Detection, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
+import type { BackendInfo, DecodeOptions, Detection, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
 import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
 import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
@@ -27,7 +27,7 @@ export type WorkerLoadOptions = LoadVaeOptions;
  */
 export type WorkerVaeApi = Pick<
   Vae<WorkerImageInput, ImageData, WebImageWriteOptions>,
-  'manifest' | 'backendName' | 'maxBatch' | 'detection' | 'encode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose'
+  'manifest' | 'backendName' | 'backendInfo' | 'maxBatch' | 'detection' | 'encode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose'
 > & {
   /** `decode` of tensors (not of device latents). */
   decode(z: TensorInput, options?: DecodeOptions): Promise<VaeTensor>;
@@ -41,6 +41,7 @@ type Request =
 interface Loaded {
   readonly manifest: Manifest;
   readonly backendName: string;
+  readonly backendInfo: BackendInfo;
   readonly maxBatch: number;
   readonly detection: Detection | null;
 }
@@ -91,7 +92,7 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
       const [source, options] = request.args;
       await vae?.dispose();
       vae = await loadVae(source, { ...options, ...progress });
-      return { manifest: vae.manifest, backendName: vae.backendName, maxBatch: vae.maxBatch, detection: vae.detection } satisfies Loaded;
+      return { manifest: vae.manifest, backendName: vae.backendName, backendInfo: vae.backendInfo, maxBatch: vae.maxBatch, detection: vae.detection } satisfies Loaded;
     }
     if (!vae) throw new VaeError('DISPOSED', 'No VAE is loaded in this worker; call loadVaeInWorker() first.');
     const args = request.args as readonly [never, never, never];
@@ -144,6 +145,8 @@ export class WorkerVae implements WorkerVaeApi {
   readonly manifest: Manifest;
   /** The backend in the worker, e.g. `onnxruntime-web 1.30.0 (webgpu)`. */
   readonly backendName: string;
+  /** What the worker's VAE runs on and why, as `vae.backendInfo` in the page. */
+  readonly backendInfo: BackendInfo;
   /** Items per graph run in the worker. */
   readonly maxBatch: number;
   /** For graphs loaded without a manifest: what was detected and why; else `null`. */
@@ -154,6 +157,7 @@ export class WorkerVae implements WorkerVaeApi {
   constructor(loaded: Loaded, call: (method: Method, args: readonly unknown[]) => Promise<unknown>) {
     this.manifest = loaded.manifest;
     this.backendName = loaded.backendName;
+    this.backendInfo = Object.freeze({ ...loaded.backendInfo });
     this.maxBatch = loaded.maxBatch;
     this.detection = loaded.detection;
     this.call = call;

@@ -1,13 +1,9 @@
-// The browser tests (packages/web/test/browser/run.mjs: the contract suite, mnist-vae, fetch loading and the canvas codec in
-// headless Debian Chromium, on wasm and on WebGPU/SwiftShader) as part of `pnpm test`. They skip, saying so, where
+// The browser tests (packages/web/test/browser/run.mjs: the contract suite, mnist-vae, fetch loading and the canvas
+// codec in headless Debian Chromium, on wasm and on WebGPU/SwiftShader) as part of `pnpm test`. They skip, saying so, where
 // /usr/bin/chromium is missing (CI: apt-get install -y chromium).
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { CHROMIUM, runJsonScript } from './run-script';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 
 interface Result {
@@ -28,21 +24,14 @@ if (!available) {
   let runs: Run[] = [];
   let output = '';
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'onnx-vae-browser-'));
-    const file = join(dir, 'results.json');
-    try {
-      output = await new Promise<string>((resolve) => {
-        execFile(process.execPath, [join(ROOT, 'packages', 'web', 'test', 'browser', 'run.mjs'), '--json', file], { cwd: ROOT, timeout: 420_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
-      });
-      runs = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).runs ?? []) : [];
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = await runJsonScript('packages/web/test/browser/run.mjs', 420_000);
+    runs = (run.report.runs as Run[] | undefined) ?? [];
+    output = run.output;
   }, 430_000);
 
   it.each(['wasm', 'webgpu'])('%s: the contract suite, mnist-vae and the page checks pass', (device) => {
     const run = runs.find((r) => r.device === device);
-    if (!run) throw new Error(`no results from the ${device} page; the runner said:\n${output.slice(-4000)}`);
+    if (!run) throw new Error(`no results from the ${device} page; the runner said:\n${output}`);
     const failed = run.results.filter((r) => r.status === 'failed').map((r) => `${r.name}: ${r.error}`);
     expect(failed).toEqual([]);
     expect(run.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(20);

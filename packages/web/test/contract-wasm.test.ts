@@ -53,6 +53,7 @@ describe('onnxruntime-web backend in Node', () => {
     try {
       expect(backend.executionProvider).toBe('wasm');
       expect(backend.deviceReason).toBe('auto: navigator.gpu is missing (no WebGPU in this environment); wasm with 1 thread(s)');
+      expect(vae.backendInfo).toEqual({ name: 'onnxruntime-web 1.30.0 (wasm)', requestedDevice: 'auto', device: 'wasm', precision: 'float32', reason: backend.deviceReason, fellBack: false });
     } finally {
       await vae.dispose();
     }
@@ -73,6 +74,30 @@ describe('onnxruntime-web backend in Node', () => {
       const vae = await loadFromDisk('fixtures/mlp-probs', { device: 'auto' } as never);
       try {
         expect(vae.backendName).toBe('onnxruntime-web 1.30.0 (wasm)');
+        const { reason, ...info } = vae.backendInfo;
+        expect(info).toEqual({ name: 'onnxruntime-web 1.30.0 (wasm)', requestedDevice: 'auto', device: 'wasm', precision: 'float32', fellBack: true });
+        expect(reason).toMatch(/^auto: a WebGPU adapter exists but onnxruntime-web could not use it \(.+\); wasm with \d+ thread\(s\)$/);
+      } finally {
+        await vae.dispose();
+      }
+    });
+
+    it.each([
+      ['flagged isFallbackAdapter (adapter.info)', { info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } }, 'google swiftshader'],
+      ['flagged isFallbackAdapter (adapter, older browsers)', { info: { vendor: 'acme', architecture: 'cpu' }, isFallbackAdapter: true }, 'acme cpu'],
+      ['named as a software rasteriser (llvmpipe), unflagged', { info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 19.1.7, 256 bits)' } }, 'mesa'],
+    ])('device "auto" skips a fallback (software) adapter: %s, and says so without trying it', async (_name, adapter, described) => {
+      Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { gpu: { requestAdapter: async () => adapter } } });
+      const vae = await loadFromDisk('fixtures/mlp-probs', { device: 'auto' } as never);
+      try {
+        expect(vae.backendInfo).toEqual({
+          name: 'onnxruntime-web 1.30.0 (wasm)',
+          requestedDevice: 'auto',
+          device: 'wasm',
+          precision: 'float32',
+          reason: `auto: the WebGPU adapter ${described}, a fallback (software) adapter, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway; wasm with 1 thread(s)`,
+          fellBack: false,
+        });
       } finally {
         await vae.dispose();
       }

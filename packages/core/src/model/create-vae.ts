@@ -43,5 +43,5 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null);
+  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info);
 }

@@ -1,4 +1,4 @@
-import type { BackendSession } from '../backend.js';
+import type { BackendInfo, BackendSession } from '../backend.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
 import type { Detection } from '../manifest/detect.js';
@@ -63,6 +63,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   readonly manifest: Manifest;
   /** Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`. */
   readonly backendName: string;
+  /**
+   * What the graphs run on and why: the device asked for and the one chosen, the precision, the reason, and whether
+   * the backend fell back (a snapshot taken when the VAE was loaded; see {@link BackendInfo}).
+   */
+  readonly backendInfo: BackendInfo;
   /** Largest batch per graph run. */
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
@@ -72,8 +77,9 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo) {
     this.manifest = manifest;
+    this.backendInfo = Object.freeze({ ...(backendInfo ?? { name: backendName, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false }) });
     this.detection = detection;
     this.images = images;
     this.backendName = backendName;

@@ -73,14 +73,19 @@ describe(`page on ${device}`, () => {
   });
 
   if (device === 'webgpu') {
-    it('device "auto" picks WebGPU when there is an adapter, and says which', async () => {
+    it('device "auto" skips the fallback (software) SwiftShader adapter for wasm, and says why; device "webgpu" still uses it', async () => {
       const model = MLP_PROBS;
       const [manifest, encoder, decoder] = await Promise.all(['vae.json', 'encoder.onnx', 'decoder.onnx'].map(async (f) => new Uint8Array(await (await fetch(model + f)).arrayBuffer())));
       const backend = new OrtWebBackend({ device: 'auto', wasmPaths: WASM_PATHS });
       const vae = await createVae({ manifest: parseManifest(new TextDecoder().decode(manifest)), backend, encoder: { bytes: encoder! }, decoder: { bytes: decoder! } });
       await vae.dispose();
-      expect(backend.executionProvider).toBe('webgpu');
-      expect(backend.deviceReason).toMatch(/^auto: WebGPU adapter google swiftshader, a fallback \(software\) adapter$/);
+      expect(backend.executionProvider).toBe('wasm');
+      const { reason, ...info } = vae.backendInfo;
+      expect(info).toEqual({ name: 'onnxruntime-web 1.30.0 (wasm)', requestedDevice: 'auto', device: 'wasm', precision: 'float32', fellBack: false });
+      expect(reason).toMatch(/^auto: the WebGPU adapter google swiftshader, a fallback \(software\) adapter, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway; wasm with \d thread\(s\)$/);
+      const explicit = await load('fixtures/mlp-probs');
+      await explicit.dispose();
+      expect(explicit.backendInfo).toEqual({ name: 'onnxruntime-web 1.30.0 (webgpu, float32)', requestedDevice: 'webgpu', device: 'webgpu', precision: 'float32', reason: 'WebGPU adapter google swiftshader, a fallback (software) adapter; float32 graphs (the adapter has no shader-f16)', fellBack: false });
     });
 
     it('non-finite WebGPU outputs from finite inputs are INFERENCE_FAILED, naming the fusion bug and the fix (conv-moments at level "all")', async () => {
@@ -207,6 +212,8 @@ if (device === 'wasm') {
         const files: string[] = [];
         const remote = await loadVaeInWorker(worker, MLP_PROBS, { ...base, numThreads: 1, cache: false, onProgress: (p) => files.push(p.file) });
         expect(remote.manifest.name).toBe('mlp-probs');
+        expect(remote.backendInfo.device).toBe(device);
+        expect(remote.backendInfo.requestedDevice).toBe(device);
         // The two graphs download in parallel: the manifest comes first, then either order.
         expect(files[0]).toBe('vae.json');
         expect([...new Set(files)].sort()).toEqual(['decoder.onnx', 'encoder.onnx', 'vae.json']);
