@@ -1,12 +1,13 @@
 /**
  * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
  */
-import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, InvalidOptionError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
+import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
 import type { AlphaMode, ImageFit } from '@onnx-vae/node';
 import type { CommandContext } from './context.js';
+import { choiceOption } from './options.js';
 import type { OptionSpec } from './options.js';
 import type { Dim, Manifest } from '@onnx-vae/node';
-import { nodeImageCodec, parseNpy, readInputFile } from '@onnx-vae/node';
+import { isNpy, nodeImageCodec, parseNpy, readInputFile } from '@onnx-vae/node';
 import type { ImageReadOptions } from '@onnx-vae/node';
 
 /** Options of commands that read images: fitting to the spatial factor, alpha, tiling. */
@@ -22,11 +23,9 @@ export const IMAGE_INPUT_OPTIONS = Object.freeze({
  * @throws {@link InvalidOptionError} for values outside the tables
  */
 export function imageReadOptions(context: CommandContext): ImageReadOptions {
-  const fit = context.values.fit;
-  const alpha = context.values.alpha;
-  if (fit !== undefined && !Object.hasOwn(IMAGE_FITS, fit as string)) throw new InvalidOptionError('fit', `Expected --fit to be one of ${Object.keys(IMAGE_FITS).join(', ')} but received ${JSON.stringify(fit)}.`);
-  if (alpha !== undefined && !Object.hasOwn(ALPHA_MODES, alpha as string)) throw new InvalidOptionError('alpha', `Expected --alpha to be one of ${Object.keys(ALPHA_MODES).join(', ')} but received ${JSON.stringify(alpha)}.`);
-  return { ...(fit === undefined ? {} : { fit: fit as ImageFit }), ...(alpha === undefined ? {} : { alpha: alpha as AlphaMode }) };
+  const fit = choiceOption<ImageFit>(context.values, 'fit', IMAGE_FITS);
+  const alpha = choiceOption<AlphaMode>(context.values, 'alpha', ALPHA_MODES);
+  return { ...(fit === undefined ? {} : { fit }), ...(alpha === undefined ? {} : { alpha }) };
 }
 
 /** A batch read from the command line. */
@@ -35,12 +34,6 @@ export interface InputBatch {
   readonly tensor: VaeTensor;
   /** One name per item: the file path, or `file.npy[i]` for the items of an `.npy` batch. */
   readonly names: readonly string[];
-}
-
-const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-
-function isNpy(path: string, bytes: Uint8Array): boolean {
-  return path.toLowerCase().endsWith('.npy') || NPY_MAGIC.every((b, i) => bytes[i] === b);
 }
 
 function fits(dims: readonly number[], shape: readonly Dim[]): boolean {
@@ -101,7 +94,7 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
     const bytes = await readInputFile(path);
-    if (isNpy(path, bytes)) {
+    if (path.toLowerCase().endsWith('.npy') || isNpy(bytes)) {
       const { dtype, tensor } = parseNpy(bytes, path);
       if (dtype === '|u1') {
         const table = pixelValueTable(255, manifest.data.range);

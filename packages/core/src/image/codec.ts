@@ -50,6 +50,10 @@ export interface ImageCodec<I, O, W> {
    * `'crop'` sizes become multiples of `multiple`; with `'pad'` they stay as they are.
    */
   read(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number }): Promise<VaeTensor>;
-  /** Writes each item of a data tensor as an image. */
-  write(data: VaeTensor, manifest: Manifest, options: W): Promise<O[]>;
+  /**
+   * Writes each item of a data tensor as an image.
+   *
+   * @param options - the runtime's write options; absent: the codec's defaults (Node: PNG)
+   */
+  write(data: VaeTensor, manifest: Manifest, options?: W): Promise<O[]>;
 }

@@ -170,16 +170,24 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * Converts data-space tensors (from `decode`, `reconstruct`, `generate`) to the runtime's images (Node: encoded
    * PNG, JPEG or WebP bytes).
    *
+   * @param options - the runtime's write options (Node: `format` `'png'` default, `'jpeg'`, `'webp'`; `quality`);
+   *   absent: the runtime's defaults
    * @throws {@link BackendError} `UNSUPPORTED` where the runtime writes no images
+   * @example
+   * const [png] = await vae.toImages(await vae.generate({ seed: 0 }));
    */
-  async toImages(data: TensorInput, options: W): Promise<O[]> {
+  async toImages(data: TensorInput, options?: W): Promise<O[]> {
     const codec = this.images;
     if (codec === null) throw new BackendError('UNSUPPORTED', `The backend ${this.backendName} writes no images; convert the tensor with tensorToPixels().`);
     return codec.write(dataInput(this.manifest, data, 'data'), this.manifest, options);
   }
 
-  /** `decode` then {@link Vae.toImages}: latents to images. */
-  async decodeImages(z: TensorInput, options: DecodeOptions & W): Promise<O[]> {
+  /**
+   * `decode` then {@link Vae.toImages}: latents to images.
+   *
+   * @param options - those of {@link Vae.decode} and of {@link Vae.toImages}; absent: the defaults of both
+   */
+  async decodeImages(z: TensorInput, options?: DecodeOptions & W): Promise<O[]> {
     return this.toImages(await this.decode(z, options), options);
   }
 
