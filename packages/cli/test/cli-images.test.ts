@@ -110,7 +110,7 @@ describe('onnx-vae compress / decompress and image options', () => {
     expect(mismatch.stderr).toMatch(/^onnx-vae: error \[MODEL_MISMATCH\]: This latent file was made by model [0-9a-f]{64} but the loaded decoder is [0-9a-f]{64}; decompress it with the model that compressed it\.\n$/);
     const damaged = join(dir, 'damaged.vlat');
     const bytes = await readFile(vlat);
-    bytes[bytes.length >> 1] ^= 0x10;
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x10;
     await writeFile(damaged, bytes);
     const corrupt = await cli(['decompress', model, damaged, '-o', target]);
     expect(corrupt.status).toBe(2);

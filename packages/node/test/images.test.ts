@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 import { loadVae, VaeError } from '../src/index';
 import type { NodeVae } from '../src/index';
+import type SharpFunction from 'sharp';
 
-const sharp = createRequire(join(__dirname, '..', 'package.json'))('sharp') as typeof import('sharp');
+const sharp = createRequire(join(__dirname, '..', 'package.json'))('sharp') as typeof SharpFunction;
 const FIXTURE = testFixtures(__dirname).model(MODEL_FIXTURES.convMoments);
 
 /** NCHW float in [-1, 1] from HWC integer pixels, computed directly. */
