@@ -23,6 +23,8 @@ export { rowLogLikelihood, toDataSpace } from './likelihood.js';
 export type { DecoderRows } from './likelihood.js';
 export * from './image.js';
 export * from './onnx-proto.js';
+export * from './graph-info.js';
+export * from './lazy-session.js';
 export * from './tiling.js';
 export * from './float16.js';
 export * from './quantize.js';

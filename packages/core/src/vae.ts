@@ -2,6 +2,9 @@ import type { Backend, BackendSession, DeviceTensor, ModelSource } from './backe
 import { DeviceLatent } from './device-latent.js';
 import { BackendError, InvalidInputError, InvalidOptionError, ModelMismatchError, VaeError, describe } from './errors.js';
 import { interpolateLatents } from './interpolate.js';
+import { checkPreload, openGraph } from './lazy-session.js';
+import type { GraphRole } from './lazy-session.js';
+import type { RandomAccessFile } from './graph-info.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { logScaleBroadcasts, rowLogLikelihood, toDataSpace } from './likelihood.js';
 import type { DecoderRows } from './likelihood.js';
@@ -24,6 +27,12 @@ import type { TensorInput } from './tensor.js';
 export interface VaeOptions {
   /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default 256. */
   readonly maxBatch?: number;
+  /**
+   * Graphs whose sessions are created at load; the others are created by their first use, so a VAE that only
+   * decodes never holds its encoder. Either way both graphs are checked against the manifest at load. Default: the
+   * runtime's (`loadVae` in Node on the CPU: `[]`; see its docs); `createVae`: both.
+   */
+  readonly preload?: readonly GraphRole[];
 }
 
 /** How an image whose size is not a multiple of the model's spatial factor is fitted. */
@@ -111,6 +120,11 @@ export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOp
   readonly decoder: ModelSource;
   /** The runtime's image reader and writer, if it has one. */
   readonly images?: ImageCodec<I, O, W>;
+  /**
+   * Opens a graph given by path for reading its inputs and outputs without a session (Node: a file handle). Without
+   * it, graphs given by path are opened at load whatever `preload` says.
+   */
+  readonly openFile?: (path: string) => Promise<RandomAccessFile>;
 }
 
 /** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */
@@ -183,17 +197,20 @@ const DEFAULT_MAX_BATCH = 256;
 const ACTIVE_UNIT_THRESHOLD = 0.01;
 
 /**
- * Loads both graphs through a backend, checks them against the manifest and returns a {@link Vae}.
- * Runtime packages wrap this as `loadVae(folder)`.
+ * Opens both graphs through a backend (sessions for those in `preload`, the others when first used), checks them
+ * against the manifest and returns a {@link Vae}. Runtime packages wrap this as `loadVae(folder)`.
  *
- * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; backend errors as thrown
+ * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; {@link ModelFileError}
+ *   `MODEL_FILE_CORRUPT` for a graph file that is not ONNX; backend errors as thrown
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
-  const encoder = await options.backend.createSession(options.encoder, 'encoder');
+  const preload = checkPreload(options.preload, ['encoder', 'decoder']);
+  const graph = (role: GraphRole) => openGraph({ backend: options.backend, role, source: options[role], ...(options.openFile ? { openFile: options.openFile } : {}) }, preload.includes(role));
+  const encoder = await graph('encoder');
   let decoder: BackendSession;
   try {
-    decoder = await options.backend.createSession(options.decoder, 'decoder');
+    decoder = await graph('decoder');
   } catch (error) {
     await encoder.release();
     throw error;
@@ -210,7 +227,7 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null);
+  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend, maxBatch, detection, options.images ?? null);
 }
 
 function checkMaxBatch(value: unknown): number {
@@ -252,8 +269,7 @@ function checkShape(dims: readonly number[], itemShape: readonly Dim[], argument
 export class Vae<I = never, O = never, W = never> {
   /** The validated manifest. */
   readonly manifest: Manifest;
-  /** Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`. */
-  readonly backendName: string;
+  private readonly backend: Pick<Backend, 'name'>;
   /** Largest batch per graph run. */
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
@@ -266,16 +282,24 @@ export class Vae<I = never, O = never, W = never> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
     this.manifest = manifest;
     this.detection = detection;
     this.images = images;
     this.encoder = encoder;
     this.decoder = decoder;
-    this.backendName = backendName;
+    this.backend = backend;
     this.maxBatch = maxBatch;
     this.encoderOutputs = Object.freeze(encoderOutputNames(manifest));
     this.decoderOutputs = Object.freeze(decoderOutputNames(manifest));
+  }
+
+  /**
+   * Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`; read when asked, since a backend that falls back
+   * (CUDA to CPU) decides when a session is created.
+   */
+  get backendName(): string {
+    return this.backend.name;
   }
 
   /** Elements of one data item, when the manifest fixes them. */

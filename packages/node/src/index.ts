@@ -17,3 +17,4 @@ export * from './image-io.js';
 export * from './files.js';
 export * from './image-codec.js';
 export * from './fingerprint.js';
+export * from './random-access-file.js';

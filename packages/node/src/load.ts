@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
 import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
+import { openRandomAccessFile } from './random-access-file.js';
 import { nodeImageCodec } from './image-codec.js';
 import type { ImageWriteOptions, NodeImageInput } from './image-codec.js';
 import type { OrtNodeOptions } from './ort-backend.js';
@@ -104,8 +105,10 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
  *
  * @param modelDir - the model folder
  * @param options - `device` (`'cpu'` default, or `'cuda'` with `deviceId`, falling back to CPU with a warning
- *   unless `strict`), `maxBatch` (default 256), thread counts, `enableCpuMemArena`, `enableMemPattern`,
- *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`)
+ *   unless `strict`), `maxBatch` (default 256), `preload` (graphs whose sessions are created at load; default `[]`
+ *   on the CPU, so each session is created by its graph's first use, both with `device: 'cuda'`), thread counts,
+ *   `enableCpuMemArena` (default true), `enableMemPattern` (default false), `graphOptimizationLevel`, `onWarning`,
+ *   `preset` (for exports without `vae.json`)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
  *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`)
  * @example
@@ -118,7 +121,10 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
   const dir = resolve(modelDir);
   if (options.preset !== undefined) getPreset(options.preset);
-  const batching = { ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }), images: nodeImageCodec };
+  // On the CPU sessions open when first used (a VAE that only decodes never holds its encoder); on CUDA both open at
+  // load, so the device is decided (and a fallback warned about, or refused with strict) by loadVae.
+  const preload = options.preload ?? (options.device === 'cuda' ? (['encoder', 'decoder'] as const) : []);
+  const batching = { ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }), images: nodeImageCodec, preload, openFile: openRandomAccessFile };
   if (!(await isFile(join(dir, MANIFEST_FILE)))) {
     const found = await findLayout(dir);
     if (found) {

@@ -112,7 +112,8 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * @param source - the folder's URL (absolute, or relative to the page), or `{ manifest, encoder, decoder }`
  * @param options - `device` (`'auto'` default, `'webgpu'`, `'wasm'`), `precision` (`'auto'` default: float16 graphs
  *   on WebGPU with shader-f16 where the manifest has them), `keepLatentsOnGpu` (default true), `numThreads`,
- *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`),
+ *   `wasmPaths`, `graphOptimizationLevel`, `enableMemPattern` (wasm; default false), `maxBatch` (default 256),
+ *   `preload` (graphs whose sessions are created at load; default both), `onProgress`, `cache` (default `'onnx-vae'`),
  *   `fetchOptions`
  * @returns the VAE; `vae.backendName` names the execution provider chosen
  * @throws {@link ModelFileError} (`MODEL_FILE_NOT_FOUND` for a failed download), {@link ManifestError},
@@ -164,6 +165,10 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     decoder: { bytes: decoder },
     images: webImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    // Default: both sessions at load (core's default). The graphs' bytes are in memory already, and the device is
+    // chosen ('auto' falling back to wasm) as the first session is created; a page that only decodes passes
+    // preload: ['decoder'], and the encoder's session is then created from its bytes by the first encode.
+    ...(options.preload === undefined ? {} : { preload: options.preload }),
   });
 }
 

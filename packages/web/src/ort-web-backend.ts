@@ -50,6 +50,12 @@ export interface OrtWebOptions {
   /** Graph optimisation level. Default `'all'`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /**
+   * On wasm, onnxruntime's memory-pattern planning. Default false, as in Node, where it costs memory for no time
+   * (docs/benchmarks.md); the wasm heap never shrinks, so a page keeps that peak. WebGPU sessions keep
+   * onnxruntime's own setting.
+   */
+  readonly enableMemPattern?: boolean;
+  /**
    * On WebGPU, leave the encoder's outputs in GPU buffers (`preferredOutputLocation: 'gpu-buffer'`), so
    * `reconstruct` and `encodeToDevice` + `decode` hand the latent to the decoder without a round trip through the
    * CPU. Default true; false copies every output to the CPU (the behaviour before, for comparisons).
@@ -129,6 +135,7 @@ export class OrtWebBackend implements Backend {
   private readonly wasmPaths: string | undefined;
   private readonly graphOptimizationLevel: GraphOptimizationLevel;
   private readonly keepLatentsOnGpu: boolean;
+  private readonly enableMemPattern: boolean;
   private readonly precisionOption: Precision;
   private shaderF16 = false;
   private resolved: Promise<ExecutionProvider> | null = null;
@@ -158,6 +165,10 @@ export class OrtWebBackend implements Backend {
       throw new InvalidOptionError('keepLatentsOnGpu', `Expected "keepLatentsOnGpu" to be true or false but received ${describe(options.keepLatentsOnGpu)}.`);
     }
     this.keepLatentsOnGpu = options.keepLatentsOnGpu ?? true;
+    if (options.enableMemPattern !== undefined && typeof options.enableMemPattern !== 'boolean') {
+      throw new InvalidOptionError('enableMemPattern', `Expected "enableMemPattern" to be true or false but received ${describe(options.enableMemPattern)}.`);
+    }
+    this.enableMemPattern = options.enableMemPattern ?? false;
     this.precisionOption = optionChoice(options.precision, 'precision', PRECISIONS, 'auto');
   }
 
@@ -209,6 +220,7 @@ export class OrtWebBackend implements Backend {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: this.graphOptimizationLevel,
+      ...(provider === 'wasm' ? { enableMemPattern: this.enableMemPattern } : {}),
       // The encoder's outputs stay in GPU buffers; `run` downloads them, `runDevice` hands them on.
       ...(onGpu && role === 'encoder' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
     };
