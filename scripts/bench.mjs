@@ -44,8 +44,9 @@ function batchOf(n) {
   return out;
 }
 
-const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
-const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, executionProviders: ['cpu'] };
+// Both sessions at load, so that the raw side below can reach them (loadVae creates them on first use otherwise).
+const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1, preload: ['encoder', 'decoder'] });
 // The raw side runs the very onnxruntime InferenceSessions the SDK holds (reached through its backend sessions),
 // so both sides share one set of intra-op thread pools and the ratio is the SDK's own overhead. Two sets of pools
 // on 2 cores (--separate-sessions) add the pools' spin-waiting against each other to whichever side runs second.
