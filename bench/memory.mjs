@@ -78,9 +78,11 @@ async function child() {
   const make = name === 'ort-raw' ? NODE_RUNNERS['ort-raw']() : NODE_RUNNERS['onnx-vae'](RUNNER_OPTIONS[name]);
   const side = Number(args.size) / 8;
   const latent = (s) => new VaeTensor(new NormalV1(1).fill(new Float32Array(4 * s * s)), [1, 4, s, s]);
+  // No warm-up at another size: in these runs a 64x64 warm-up hid what the memory pattern costs at the measured size
+  // (256x256: 600 vs 597 MiB with and without it, against 908 vs 684 MiB without the warm-up). The first run
+  // includes creating a lazy session.
   const t0 = performance.now();
   const runner = await make(resolve(args.model));
-  await runner.decode(latent(8), false); // a 64x64 warm-up: sessions created, first-run costs paid
   const loadSeconds = (performance.now() - t0) / 1000;
   const afterLoad = memory().peak;
   const z = latent(side);
@@ -188,7 +190,7 @@ async function report({ results, skipped, notReached, startLoad, startedAt, torc
     return `| ${r.size}x${r.size}${r.tiled ? ' tiled' : ''} | ${r.runner} | ${f(r.peakMiB)} | ${f(r.peakAfterLoadMiB)} | ${r.seconds.map((s) => f(s, 1)).join(', ')} | ${vsRaw} | ${vsTorch} | ${r.sha256} |`;
   });
   const table = [
-    '| case | runner | peak RSS (MiB) | peak after load + 64x64 warm-up (MiB) | decode (s), each run | vs raw ORT: peak / time | vs PyTorch: peak / time | output sha256 |',
+    '| case | runner | peak RSS (MiB) | peak after load (MiB) | decode (s), each run | vs raw ORT: peak / time | vs PyTorch: peak / time | output sha256 |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
   ].join('\n');
@@ -219,7 +221,7 @@ ${table}
 
 ${verdict}${busy}${missing.length ? `\n\nNot measured: ${missing.join('; ')}.` : ''}
 
-Each row is one fresh process: load, one 64x64 warm-up decode (which creates the sessions), then the timed decodes of one seeded latent; peak RSS is VmHWM from /proc/self/status at the end (loading included). Where the memory pattern is on (ort-raw, onnx-vae+pattern) an untiled case decodes ${args.runs} times, because onnxruntime plans the pattern on the first run of a shape and allocates it from the second; the other runners decode once (a second run peaks where the first did: see "What the memory pattern does" below). A tiled decode runs its 9 tiles of one shape in one call. "onnx-vae" is \`loadVae(dir)\` with its defaults (memory pattern off, arena on, sessions created on first use, so a decode-only process never holds the encoder) and \`vae.decode(z)\` / \`vae.decode(z, { tiling: true })\`; "onnx-vae+pattern" adds \`enableMemPattern: true\`, "onnx-vae+preload" \`preload: ['encoder', 'decoder']\` (the encoder's session held too); "ort-raw" is \`InferenceSession.create(decoder.onnx)\` with onnxruntime's defaults (memory pattern on) and core's \`tiledDecode\` around \`session.run\` for the tiled case; "pytorch" is \`scripts/make-sd-vae.py decode\` (eager, \`torch.no_grad()\`, 2 threads, the decoder only; diffusers would also hold the 130 MiB encoder), tiled on the same grid with its own linear-ramp blend. onnx-vae and ort-raw decode the same latent, so equal sha256 means bit-identical outputs; PyTorch draws its own latent. Peaks right after loading vary by about 140 MiB between identical processes (475 or 617 MiB for the decoder alone, in both onnx-vae and raw onnxruntime, six runs at 128x128): compare differences larger than that.`;
+Each row is one fresh process: load, then the timed decodes of one seeded latent (no warm-up: a 64x64 warm-up hid what the memory pattern costs at the measured size; a lazy session is created inside the first run); peak RSS is VmHWM from /proc/self/status at the end (loading included). Where the memory pattern is on (ort-raw, onnx-vae+pattern) an untiled case decodes ${args.runs} times, because onnxruntime plans the pattern on the first run of a shape and allocates it from the second; the other runners decode once (a second run peaks where the first did: see "What the memory pattern does" below). A tiled decode runs its 9 tiles of one shape in one call. "onnx-vae" is \`loadVae(dir)\` with its defaults (memory pattern off, arena on, sessions created on first use, so a decode-only process never holds the encoder) and \`vae.decode(z)\` / \`vae.decode(z, { tiling: true })\`; "onnx-vae+pattern" adds \`enableMemPattern: true\`, "onnx-vae+preload" \`preload: ['encoder', 'decoder']\` (the encoder's session held too); "ort-raw" is \`InferenceSession.create(decoder.onnx)\` with onnxruntime's defaults (memory pattern on) and core's \`tiledDecode\` around \`session.run\` for the tiled case; "pytorch" is \`scripts/make-sd-vae.py decode\` (eager, \`torch.no_grad()\`, 2 threads, the decoder only; diffusers would also hold the 130 MiB encoder), tiled on the same grid with its own linear-ramp blend. onnx-vae and ort-raw decode the same latent, so equal sha256 means bit-identical outputs; PyTorch draws its own latent. Peaks right after loading vary by about 140 MiB between identical processes (475 or 617 MiB for the decoder alone, in both onnx-vae and raw onnxruntime, six runs at 128x128): compare differences larger than that.`;
   await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:memory', section, '# Benchmarks');
 }
 

@@ -13,7 +13,7 @@ Commands (Debian's /usr/bin/python3 with python3-torch and python3-onnx; from th
       writes encoder.onnx, decoder.onnx (opset 17, float32, dynamic batch/height/width), vae.json and the PyTorch
       weights (encoder.pt, decoder.pt). The folder is git-ignored; never commit it (~320 MiB).
   /usr/bin/python3 scripts/make-sd-vae.py decode --size 1024 [--tiled] [--runs 2] [--threads 2] [--model DIR]
-      PyTorch decodes of a seeded latent in this (fresh) process, after a 64x64 warm-up; tiled as onnx-vae's default
+      PyTorch decodes of a seeded latent in this (fresh) process; tiled as onnx-vae's default
       (64-latent-pixel tiles, 16 overlap, linear ramps); prints one JSON line with the times and the peak RSS (VmHWM).
 """
 
@@ -232,8 +232,6 @@ def decode(args):
     decoder = Decoder().eval()
     decoder.load_state_dict(torch.load(os.path.join(args.model, "decoder.pt")))
     generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        decoder(torch.randn(1, LATENT, 8, 8, generator=generator))  # a 64x64 warm-up, as the Node runners do
     load_seconds = time.perf_counter() - started
     loaded = vm_hwm_mib()
     latent = args.size // 8
