@@ -52,7 +52,7 @@ export interface OrtNodeOptions {
   /**
    * onnxruntime's memory-pattern planning (one block per run, sized from the first run's allocations). Default
    * false: measured on every model size here it costs memory and saves no time (Stable Diffusion's VAE decoding
-   * 1024x1024: peak 8.1 GiB with it, 4.4 GiB without; docs/benchmarks.md); true restores onnxruntime's default.
+   * 512x512: peak 2292 MiB with it, 1462 MiB without; docs/benchmarks.md); true restores onnxruntime's default.
    */
   readonly enableMemPattern?: boolean;
   /** Graph optimisation level. Default `'all'`. */
