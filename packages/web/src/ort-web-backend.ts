@@ -50,9 +50,9 @@ export interface OrtWebOptions {
   /** Graph optimisation level. Default `'all'`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /**
-   * On wasm, onnxruntime's memory-pattern planning. Default false, as in Node, where it costs memory for no time
-   * (docs/benchmarks.md); the wasm heap never shrinks, so a page keeps that peak. WebGPU sessions keep
-   * onnxruntime's own setting.
+   * On wasm, onnxruntime's memory-pattern planning. Default false, as in Node, where it costs memory for no time;
+   * on wasm no difference was measured either way (docs/benchmarks.md). WebGPU sessions keep onnxruntime's own
+   * setting.
    */
   readonly enableMemPattern?: boolean;
   /**
