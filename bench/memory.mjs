@@ -4,7 +4,10 @@
 // a fresh process, one case at a time. Written to docs/benchmarks.md (block bench:memory).
 //
 //   node bench/memory.mjs [--model bench/models/sd-vae] [--cases 512,1024,1024t] [--runners onnx-vae,ort-raw,pytorch]
-//     [--attribution] [--runs 2] [--python /usr/bin/python3] [--no-write]
+//     [--attribution] [--runs 2] [--budget 15] [--python /usr/bin/python3] [--no-write]
+//
+// --budget: minutes; no case starts after that, and the cases left are listed as not reached (the run is bounded by
+// the budget plus one case).
 //
 // Cases: SIZE is an untiled SIZExSIZE decode, SIZEt a tiled one (onnx-vae's default tiles: 64 latent pixels, 16
 // overlap; at 512 that is one tile, so 512t is left out by default). Untiled cases decode `--runs` times where the
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     runners: { type: 'string', default: 'onnx-vae,ort-raw,pytorch' },
     attribution: { type: 'boolean', default: false },
     runs: { type: 'string', default: '2' },
+    budget: { type: 'string', default: '15' },
     python: { type: 'string', default: process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3') },
     'no-write': { type: 'boolean', default: false },
     // child mode
@@ -157,6 +161,11 @@ async function parent() {
   const results = [];
   for (const [index, { size, tiled, runner }] of plan.entries()) {
     const label = `${size}x${size}${tiled ? ' tiled' : ''} ${runner}`;
+    if ((Date.now() - startedAt.getTime()) / 60000 > Number(args.budget)) {
+      for (const p of plan.slice(index)) skip(`${p.size}x${p.size}${p.tiled ? ' tiled' : ''} ${p.runner}`, `not started: past the --budget of ${args.budget} minutes`);
+      await report({ results, skipped, notReached: [], startLoad, startedAt, torch });
+      break;
+    }
     const runs = tiled ? 1 : PATTERN_ON.has(runner) ? Number(args.runs) : 1;
     const runArgs = ['--size', String(size), ...(tiled ? ['--tiled'] : []), '--runs', String(runs)];
     try {
