@@ -12,6 +12,7 @@ import { machineLine, median, quantile, writeDocBlock } from './stats.mjs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
+import { loadavg } from 'node:os';
 import { loadVae, NormalV1, logSumExp, softplus, sigmoid } from '../packages/node/dist/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +29,8 @@ const { values: args } = parseArgs({
   },
 });
 const threads = Number(args.threads);
+const startLoad = loadavg();
+const startedAt = new Date();
 const scale = args.quick ? 0.1 : 1;
 
 const manifest = JSON.parse(await readFile(join(args.model, 'vae.json'), 'utf8'));
@@ -44,8 +47,9 @@ function batchOf(n) {
   return out;
 }
 
-const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
-const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, executionProviders: ['cpu'] };
+// Both sessions at load, so that the raw side below can reach them (loadVae creates them on first use otherwise).
+const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1, preload: ['encoder', 'decoder'] });
 // The raw side runs the very onnxruntime InferenceSessions the SDK holds (reached through its backend sessions),
 // so both sides share one set of intra-op thread pools and the ratio is the SDK's own overhead. Two sets of pools
 // on 2 cores (--separate-sessions) add the pools' spin-waiting against each other to whichever side runs second.
@@ -210,14 +214,15 @@ if (args['separate-sessions']) {
 await vae.dispose();
 
 const machine = machineLine(`onnxruntime-node ${ort.env.versions.node}`);
+const conditions = `load average ${startLoad.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadavg().map((v) => v.toFixed(2)).join(' ')} at the end`;
 const table = [
   '| case | SDK median (ms) | raw median (ms) | SDK/raw (medians) | SDK/raw (paired median) | SDK p90 | raw p90 | rounds |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map((r) => `| ${r.name} | ${r.sdk.toFixed(3)} | ${r.raw.toFixed(3)} | ${r.ratio.toFixed(3)} | ${r.pairedRatio.toFixed(3)} | ${r.sdkP90.toFixed(3)} | ${r.rawP90.toFixed(3)} | ${r.rounds} |`),
 ].join('\n');
-console.log(`\n${machine}\n\n${table}`);
+console.log(`\n${machine}; ${conditions}\n\n${table}`);
 
 if (!args['no-write'] && !args.quick) {
-  const section = `## SDK vs raw onnxruntime-node (${manifest.name})\n\nCommand: \`pnpm bench\` (\`node bench/sdk.mjs --threads ${threads}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\nBoth sides run the same onnxruntime sessions (intra-op threads ${threads}, inter-op 1, graph optimisation "all", CPU EP): the raw side calls the InferenceSessions the SDK holds, so the ratio is the SDK's own overhead; they run interleaved in one process, alternating which goes first, after a warm-up of a quarter of the rounds (V8 needs it to finish optimising the SDK's longer path). (With two separate sets of sessions, \`--separate-sessions\`, their thread pools spin against each other on this 2-core machine and the batch-1 ratio moved by about 0.1 between runs either way.) "raw" is the same work written by hand against onnxruntime-node: it clamps logvar and computes std, applies the sigmoid to the decoder's logits, and for score draws the same noise, decodes all k x N samples in one run, and computes the Bernoulli log-likelihood, log p(z), log q(z|x), KL, logsumexp and the reconstruction MSE of decode(mean). The SDK additionally validates inputs (shape, dtype, finiteness, values in [0, 1]) and splits decoder runs into batches of maxBatch (256). \`node bench/sdk.mjs --breakdown\` splits the batch-1 case into the time before, between and after the two native runs, which shows where the SDK's extra microseconds go. Timings on this 2-core machine are noisy; compare the ratios, measured side by side, not the absolute numbers.`;
+  const section = `## SDK vs raw onnxruntime-node (${manifest.name})\n\nCommand: \`pnpm bench\` (\`node bench/sdk.mjs --threads ${threads}\`), ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\nMachine: ${machine}; ${conditions}.\n\n${table}\n\nBoth sides run the same onnxruntime sessions (intra-op threads ${threads}, inter-op 1, graph optimisation "all", memory pattern off as onnx-vae sets it by default, CPU EP): the raw side calls the InferenceSessions the SDK holds, so the ratio is the SDK's own overhead; they run interleaved in one process, alternating which goes first, after a warm-up of a quarter of the rounds (V8 needs it to finish optimising the SDK's longer path). (With two separate sets of sessions, \`--separate-sessions\`, their thread pools spin against each other on this 2-core machine and the batch-1 ratio moved by about 0.1 between runs either way.) "raw" is the same work written by hand against onnxruntime-node: it clamps logvar and computes std, applies the sigmoid to the decoder's logits, and for score draws the same noise, decodes all k x N samples in one run, and computes the Bernoulli log-likelihood, log p(z), log q(z|x), KL, logsumexp and the reconstruction MSE of decode(mean). The SDK additionally validates inputs (shape, dtype, finiteness, values in [0, 1]) and splits decoder runs into batches of maxBatch (256). \`node bench/sdk.mjs --breakdown\` splits the batch-1 case into the time before, between and after the two native runs, which shows where the SDK's extra microseconds go. Timings on this 2-core machine are noisy; compare the ratios, measured side by side, not the absolute numbers.`;
   await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:core', section, '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
 }
