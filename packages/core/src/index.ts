@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export * from './errors.js';
+export * from './limits.js';
 export * from './tensor.js';
 export * from './rng.js';
 export * from './math.js';

@@ -2,6 +2,7 @@
  * Reader and writer of the safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a
  * JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian tensor bytes.
  */
+import { DEFAULT_LIMITS, checkJsonDepth } from './limits.js';
 import { FileFormatError, InvalidInputError, describe } from './errors.js';
 import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, isUint8Array } from './float16.js';
 import { VaeTensor, sizeOf, toTensor } from './tensor.js';
@@ -157,8 +158,9 @@ function parseEntry(name: string, value: unknown): Entry {
  * overlaps, no bytes left over).
  *
  * @param bytes - the whole file
- * @throws {@link InvalidInputError} `INVALID_INPUT`, argument `"bytes"`, saying what is wrong, for a malformed file
- * or an unsupported dtype
+ * @throws {@link InvalidInputError} `INVALID_INPUT` when `bytes` is not a Uint8Array; {@link FileFormatError}
+ * `FILE_CORRUPT` (file `"bytes"`), saying what is wrong, for a malformed file or an unsupported dtype;
+ * {@link LimitExceededError} for a header nested deeper than the default `maxJsonDepth`
  * @example
  * const { tensors, metadata } = decodeSafetensors(new Uint8Array(await file.arrayBuffer()));
  */
@@ -180,6 +182,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
     corrupt('the header is not valid UTF-8');
   }
   if (!json.startsWith('{')) corrupt(`the header must start with "{" but starts with ${describe(json.slice(0, 8))}`);
+  checkJsonDepth(DEFAULT_LIMITS, json, 'the safetensors header');
   let header: unknown;
   try {
     header = JSON.parse(json);

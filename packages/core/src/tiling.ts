@@ -133,6 +133,28 @@ export interface TiledMoments {
   readonly logvar: VaeTensor | null;
 }
 
+/**
+ * An input read tile by tile instead of held whole (an image decoded region by region): {@link tiledEncode} asks for
+ * the regions of item 0 in row-major order (rows of tiles top to bottom, left to right within a row), then item 1,
+ * and so on, so a source can stream.
+ */
+export interface TileSource {
+  /** Dims of the whole input, `[N, C, H, W]`. */
+  readonly dims: readonly number[];
+  /** The region `rect` of item `item`, dims `[1, C, rect.height, rect.width]`. */
+  region(item: number, rect: TileRect): Promise<VaeTensor>;
+}
+
+/** Whether a value is a {@link TileSource} (not a tensor). */
+export function isTileSource(value: unknown): value is TileSource {
+  return typeof value === 'object' && value !== null && typeof (value as TileSource).region === 'function' && Array.isArray((value as TileSource).dims);
+}
+
+/** A whole tensor as a {@link TileSource}. */
+function tensorSource(input: VaeTensor): TileSource {
+  return { dims: input.dims, region: async (item, rect) => extractTile(input, item, rect) };
+}
+
 /** Runs one image tile through the encoder: dims `[1, 3, h, w]` in, moments of dims `[1, C, h / factor, w / factor]` out. */
 export type EncodeTile = (x: VaeTensor) => Promise<TiledMoments>;
 
@@ -248,6 +270,14 @@ function spatialInput(input: TensorInput, argument: string, multiple: number, wh
   return tensor;
 }
 
+function sourceInput(source: TileSource, multiple: number): TileSource {
+  const dims = source.dims;
+  if (dims.length !== 4 || !dims.every((d) => Number.isSafeInteger(d) && d >= 1) || dims[2]! % multiple !== 0 || dims[3]! % multiple !== 0) {
+    throw new InvalidInputError('SHAPE_MISMATCH', 'x', `Expected a tile source of dims [N, C, H, W] with H and W multiples of ${multiple} but received ${describe([...dims])}.`);
+  }
+  return source;
+}
+
 /** Copies tile `rect` of item `item` out of an NCHW tensor into a new `[1, C, h, w]` tensor. */
 function extractTile(input: VaeTensor, item: number, rect: TileRect): VaeTensor {
   const [, channels, height, width] = input.dims as [number, number, number, number];
@@ -301,7 +331,7 @@ function blendOf(plan: TilePlan, up: number, down: number): Blend {
  * outputs per tile (an entry may be `null` on every tile, e.g. the logvar of a deterministic encoder).
  */
 async function runTiled(
-  input: VaeTensor,
+  input: TileSource,
   plan: TilePlan,
   up: number,
   down: number,
@@ -319,7 +349,10 @@ async function runTiled(
     for (let r = 0; r < plan.tops.length; r++) {
       for (let c = 0; c < plan.lefts.length; c++) {
         const rect = plan.tiles[r * plan.lefts.length + c]!;
-        const tile = extractTile(input, item, rect);
+        const tile = await input.region(item, rect);
+        if (tile.dims.length !== 4 || tile.dims[0] !== 1 || tile.dims[1] !== input.dims[1] || tile.dims[2] !== rect.height || tile.dims[3] !== rect.width) {
+          throw new InvalidInputError('SHAPE_MISMATCH', 'x', `The tile source gave a region of dims ${describe([...tile.dims])} for ${rect.height}x${rect.width} at (${rect.top}, ${rect.left}); expected [1, ${input.dims[1]}, ${rect.height}, ${rect.width}].`);
+        }
         const results = (await run(tile)).map((result) => result ?? null);
         if (outputs === null) {
           channels = results.map((result, k) => (result === null ? 0 : checkTileOutput(result, null, blend, tile, graph, names[k]!, hint)));
@@ -400,7 +433,7 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
   const latent = spatialInput(z, 'z', 1, 'latents');
   const plan = planTiles(latent.dims[2]!, latent.dims[3]!, { tileSize, overlap });
   const hint = `set "factor" (now ${factor}) to the decoder's output/latent size ratio.`;
-  const [image] = await runTiled(latent, plan, factor, 1, async (tile) => [await decodeTile(tile)], 'decoder', ['output'], hint);
+  const [image] = await runTiled(tensorSource(latent), plan, factor, 1, async (tile) => [await decodeTile(tile)], 'decoder', ['output'], hint);
   return image!;
 }
 
@@ -411,7 +444,8 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
  *
  * @param encodeTile - encodes one tile, dims `[1, C, h, w]` to moments of dims `[1, C', h / factor, w / factor]`;
  *   called sequentially
- * @param x - images, dims `[N, C, H, W]` (NCHW), H and W multiples of `factor`
+ * @param x - images, dims `[N, C, H, W]` (NCHW), H and W multiples of `factor`; or a {@link TileSource} of such
+ *   dims, read region by region (peak memory is then one tile plus the outputs, whatever the image size)
  * @param options - `preset` (default `'kl-f8'`), `tileSize` and `overlap` in image pixels, multiples of `factor`
  *   (default: the preset's, 512 and 128 for `'kl-f8'`), `factor` (default: the preset's, 8), `layout` (only `'NCHW'`)
  * @returns blended `mean` and `logvar` (`null` when every tile's is), dims `[N, C', H / factor, W / factor]`
@@ -424,10 +458,10 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
  *   return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
  * }, x, { preset: 'taef2' });
  */
-export async function tiledEncode(encodeTile: EncodeTile, x: TensorInput, options: TiledEncodeOptions = {}): Promise<TiledMoments> {
+export async function tiledEncode(encodeTile: EncodeTile, x: TensorInput | TileSource, options: TiledEncodeOptions = {}): Promise<TiledMoments> {
   if (typeof encodeTile !== 'function') throw new InvalidOptionError('encodeTile', `Expected "encodeTile" to be a function but received ${describe(encodeTile)}.`);
   const { tileSize, overlap, factor } = resolveOptions(options, 'encode');
-  const data = spatialInput(x, 'x', factor, 'images');
+  const data = isTileSource(x) ? sourceInput(x, factor) : tensorSource(spatialInput(x, 'x', factor, 'images'));
   const plan = planTiles(data.dims[2]!, data.dims[3]!, { tileSize, overlap, align: factor });
   const hint = `set "factor" (now ${factor}) to the encoder's image/latent size ratio.`;
   const [mean, logvar] = await runTiled(

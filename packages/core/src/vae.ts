@@ -17,13 +17,40 @@ import { VaeTensor, assertFinite, concatBatches, sizeOf, toTensor } from './tens
 import { cropTo, padToMultiple } from './spatial.js';
 import type { SpatialSize } from './spatial.js';
 import { tiledDecode, tiledEncode } from './tiling.js';
-import type { TiledDecodeOptions, TiledEncodeOptions } from './tiling.js';
+import type { TileSource, TiledDecodeOptions, TiledEncodeOptions } from './tiling.js';
+import { checkLimit, resolveLimits } from './limits.js';
+import type { ResolvedLimits, ResourceLimits } from './limits.js';
+import { checkBatchItems, checkDecodeOutput, checkDraws, checkScoreWork, checkSizeOption, checkTilingOption, checkUntiledInput } from './vae-limits.js';
 import type { TensorInput } from './tensor.js';
 
 /** Options every runtime's `loadVae` accepts. */
 export interface VaeOptions {
   /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default 256. */
   readonly maxBatch?: number;
+  /** Resource limits of every call (see `LIMITS`, docs/limits.md); calls may override them with their own `limits`. */
+  readonly limits?: ResourceLimits;
+}
+
+/** The `limits` option of a call: overrides the VAE's limits for this call only. */
+export interface CallLimitOptions {
+  /** Resource limits for this call, over the VAE's (see `LIMITS`). */
+  readonly limits?: ResourceLimits;
+}
+
+/** What an image read must respect; checked before the pixels are decoded. */
+export interface ImageReadLimits {
+  /** The limits in force. */
+  readonly limits?: ResolvedLimits;
+  /** The whole image runs through a graph (no tiling), so `maxUntiledPixels` applies. */
+  readonly untiled?: boolean;
+}
+
+/** Images opened for a tiled encode, read region by region (see {@link ImageCodec.openTiles}). */
+export interface ImageTileSource extends TileSource {
+  /** Height and width before padding to the spatial factor; `null` when nothing was padded. */
+  readonly original: SpatialSize | null;
+  /** Releases what the source holds. */
+  close(): Promise<void>;
 }
 
 /** How an image whose size is not a multiple of the model's spatial factor is fitted. */
@@ -72,7 +99,12 @@ export interface ImageCodec<I, O, W> {
    * Reads images into one data tensor `[N, ...item]` in the manifest's range and layout. With `fit: 'resize'` or
    * `'crop'` sizes become multiples of `multiple`; with `'pad'` they stay as they are.
    */
-  read(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number }): Promise<VaeTensor>;
+  read(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & ImageReadLimits & { readonly multiple: number }): Promise<VaeTensor>;
+  /**
+   * Optional: opens images for a tiled encode (NCHW), padded by reflection to multiples of `multiple` and read
+   * region by region, so memory is bounded by the tiles, not the image. Codecs without it are read whole.
+   */
+  openTiles?(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits }): Promise<ImageTileSource>;
   /** Writes each item of a data tensor as an image. */
   write(data: VaeTensor, manifest: Manifest, options: W): Promise<O[]>;
 }
@@ -83,13 +115,13 @@ export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout
 export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout'>;
 
 /** Options of {@link Vae.encode}. */
-export interface EncodeOptions extends ImageReadOptions {
+export interface EncodeOptions extends ImageReadOptions, CallLimitOptions {
   /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: EncodeTiling;
 }
 
 /** Options of {@link Vae.decode}. */
-export interface DecodeOptions {
+export interface DecodeOptions extends CallLimitOptions {
   /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: DecodeTiling;
   /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
@@ -114,7 +146,7 @@ export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOp
 }
 
 /** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */
-export interface PriorSampleOptions {
+export interface PriorSampleOptions extends CallLimitOptions {
   /** Number of draws. Default 1. */
   readonly n?: number;
   /** Seed of the `normal-v1` generator; default: a fresh random seed. */
@@ -126,7 +158,7 @@ export interface PriorSampleOptions {
 }
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions extends ImageReadOptions {
+export interface ReconstructOptions extends ImageReadOptions, CallLimitOptions {
   /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
   readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
@@ -138,7 +170,7 @@ export interface ReconstructOptions extends ImageReadOptions {
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions extends ImageReadOptions {
+export interface ScoreOptions extends ImageReadOptions, CallLimitOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */
@@ -190,6 +222,7 @@ const ACTIVE_UNIT_THRESHOLD = 0.01;
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
+  const limits = resolveLimits(options.limits);
   const encoder = await options.backend.createSession(options.encoder, 'encoder');
   let decoder: BackendSession;
   try {
@@ -210,7 +243,7 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null);
+  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null, limits);
 }
 
 function checkMaxBatch(value: unknown): number {
@@ -258,6 +291,8 @@ export class Vae<I = never, O = never, W = never> {
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
   readonly detection: Detection | null;
+  /** The resource limits of its calls (see `LIMITS`). */
+  readonly limits: ResolvedLimits;
   private readonly encoder: BackendSession;
   private readonly decoder: BackendSession;
   private readonly images: ImageCodec<I, O, W> | null;
@@ -266,8 +301,9 @@ export class Vae<I = never, O = never, W = never> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
     this.manifest = manifest;
+    this.limits = limits;
     this.detection = detection;
     this.images = images;
     this.encoder = encoder;
@@ -299,7 +335,13 @@ export class Vae<I = never, O = never, W = never> {
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
     this.assertUsable();
-    const prepared = this.prepare(x, options, 'pad');
+    checkTilingOption(options.tiling);
+    const limits = resolveLimits(options.limits, this.limits);
+    if (options.tiling) {
+      const streamed = await this.encodeStreamed(x, options, options.tiling, limits);
+      if (streamed !== null) return streamed.posterior;
+    }
+    const prepared = this.prepare(x, options, 'pad', limits, !options.tiling);
     const { tensor } = prepared instanceof Promise ? await prepared : prepared;
     return this.encodePrepared(tensor, options.tiling);
   }
@@ -320,7 +362,7 @@ export class Vae<I = never, O = never, W = never> {
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
     this.assertUsable();
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
-    const prepared = this.prepare(x, options, 'pad');
+    const prepared = this.prepare(x, options, 'pad', resolveLimits((options as EncodeOptions).limits, this.limits), true);
     const { tensor } = prepared instanceof Promise ? await prepared : prepared;
     return (await this.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.encodeTensor(tensor)).mean);
   }
@@ -334,10 +376,14 @@ export class Vae<I = never, O = never, W = never> {
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
+    checkTilingOption(options.tiling);
+    checkSizeOption(options.size);
+    const limits = resolveLimits(options.limits, this.limits);
     if (z instanceof DeviceLatent) {
       const held = z.peek('z');
       if (!(held instanceof VaeTensor)) {
         checkShape(held.dims, this.manifest.latent.shape, 'z', 'latent', this.manifest.name, '');
+        checkDecodeOutput(limits, this.manifest, held.dims, Boolean(options.tiling));
         if (!options.tiling && held.dims[0]! <= this.maxBatch) {
           const data = await this.decodeOnDevice(held);
           return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
@@ -348,6 +394,8 @@ export class Vae<I = never, O = never, W = never> {
       return this.decode(held, options);
     }
     const latent = this.latentInput(z, 'z');
+    checkBatchItems(limits, latent.dims, 'z');
+    checkDecodeOutput(limits, this.manifest, latent.dims, Boolean(options.tiling));
     let data: VaeTensor;
     if (options.tiling) {
       const tiling = options.tiling === true ? {} : options.tiling;
@@ -388,6 +436,7 @@ export class Vae<I = never, O = never, W = never> {
     const prior = first ?? {};
     const n = positiveInteger(prior.n, 'n', 1);
     const itemShape = this.latentItemShape(prior.latentShape);
+    checkDraws(resolveLimits(prior.limits, this.limits), this.manifest, n, itemShape);
     return noise([n, ...itemShape], prior);
   }
 
@@ -398,7 +447,7 @@ export class Vae<I = never, O = never, W = never> {
    */
   async generate(options: PriorSampleOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(this.sample(options));
+    return this.decode(this.sample(options), options.limits === undefined ? {} : { limits: options.limits });
   }
 
   /**
@@ -427,23 +476,36 @@ export class Vae<I = never, O = never, W = never> {
     if (options.sample !== undefined && typeof options.sample !== 'boolean') {
       throw new InvalidOptionError('sample', `Expected "sample" to be true or false but received ${describe(options.sample)}.`);
     }
-    const { tensor, original } = await this.prepare(x, options, 'pad');
+    checkTilingOption(options.tiling);
+    const limits = resolveLimits(options.limits, this.limits);
+    const callLimits = options.limits === undefined ? {} : { limits: options.limits };
+    const tilingSettings = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
+    checkTilingOption(tilingSettings.encode, 'tiling.encode');
+    checkTilingOption(tilingSettings.decode, 'tiling.decode');
+    if (tilingSettings.encode) {
+      const streamed = await this.encodeStreamed(x, options, tilingSettings.encode, limits);
+      if (streamed !== null) {
+        const z = options.sample ? streamed.posterior.sample({ seed: options.seed, eps: options.eps }) : streamed.posterior.mode();
+        const crop = streamed.original === null ? {} : { size: streamed.original };
+        return this.decode(z, { ...(tilingSettings.decode === undefined ? {} : { tiling: tilingSettings.decode }), ...crop, ...callLimits });
+      }
+    }
+    const { tensor, original } = await this.prepare(x, options, 'pad', limits, !tilingSettings.encode);
     const size = original === null ? {} : { size: original };
     if (!options.sample && !options.tiling) {
       // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
       const latent = await this.encodeOnDevice(tensor);
       if (latent !== null) {
         try {
-          return await this.decode(latent, size);
+          return await this.decode(latent, { ...size, ...callLimits });
         } finally {
           latent.dispose();
         }
       }
     }
-    const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
-    const posterior = await this.encodePrepared(tensor, tiling.encode);
+    const posterior = await this.encodePrepared(tensor, tilingSettings.encode);
     const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps }) : posterior.mode();
-    return this.decode(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size });
+    return this.decode(z, { ...(tilingSettings.decode === undefined ? {} : { tiling: tilingSettings.decode }), ...size, ...callLimits });
   }
 
   /**
@@ -459,8 +521,11 @@ export class Vae<I = never, O = never, W = never> {
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
     this.assertUsable();
     // No padding: padded pixels would enter the likelihood.
-    const { tensor: data } = await this.prepare(x, options, 'refuse');
+    const limits = resolveLimits(options.limits, this.limits);
     const samples = positiveInteger(options.samples, 'samples', 1);
+    checkScoreWork(limits, samples, 1);
+    const { tensor: data } = await this.prepare(x, options, 'refuse', limits, true);
+    checkScoreWork(limits, samples, data.dims[0]!);
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw new InvalidOptionError('onProgress', `Expected "onProgress" to be a function but received ${describe(options.onProgress)}.`);
     }
@@ -603,7 +668,7 @@ export class Vae<I = never, O = never, W = never> {
    * image-model inputs padded to the spatial factor (`'pad'`) or refused when they are not multiples (`'refuse'`).
    * Synchronous for tensors (the hot path), a promise only for images.
    */
-  private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse'): Prepared | Promise<Prepared> {
+  private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse', limits: ResolvedLimits, untiled: boolean): Prepared | Promise<Prepared> {
     const fit = options.fit ?? 'pad';
     if (!Object.hasOwn(IMAGE_FITS, fit)) throw new InvalidOptionError('fit', `Expected "fit" to be one of ${Object.keys(IMAGE_FITS).map((k) => `"${k}"`).join(', ')} but received ${describe(fit)}.`);
     if (options.alpha !== undefined && !Object.hasOwn(ALPHA_MODES, options.alpha)) {
@@ -614,11 +679,39 @@ export class Vae<I = never, O = never, W = never> {
       const list = Array.isArray(x) ? (x as unknown[]) : [x];
       if (list.length > 0 && list.every((item) => codec.isImage(item))) {
         const multiple = this.manifest.latent.spatialFactor ?? 1;
-        return codec.read(list as I[], this.manifest, { ...options, fit, multiple }).then((tensor) => this.fitToFactor(this.dataInput(tensor, 'x'), padding));
+        checkLimit(limits, 'maxBatchItems', list.length, 'The list of images "x"');
+        return codec.read(list as I[], this.manifest, { ...options, fit, multiple, limits, untiled }).then((tensor) => this.checkedFit(this.dataInput(tensor, 'x'), padding, limits, untiled));
       }
     }
     if (fit !== 'pad') throw new InvalidOptionError('fit', `"fit: '${fit}'" applies to images; tensors are padded ("fit: 'pad'") or must already fit.`);
-    return this.fitToFactor(this.dataInput(x as TensorInput, 'x'), padding);
+    return this.checkedFit(this.dataInput(x as TensorInput, 'x'), padding, limits, untiled);
+  }
+
+  private checkedFit(tensor: VaeTensor, padding: 'pad' | 'refuse', limits: ResolvedLimits, untiled: boolean): Prepared {
+    checkBatchItems(limits, tensor.dims, 'x');
+    const prepared = this.fitToFactor(tensor, padding);
+    if (untiled) checkUntiledInput(limits, this.manifest, prepared.tensor.dims);
+    return prepared;
+  }
+
+  /**
+   * A tiled encode of images read region by region, where the codec can (`openTiles`); `null` otherwise (tensors,
+   * or a codec that reads images whole).
+   */
+  private async encodeStreamed(x: unknown, options: ImageReadOptions, tiling: EncodeTiling, limits: ResolvedLimits): Promise<{ posterior: Posterior; original: SpatialSize | null } | null> {
+    const codec = this.images;
+    if (codec === null || codec.openTiles === undefined || this.manifest.data.layout !== 'NCHW') return null;
+    const list = Array.isArray(x) ? (x as unknown[]) : [x];
+    if (list.length === 0 || !list.every((item) => codec.isImage(item))) return null;
+    const fit = options.fit ?? 'pad';
+    if (!Object.hasOwn(IMAGE_FITS, fit)) throw new InvalidOptionError('fit', `Expected "fit" to be one of ${Object.keys(IMAGE_FITS).map((k) => `"${k}"`).join(', ')} but received ${describe(fit)}.`);
+    checkLimit(limits, 'maxBatchItems', list.length, 'The list of images "x"');
+    const source = await codec.openTiles(list as I[], this.manifest, { ...options, fit, multiple: this.spatialFactor('tiling'), limits });
+    try {
+      return { posterior: await this.encodeTiled(source, tiling), original: source.original };
+    } finally {
+      await source.close();
+    }
   }
 
   private fitToFactor(tensor: VaeTensor, padding: 'pad' | 'refuse'): Prepared {
@@ -646,7 +739,7 @@ export class Vae<I = never, O = never, W = never> {
     return tiling ? this.encodeTiled(tensor, tiling) : this.encodeTensor(tensor);
   }
 
-  private async encodeTiled(tensor: VaeTensor, tiling: EncodeTiling): Promise<Posterior> {
+  private async encodeTiled(tensor: VaeTensor | TileSource, tiling: EncodeTiling): Promise<Posterior> {
     const settings = tiling === true ? {} : tiling;
     const { mean, logvar } = await tiledEncode(
       async (tile) => {

@@ -1,7 +1,8 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, createVae, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
-import type { KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
+import { InvalidOptionError, KNOWN_LAYOUTS, ModelFileError, VaeError, checkJsonDepth, checkLimit, createVae, detectManifest, getPreset, layoutOfFiles, parseManifest, resolveLimits } from '@onnx-vae/core';
+import type { KnownLayout, Manifest, ResolvedLimits, Vae, VaeOptions } from '@onnx-vae/core';
+import { readFileLimited } from './read-limited.js';
 import { OrtNodeBackend } from './ort-backend.js';
 import { nodeImageCodec } from './image-codec.js';
 import type { ImageWriteOptions, NodeImageInput } from './image-codec.js';
@@ -25,24 +26,32 @@ export const MANIFEST_FILE = 'vae.json';
 /**
  * Reads and validates `vae.json` of a model folder.
  *
- * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest
+ * @param modelDir - the model folder
+ * @param limits - `maxManifestBytes` and `maxJsonDepth` (default: the defaults of `LIMITS`)
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest;
+ *   {@link LimitExceededError} for one over `maxManifestBytes` or `maxJsonDepth`
  */
-export async function readManifest(modelDir: string): Promise<Manifest> {
+export async function readManifest(modelDir: string, limits: ResolvedLimits = resolveLimits(undefined)): Promise<Manifest> {
   const path = join(modelDir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = new TextDecoder().decode(await readFileLimited(path, limits.maxManifestBytes, 'maxManifestBytes', `The manifest ${path}`));
   } catch (error) {
+    if (VaeError.isInstance(error)) throw error;
     throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the manifest ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md), or an export in a known layout: vae_encoder/model.onnx + vae_decoder/model.onnx (optimum), vae_encoder.onnx + vae_decoder.onnx, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`, { cause: error });
   }
-  return parseManifest(text);
+  return parseManifest(text, limits);
 }
 
-async function existingFile(path: string, role: string): Promise<string> {
+async function existingFile(path: string, role: string, limits: ResolvedLimits): Promise<string> {
   try {
     const info = await stat(path);
-    if (info.isFile()) return path;
+    if (info.isFile()) {
+      checkLimit(limits, 'maxGraphBytes', info.size, `The ${role} graph ${path}`);
+      return path;
+    }
   } catch (error) {
+    if (VaeError.isInstance(error)) throw error;
     throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${MANIFEST_FILE} does not exist.`, { cause: error });
   }
   throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${MANIFEST_FILE} is not a file.`);
@@ -87,9 +96,11 @@ export async function findLayout(dir: string): Promise<FoundLayout | null> {
   return found && { layout: found.layout, encoder: found.encoder, decoder: found.decoder };
 }
 
-async function readConfig(path: string): Promise<Record<string, unknown> | undefined> {
+async function readConfig(path: string, limits: ResolvedLimits): Promise<Record<string, unknown> | undefined> {
   try {
-    const value = JSON.parse(await readFile(path, 'utf8'));
+    const text = new TextDecoder().decode(await readFileLimited(path, limits.maxManifestBytes, 'maxManifestBytes', `The config ${path}`));
+    checkJsonDepth(limits, text, path);
+    const value = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;
@@ -118,12 +129,15 @@ async function readConfig(path: string): Promise<Record<string, unknown> | undef
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
   const dir = resolve(modelDir);
   if (options.preset !== undefined) getPreset(options.preset);
-  const batching = { ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }), images: nodeImageCodec };
+  const limits = resolveLimits(options.limits);
+  const batching = { ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }), images: nodeImageCodec, limits };
   if (!(await isFile(join(dir, MANIFEST_FILE)))) {
     const found = await findLayout(dir);
     if (found) {
       const backend = new OrtNodeBackend(options);
-      const config = found.config ? await readConfig(join(dir, found.config)) : undefined;
+      await existingFile(join(dir, found.encoder), 'encoder', limits);
+      await existingFile(join(dir, found.decoder), 'decoder', limits);
+      const config = found.config ? await readConfig(join(dir, found.config), limits) : undefined;
       return createVae({
         manifest: ({ encoder, decoder }) =>
           detectManifest({
@@ -143,9 +157,9 @@ export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): P
   } else if (options.preset !== undefined) {
     throw new InvalidOptionError('preset', `"preset" applies to exports without ${MANIFEST_FILE}; ${join(dir, MANIFEST_FILE)} already describes this model. Put scaling factors and ranges in the manifest instead.`);
   }
-  const manifest = await readManifest(dir);
+  const manifest = await readManifest(dir, limits);
   const backend = new OrtNodeBackend(options);
-  const encoder = await existingFile(join(dir, manifest.encoder.file), 'encoder');
-  const decoder = await existingFile(join(dir, manifest.decoder.file), 'decoder');
+  const encoder = await existingFile(join(dir, manifest.encoder.file), 'encoder', limits);
+  const decoder = await existingFile(join(dir, manifest.decoder.file), 'decoder', limits);
   return createVae({ manifest, backend, encoder: { path: encoder }, decoder: { path: decoder }, ...batching });
 }
