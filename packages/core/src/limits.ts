@@ -199,5 +199,5 @@ export function jsonDepth(text: string, maximum: number): number {
  */
 export function checkJsonDepth(limits: ResolvedLimits, text: string, what: string): void {
   const depth = jsonDepth(text, limits.maxJsonDepth);
-  if (depth > limits.maxJsonDepth) throw limitExceeded('maxJsonDepth', depth, limits.maxJsonDepth, `The nesting of ${what} (at least)`);
+  if (depth > limits.maxJsonDepth) throw limitExceeded('maxJsonDepth', depth, limits.maxJsonDepth, `The nesting depth of ${what} (counted up to the limit)`);
 }

@@ -4,7 +4,8 @@
  * are core's (`pixelsToTensor`, `tensorToPixels`); sharp decodes and encodes.
  */
 import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
-import type { ImageCodec, ImageReadLimits, ImageReadOptions, Manifest } from '@onnx-vae/core';
+import type { ImageCodec, ImageReadLimits, ImageReadOptions, Manifest, ResourceLimits } from '@onnx-vae/core';
+import { resolveLimits } from '@onnx-vae/core';
 import { openImageTiles } from './image-tiles.js';
 import { label, loadSharp, openImage, rawPixels } from './image-open.js';
 import type { OpenedImage } from './image-open.js';
@@ -37,6 +38,20 @@ interface DecodedImage {
 async function decodeImage(opened: OpenedImage): Promise<DecodedImage> {
   const { pixels, width, height, channels } = await rawPixels(opened.build(), opened.sixteen, opened.name);
   return { pixels, width, height, channels, name: opened.name };
+}
+
+/**
+ * The size of an image input after EXIF orientation, read from its header (no pixel is decoded).
+ *
+ * @param input - a file path or the bytes of an encoded image
+ * @param options - `limits`: `maxFileBytes` and `maxInputPixels` apply
+ * @throws {@link InvalidInputError} for an unreadable image; {@link LimitExceededError} over a limit
+ * @example
+ * const { width, height } = await readImageSize('photo.jpg');
+ */
+export async function readImageSize(input: NodeImageInput, options: { readonly limits?: ResourceLimits } = {}): Promise<{ width: number; height: number }> {
+  const { width, height } = await openImage(input, 0, { width: null, height: null }, { multiple: 1, limits: resolveLimits(options.limits) });
+  return { width, height };
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { extname } from 'node:path';
 import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, spatialSize } from '@onnx-vae/core';
-import type { LatentDtype } from '@onnx-vae/core';
+import type { LatentDtype, Posterior, SpatialSize } from '@onnx-vae/core';
 
 type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 import { decoderFingerprint } from '../fingerprint.js';
@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../files.js';
 import { readInputFile } from '../image-io.js';
 import { IMAGE_FORMATS } from '../image-codec.js';
 import type { ImageFormat } from '../image-codec.js';
-import { openModel, readModelManifest, requiredOutput } from './context.js';
+import { limitsOption, openModel, readModelManifest, requiredOutput } from './context.js';
+import { readImageSize } from '../image-codec.js';
 import type { Command } from './context.js';
 import { checkOutputFolder } from './outputs.js';
 import { readDataInputs } from './inputs.js';
@@ -57,13 +58,22 @@ export const compressCommand: Command = {
     const level = integerOption(context.values, 'level', 0);
     if (level !== undefined && level > 9) throw new InvalidOptionError('level', `Expected --level to be an integer from 0 to 9 but received ${level}.`);
     const { folder, manifest } = await readModelManifest(context);
+    const limits = limitsOption(context);
     const vae = await openModel(context);
     try {
       const image = context.inputs[0]!;
-      const { tensor } = await readDataInputs([image], manifest);
       const layout = manifest.data.layout;
-      const original = layout === 'flat' ? null : spatialSize(tensor, layout);
-      const posterior = await vae.encode(tensor, { ...(context.values.tile === true ? { tiling: true } : {}) });
+      let posterior: Posterior;
+      let original: SpatialSize | null;
+      if (context.values.tile === true && layout === 'NCHW' && !image.toLowerCase().endsWith('.npy')) {
+        // Tiled: the image is read band by band by the API, never whole.
+        original = await readImageSize(image, { limits });
+        posterior = await vae.encode(image, { tiling: true });
+      } else {
+        const { tensor } = await readDataInputs([image], manifest, { limits, untiled: context.values.tile !== true });
+        original = layout === 'flat' ? null : spatialSize(tensor, layout);
+        posterior = await vae.encode(tensor, { ...(context.values.tile === true ? { tiling: true } : {}) });
+      }
       const file = encodeLatentFile(posterior.mean, {
         modelFingerprint: await decoderFingerprint(folder, manifest),
         dtype,
@@ -100,7 +110,8 @@ export const decompressCommand: Command = {
     await checkOutputFolder(output, '-o');
     const quality = integerOption(context.values, 'quality', 1);
     const { folder, manifest } = await readModelManifest(context);
-    const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!), { expectedFingerprint: await decoderFingerprint(folder, manifest) });
+    const limits = limitsOption(context);
+    const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!, limits), { expectedFingerprint: await decoderFingerprint(folder, manifest), limits });
     const vae = await openModel(context);
     try {
       const [image] = await vae.decodeImages(latent, {

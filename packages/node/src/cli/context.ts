@@ -5,7 +5,8 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelFileError } from '@onnx-vae/core';
-import type { Detection, Manifest } from '@onnx-vae/core';
+import type { Detection, Manifest, ResolvedLimits } from '@onnx-vae/core';
+import { cliLimits } from './limits.js';
 import type { NodeVae as Vae } from '../load.js';
 import type { Device } from '../ort-backend.js';
 import { UsageError, integerOption } from './options.js';
@@ -83,10 +84,19 @@ export async function readModelManifest(context: CommandContext): Promise<{ fold
     const vae = await openModel(context);
     return { folder, manifest: vae.manifest, detection: vae.detection };
   }
-  return { folder, manifest: await readManifest(folder), detection: null };
+  return { folder, manifest: await readManifest(folder, limitsOption(context)), detection: null };
 }
 
 const opened = new WeakMap<CommandContext, Promise<Vae>>();
+
+/**
+ * The resource limits of the limit flags (`--max-pixels`, ...), over the defaults.
+ *
+ * @throws {@link InvalidOptionError} for a bad value
+ */
+export function limitsOption(context: CommandContext): ResolvedLimits {
+  return cliLimits(context.values);
+}
 
 /**
  * The loading options of `--device`, `--strict`, `--preset` and `--threads` (the backend validates the device and
@@ -94,10 +104,11 @@ const opened = new WeakMap<CommandContext, Promise<Vae>>();
  *
  * @throws {@link InvalidOptionError} for a `--threads` that is not a positive integer
  */
-export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; onWarning: (warning: { message: string }) => void } {
+export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; limits: ResolvedLimits; onWarning: (warning: { message: string }) => void } {
   const threads = integerOption(context.values, 'threads', 1);
   const preset = context.values.preset;
   return {
+    limits: limitsOption(context),
     device: (context.values.device ?? 'cpu') as Device,
     ...(context.values.strict === true ? { strict: true } : {}),
     ...(typeof preset === 'string' ? { preset } : {}),

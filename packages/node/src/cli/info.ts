@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFileError, VaeError, checkManifestAgainstGraphs, readOnnxSummary } from '@onnx-vae/core';
-import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/core';
-import { backendOptions, openModel, readModelManifest } from './context.js';
+import { InvalidOptionError, ModelFileError, VaeError, checkManifestAgainstGraphs, getPreset, readOnnxSummary } from '@onnx-vae/core';
+import type { BackendSession, Manifest, OnnxOpset, ResolvedLimits, TensorInfo } from '@onnx-vae/core';
+import { backendOptions, limitsOption, openModel, readModelManifest } from './context.js';
+import { readFileLimited } from '../read-limited.js';
 import type { Command, CommandContext } from './context.js';
 
 /** A file of the model folder. */
@@ -67,10 +68,11 @@ export interface ModelInfo {
   readonly check: { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
 }
 
-async function readModelFile(path: string, role: 'encoder' | 'decoder', manifestFile: string): Promise<Uint8Array> {
+async function readModelFile(path: string, role: 'encoder' | 'decoder', manifestFile: string, limits: ResolvedLimits): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readFileLimited(path, limits.maxGraphBytes, 'maxGraphBytes', `The ${role} graph ${path}`);
   } catch (error) {
+    if (VaeError.isInstance(error)) throw error;
     throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${role} graph ${path} named in ${manifestFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { cause: error });
   }
 }
@@ -87,9 +89,16 @@ function sha256(bytes: Uint8Array): string {
  * @throws {@link ModelFileError}, {@link ManifestError} and backend errors
  */
 export async function modelInfo(context: CommandContext): Promise<{ info: ModelInfo; mismatch: VaeError | null }> {
+  // --preset is checked as loadVae checks it for the other commands: a known name, and only without vae.json.
+  const preset = context.values.preset;
+  if (typeof preset === 'string') getPreset(preset);
   const { folder, manifest, detection } = await readModelManifest(context);
   if (detection !== null) await (await openModel(context)).dispose();
   const [{ OrtNodeBackend }, { MANIFEST_FILE }] = await Promise.all([import('../ort-backend.js'), import('../load.js')]);
+  if (detection === null && typeof preset === 'string') {
+    throw new InvalidOptionError('preset', `"preset" applies to exports without ${MANIFEST_FILE}; ${join(folder, MANIFEST_FILE)} already describes this model. Put scaling factors and ranges in the manifest instead.`);
+  }
+  const limits = limitsOption(context);
   const files: ModelFileInfo[] = [];
   if (detection === null) {
     const manifestBytes = await readFile(join(folder, MANIFEST_FILE));
@@ -102,7 +111,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     for (const role of ['encoder', 'decoder'] as const) {
       const file = manifest[role].file;
       const path = join(folder, file);
-      const bytes = await readModelFile(path, role, MANIFEST_FILE);
+      const bytes = await readModelFile(path, role, MANIFEST_FILE, limits);
       files.push({ role, file, bytes: bytes.length, sha256: sha256(bytes) });
       const summary = readOnnxSummary(bytes, path);
       const session = await backend.createSession({ path }, role);
@@ -123,7 +132,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     for (const role of ['encoder', 'decoder'] as const) {
       const file = manifest.float16?.[role];
       if (file === undefined) continue;
-      const bytes = await readModelFile(join(folder, file), role, MANIFEST_FILE);
+      const bytes = await readModelFile(join(folder, file), role, MANIFEST_FILE, limits);
       files.push({ role: `float16 ${role}`, file, bytes: bytes.length, sha256: sha256(bytes) });
     }
     let mismatch: VaeError | null = null;

@@ -1,14 +1,15 @@
 /**
  * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
  */
-import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, InvalidOptionError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
+import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, LimitExceededError, InvalidOptionError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/core';
 import type { AlphaMode, ImageFit } from '@onnx-vae/core';
 import type { CommandContext } from './context.js';
 import type { OptionSpec } from './options.js';
 import type { Dim, Manifest } from '@onnx-vae/core';
 import { readInputFile } from '../image-io.js';
 import { nodeImageCodec } from '../image-codec.js';
-import type { ImageReadOptions } from '@onnx-vae/core';
+import type { ImageReadLimits, ImageReadOptions, ResolvedLimits } from '@onnx-vae/core';
+import { limitsOption } from './context.js';
 import { parseNpy } from '../npy.js';
 
 /** Options of commands that read images: fitting to the spatial factor, alpha, tiling. */
@@ -23,12 +24,12 @@ export const IMAGE_INPUT_OPTIONS = Object.freeze({
  *
  * @throws {@link InvalidOptionError} for values outside the tables
  */
-export function imageReadOptions(context: CommandContext): ImageReadOptions {
+export function imageReadOptions(context: CommandContext): ImageReadOptions & ImageReadLimits {
   const fit = context.values.fit;
   const alpha = context.values.alpha;
   if (fit !== undefined && !Object.hasOwn(IMAGE_FITS, fit as string)) throw new InvalidOptionError('fit', `Expected --fit to be one of ${Object.keys(IMAGE_FITS).join(', ')} but received ${JSON.stringify(fit)}.`);
   if (alpha !== undefined && !Object.hasOwn(ALPHA_MODES, alpha as string)) throw new InvalidOptionError('alpha', `Expected --alpha to be one of ${Object.keys(ALPHA_MODES).join(', ')} but received ${JSON.stringify(alpha)}.`);
-  return { ...(fit === undefined ? {} : { fit: fit as ImageFit }), ...(alpha === undefined ? {} : { alpha: alpha as AlphaMode }) };
+  return { ...(fit === undefined ? {} : { fit: fit as ImageFit }), ...(alpha === undefined ? {} : { alpha: alpha as AlphaMode }), limits: limitsOption(context), untiled: context.values.tile !== true };
 }
 
 /** A batch read from the command line. */
@@ -99,10 +100,10 @@ function joinBatches(parts: readonly { tensor: VaeTensor; names: readonly string
  * @param manifest - the model's manifest
  * @throws {@link InvalidInputError} for unreadable files, bad shapes or image sizes
  */
-export async function readDataInputs(paths: readonly string[], manifest: Manifest, imageOptions: ImageReadOptions = {}): Promise<InputBatch> {
+export async function readDataInputs(paths: readonly string[], manifest: Manifest, imageOptions: ImageReadOptions & ImageReadLimits = {}): Promise<InputBatch> {
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
-    const bytes = await readInputFile(path);
+    const bytes = await readInputFile(path, imageOptions.limits);
     if (isNpy(path, bytes)) {
       const { dtype, tensor } = parseNpy(bytes, path);
       if (dtype === '|u1') {
@@ -116,6 +117,7 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
       const tensor = await nodeImageCodec.read([bytes], manifest, { ...imageOptions, multiple: manifest.latent.spatialFactor ?? 1 }).catch((error: unknown) => {
         // The codec names byte inputs "image 0"; name the file instead.
         if (error instanceof InvalidInputError) throw new InvalidInputError(error.code as 'INVALID_INPUT', label, error.message.replaceAll('image 0', label), { cause: error });
+        if (error instanceof LimitExceededError) throw new LimitExceededError(error.limit, error.value, error.maximum, error.option, error.message.replaceAll('image 0', label));
         throw error;
       });
       parts.push({ tensor, names: [path] });
@@ -131,10 +133,10 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
  * @param manifest - the model's manifest
  * @throws {@link InvalidInputError} for unreadable files, other dtypes or bad shapes
  */
-export async function readLatentInputs(paths: readonly string[], manifest: Manifest): Promise<InputBatch> {
+export async function readLatentInputs(paths: readonly string[], manifest: Manifest, limits?: ResolvedLimits): Promise<InputBatch> {
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
-    const { dtype, tensor } = parseNpy(await readInputFile(path), path);
+    const { dtype, tensor } = parseNpy(await readInputFile(path, limits), path);
     if (dtype === '|u1') throw new InvalidInputError('INVALID_INPUT', path, `${path} holds uint8 values; latents must be float32 or float64 (as written by "onnx-vae encode").`);
     parts.push(asBatch(tensor, path, manifest.latent.shape, 'latent', manifest));
   }
