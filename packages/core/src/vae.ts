@@ -482,8 +482,13 @@ export class Vae<I = never, O = never, W = never> {
     const tilingSettings = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
     checkTilingOption(tilingSettings.encode, 'tiling.encode');
     checkTilingOption(tilingSettings.decode, 'tiling.decode');
+    // The decode's output is known from the input's size: refuse it before any encoding work.
+    const beforeEncode = (dims: readonly number[]): void => {
+      const factor = this.manifest.latent.spatialFactor ?? 1;
+      if (this.manifest.data.layout === 'NCHW' && dims.length === 4) checkDecodeOutput(limits, this.manifest, [dims[0]!, 1, Math.ceil(dims[2]! / factor), Math.ceil(dims[3]! / factor)], Boolean(tilingSettings.decode));
+    };
     if (tilingSettings.encode) {
-      const streamed = await this.encodeStreamed(x, options, tilingSettings.encode, limits);
+      const streamed = await this.encodeStreamed(x, options, tilingSettings.encode, limits, beforeEncode);
       if (streamed !== null) {
         const z = options.sample ? streamed.posterior.sample({ seed: options.seed, eps: options.eps }) : streamed.posterior.mode();
         const crop = streamed.original === null ? {} : { size: streamed.original };
@@ -491,6 +496,7 @@ export class Vae<I = never, O = never, W = never> {
       }
     }
     const { tensor, original } = await this.prepare(x, options, 'pad', limits, !tilingSettings.encode);
+    beforeEncode(tensor.dims);
     const size = original === null ? {} : { size: original };
     if (!options.sample && !options.tiling) {
       // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
@@ -698,7 +704,7 @@ export class Vae<I = never, O = never, W = never> {
    * A tiled encode of images read region by region, where the codec can (`openTiles`); `null` otherwise (tensors,
    * or a codec that reads images whole).
    */
-  private async encodeStreamed(x: unknown, options: ImageReadOptions, tiling: EncodeTiling, limits: ResolvedLimits): Promise<{ posterior: Posterior; original: SpatialSize | null } | null> {
+  private async encodeStreamed(x: unknown, options: ImageReadOptions, tiling: EncodeTiling, limits: ResolvedLimits, beforeEncode?: (dims: readonly number[]) => void): Promise<{ posterior: Posterior; original: SpatialSize | null } | null> {
     const codec = this.images;
     if (codec === null || codec.openTiles === undefined || this.manifest.data.layout !== 'NCHW') return null;
     const list = Array.isArray(x) ? (x as unknown[]) : [x];
@@ -708,6 +714,7 @@ export class Vae<I = never, O = never, W = never> {
     checkLimit(limits, 'maxBatchItems', list.length, 'The list of images "x"');
     const source = await codec.openTiles(list as I[], this.manifest, { ...options, fit, multiple: this.spatialFactor('tiling'), limits });
     try {
+      beforeEncode?.(source.dims);
       return { posterior: await this.encodeTiled(source, tiling), original: source.original };
     } finally {
       await source.close();
