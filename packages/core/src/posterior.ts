@@ -1,5 +1,7 @@
 import { InvalidInputError, InvalidOptionError, describe } from './errors.js';
 import { klStandardNormal } from './math.js';
+import { checkLimit, resolveLimits } from './limits.js';
+import type { ResourceLimits } from './limits.js';
 import { NormalV1, assertSeed, randomSeed } from './rng.js';
 import { VaeTensor, assertFinite, sizeOf, toTensor } from './tensor.js';
 import type { TensorInput } from './tensor.js';
@@ -15,6 +17,8 @@ export interface PosteriorSampleOptions {
   readonly n?: number;
   /** Caller-supplied standard normal noise of the result's dims; overrides `seed`. */
   readonly eps?: TensorInput;
+  /** `maxDraws` bounds `n` x items (default: the default of `LIMITS`). */
+  readonly limits?: ResourceLimits;
 }
 
 /**
@@ -82,6 +86,7 @@ export class Posterior {
   sample(options: PosteriorSampleOptions = {}): VaeTensor {
     const draws = options.n ?? 1;
     if (!Number.isSafeInteger(draws) || draws < 1) throw new InvalidOptionError('n', `Expected "n" to be a positive integer but received ${describe(options.n)}.`);
+    if (options.n !== undefined) checkLimit(resolveLimits(options.limits), 'maxDraws', draws * this.batch, `"n" x items (${draws} x ${this.batch})`);
     const dims = options.n === undefined ? [...this.mean.dims] : [draws, ...this.mean.dims];
     const eps = noise(dims, options);
     const out = new Float32Array(eps.size);

@@ -432,7 +432,11 @@ export class Vae<I = never, O = never, W = never> {
   sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
   sample(options?: PriorSampleOptions): VaeTensor;
   sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
-    if (first instanceof Posterior) return first.sample(options);
+    if (first instanceof Posterior) {
+      // The VAE's limits, unless the call brings its own (or options that the posterior refuses).
+      const inherit = options === undefined || (typeof options === 'object' && options !== null && options.limits === undefined);
+      return first.sample(inherit ? { ...options, limits: this.limits } : options);
+    }
     const prior = first ?? {};
     const n = positiveInteger(prior.n, 'n', 1);
     const itemShape = this.latentItemShape(prior.latentShape);
@@ -460,7 +464,11 @@ export class Vae<I = never, O = never, W = never> {
    */
   async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(interpolateLatents(this.latentInput(a, 'a'), this.latentInput(b, 'b'), options));
+    const start = this.latentInput(a, 'a');
+    const steps = (options as InterpolateOptions | null)?.steps;
+    // steps x B latents are allocated before the decode's own checks.
+    if (typeof steps === 'number' && Number.isSafeInteger(steps)) checkLimit(this.limits, 'maxDraws', steps * start.dims[0]!, `"steps" x items (${steps} x ${start.dims[0]})`);
+    return this.decode(interpolateLatents(start, this.latentInput(b, 'b'), options));
   }
 
   /**
