@@ -12,20 +12,9 @@ import { VaeError, VaeTensor } from '@onnx-vae/core';
 import { loadVae } from '../src/load';
 import type { NodeVae } from '../src/load';
 import { encodeNpy, parseNpy } from '../src/npy';
+import { mutations } from '../../core/test/fuzz-mutations';
 
 const ROOT = resolve(__dirname, '../../..');
-
-/** Mutations of a valid file: flips, truncation, inserted bytes. */
-function mutations(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
-  const flips = fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((changes) => {
-    const out = valid.slice();
-    for (const [at, byte] of changes) out[at] = byte;
-    return out;
-  });
-  const truncated = fc.nat(valid.length).map((end) => valid.slice(0, end));
-  const inserted = fc.tuple(fc.nat(valid.length), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([at, bytes]) => Uint8Array.from([...valid.subarray(0, at), ...bytes, ...valid.subarray(at)]));
-  return fc.oneof(flips, truncated, inserted);
-}
 
 function untyped(error: unknown): string | null {
   return VaeError.isInstance(error) ? null : `${(error as Error)?.constructor?.name ?? typeof error}: ${(error as Error)?.message ?? String(error)}`;
