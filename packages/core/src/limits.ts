@@ -54,7 +54,7 @@ export const LIMITS = Object.freeze({
   maxDraws: Object.freeze({
     default: 65536,
     unit: 'draws',
-    bounds: '`n` of `sample` and `generate` (CLI `generate -n`).',
+    bounds: 'draws of one call: `n` of `sample`/`generate` (CLI `generate -n`), `n` x items of `posterior.sample`, `steps` x items of `interpolate`.',
     flag: '--max-draws',
     alternative: 'draw in several calls',
   }),
@@ -82,7 +82,7 @@ export const LIMITS = Object.freeze({
   maxJsonDepth: Object.freeze({
     default: 64,
     unit: 'levels',
-    bounds: 'nesting of arrays and objects in a manifest, and in the JSON headers of `.vlat` and `.safetensors` files.',
+    bounds: 'nesting of arrays and objects in a manifest or `config.json`, and in the JSON header of a `.vlat` file (`.safetensors` headers: the default).',
     flag: null,
     alternative: null,
   }),
@@ -96,7 +96,7 @@ export const LIMITS = Object.freeze({
   maxFileBytes: Object.freeze({
     default: 256 * 1024 * 1024,
     unit: 'bytes',
-    bounds: 'size of one data file read by path (image, `.npy`, `.vlat`, `.safetensors`), and of a `.vlat` payload after decompression.',
+    bounds: 'size of one data file read by path (an image, `.npy` or `.vlat`), and of a `.vlat` payload after decompression.',
     flag: '--max-file-bytes',
     alternative: null,
   }),

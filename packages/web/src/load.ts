@@ -1,4 +1,4 @@
-import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, createVae, describe, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
+import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, checkLimit, createVae, resolveLimits, describe, detectManifest, getPreset, layoutOfFiles, parseManifest } from '@onnx-vae/core';
 import type { GraphInfo, KnownLayout, Manifest, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
@@ -133,6 +133,7 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     throw new InvalidOptionError('cache', `Expected "cache" to be a cache name or false but received ${describe(options.cache)}.`);
   }
   if (options.preset !== undefined) getPreset(options.preset);
+  const limits = resolveLimits(options.limits);
   const backend = new OrtWebBackend(options);
   let manifest: Manifest | ReturnType<typeof detection>;
   let encoder: Uint8Array;
@@ -141,13 +142,14 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     if (source.manifest === undefined) manifest = detection(source, options);
     else if (options.preset !== undefined || options.layout !== undefined) {
       throw new InvalidOptionError(options.preset !== undefined ? 'preset' : 'layout', `"${options.preset !== undefined ? 'preset' : 'layout'}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`);
-    } else manifest = parseManifest(source.manifest);
+    } else manifest = parseManifest(source.manifest, limits);
     [encoder, decoder] = await Promise.all([graphBytes(source.encoder, 'encoder'), graphBytes(source.decoder, 'decoder')]);
   } else if (typeof source === 'string' || source instanceof URL) {
     const base = baseUrl(source);
     const fetching = { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.fetchOptions ? { init: options.fetchOptions } : {}) };
     const manifestBytes = await fetchModelFile(new URL(MANIFEST_FILE, base), MANIFEST_FILE, { ...fetching, cache: false });
-    manifest = parseManifest(new TextDecoder().decode(manifestBytes));
+    checkLimit(limits, 'maxManifestBytes', manifestBytes.length, `The manifest ${MANIFEST_FILE}`);
+    manifest = parseManifest(new TextDecoder().decode(manifestBytes), limits);
     const cache = options.cache ?? 'onnx-vae';
     const files = (await backend.choosePrecision(manifest.name, manifest.float16 !== undefined)) === 'float16' ? manifest.float16! : { encoder: manifest.encoder.file, decoder: manifest.decoder.file };
     [encoder, decoder] = await Promise.all([
@@ -157,9 +159,12 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
   } else {
     throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`);
   }
+  checkLimit(limits, 'maxGraphBytes', encoder.length, 'The encoder graph');
+  checkLimit(limits, 'maxGraphBytes', decoder.length, 'The decoder graph');
   return createVae({
     manifest,
     backend,
+    limits,
     encoder: { bytes: encoder },
     decoder: { bytes: decoder },
     images: webImageCodec,
