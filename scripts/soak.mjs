@@ -27,7 +27,7 @@ if (![calls, every, cycle].every((n) => Number.isSafeInteger(n) && n > 0)) {
 
 const options = { intraOpNumThreads: 1 };
 const mnist = await loadVae(join(ROOT, 'models/mnist-vae'), options);
-const conv = await loadVae(join(ROOT, 'models/fixtures/conv-moments'), options);
+const klf8 = await loadVae(join(ROOT, 'models/kl-f8'), options);
 const x = new VaeTensor(Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 7) / 7), [4, 784]);
 const image = new VaeTensor(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i) * 0.5), [1, 3, 32, 32]);
 const latent = new VaeTensor(new Float32Array(4 * 512 * 512), [1, 4, 512, 512]);
@@ -39,10 +39,10 @@ const mix = [
   async (i) => mnist.reconstruct(x, { sample: true, seed: i }),
   async (i) => mnist.score(x, { samples: 4, seed: i }),
   async (i) => mnist.generate({ n: 2, seed: i }),
-  async () => conv.reconstruct(image),
-  async () => conv.encode(image, { tiling: { tileSize: 16, overlap: 4 } }),
+  async () => klf8.reconstruct(image),
+  async () => klf8.encode(image, { tiling: { tileSize: 16, overlap: 8 } }),
   async () => mnist.sample({ n: 1e9 }),
-  async () => conv.decode(latent, { limits: { maxUntiledPixels: 65536 } }),
+  async () => klf8.decode(latent, { limits: { maxUntiledPixels: 65536 } }),
   async () => mnist.score(x, { samples: 2 ** 31 }),
 ];
 const failures = { typed: 0 };
@@ -86,7 +86,7 @@ for (let i = 1; i <= calls; i++) {
     console.log(line(i, started));
   }
 }
-await Promise.all([mnist.dispose(), conv.dispose()]);
+await Promise.all([mnist.dispose(), klf8.dispose()]);
 const half = rss.slice(Math.floor(rss.length / 2));
 const growth = half.length > 1 ? (half.at(-1) - half[0]) / 2 ** 20 : 0;
 console.log(`soak: done; RSS change over the second half ${growth.toFixed(1)} MB; handles at the end ${handles()}`);

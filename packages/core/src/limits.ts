@@ -40,7 +40,7 @@ export const LIMITS = Object.freeze({
   maxOutputPixels: Object.freeze({
     default: 8192 * 8192,
     unit: 'pixels',
-    bounds: 'pixels (items x height x width) of the output of one decode, tiled or not (a tiled decode still returns one tensor: 12 bytes a pixel for RGB plus a 4-byte weight map), and of the prior draws of `sample`/`generate`.',
+    bounds: 'pixels (items x height x width) of any image tensor held whole: the output of one decode, tiled or not (12 bytes a pixel for RGB plus a 4-byte weight map while tiling), images read whole for a tiled encode where they cannot be streamed (CLI `encode`/`reconstruct --tile`, the browser), and the prior draws of `sample`/`generate`.',
     flag: '--max-output-pixels',
     alternative: null,
   }),

@@ -190,7 +190,7 @@ describe('tiledEncode from a TileSource', () => {
     const encodeTile = async (tile: VaeTensor) => {
       const [, , h, w] = tile.dims as number[];
       const out = new Float32Array(2 * (h! / 8) * (w! / 8));
-      for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) out[Math.floor(y / 8) * (w! / 8) + Math.floor(x / 8)] += tile.data[y * w! + x]! / 64;
+      for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) out[Math.floor(y / 8) * (w! / 8) + Math.floor(x / 8)]! += tile.data[y * w! + x]! / 64;
       const half = (h! / 8) * (w! / 8);
       return { mean: new VaeTensor(out.slice(0, half), [1, 1, h! / 8, w! / 8]), logvar: new VaeTensor(out.slice(0, half).map((v) => -v), [1, 1, h! / 8, w! / 8]) };
     };
@@ -207,5 +207,16 @@ describe('tiledEncode from a TileSource', () => {
   it('refuses a region of the wrong dims with SHAPE_MISMATCH', async () => {
     const source: TileSource = { dims: [1, 3, 16, 16], region: async () => new VaeTensor(new Float32Array(3), [1, 3, 1, 1]) };
     await expect(tiledEncode(async () => ({ mean: new VaeTensor(new Float32Array(4), [1, 1, 2, 2]), logvar: null }), source, { factor: 8, tileSize: 16, overlap: 0 })).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+  });
+});
+
+describe('docs/limits.md', () => {
+  it('has one table row per limit, with its default and flag (rewrite it with node scripts/limits-table.mjs)', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'limits.md'), 'utf8');
+    for (const [name, spec] of Object.entries(LIMITS)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row).toContain(spec.default.toLocaleString('en-US'));
+      if (spec.flag !== null) expect(row).toContain(spec.flag);
+    }
   });
 });

@@ -78,7 +78,9 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
     for (let i = 0; i < inputs.length; i++) {
       const image = await openImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options);
       pixels += image.width * image.height;
+      // Read whole: for a graph run without tiling, or (tiled, but the caller wants the whole tensor) as large as a decode's output.
       if (options.untiled) checkLimit(limits, 'maxUntiledPixels', pixels, `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) for a graph run without tiling`);
+      else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) read whole`);
       opened.push(image);
     }
     const images: DecodedImage[] = [];

@@ -116,9 +116,11 @@ async function readConfig(path: string, limits: ResolvedLimits): Promise<Record<
  * @param modelDir - the model folder
  * @param options - `device` (`'cpu'` default, or `'cuda'` with `deviceId`, falling back to CPU with a warning
  *   unless `strict`), `maxBatch` (default 256), thread counts, `enableCpuMemArena`, `enableMemPattern`,
- *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`)
+ *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `limits` (resource limits of
+ *   every call, see `LIMITS` and docs/limits.md; default: their defaults)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
- *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`)
+ *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`), {@link LimitExceededError} for a manifest
+ *   or graph over its limit
  * @example
  * import { loadVae } from '@onnx-vae/node';
  * const vae = await loadVae('models/mnist-vae');

@@ -77,6 +77,16 @@ linux('bombs under an RSS watchdog', () => {
     expect(run.peakRssMb).toBeLessThan(400);
   });
 
+  it.each([
+    ['encode --tile', ['encode', KL_F8, 'PNG', '-o', 'OUT/x.npy', '--tile']],
+    ['reconstruct --tile', ['reconstruct', KL_F8, 'PNG', '-o', 'OUT/x.png', '--tile']],
+  ])('the same PNG through %s, which needs it whole, is refused at maxOutputPixels', async (_, args) => {
+    const run = await watched(1000, args.map((a) => a.replace('PNG', join(dir, 'bomb-16383.png')).replace('OUT', dir)));
+    expect(run.code).toBe(2);
+    expect(run.stderrTail).toContain('read whole is 268,402,689 pixels, over the limit maxOutputPixels of 67,108,864');
+    expect(run.peakRssMb).toBeLessThan(400);
+  });
+
   it('a 2,251-byte .vlat of a [1, 4, 512, 512] latent is refused before the decoder runs: decompress without --tile', async () => {
     expect((await readFile(join(dir, 'bomb.vlat'))).length).toBeLessThan(3000);
     const run = await watched(1000, ['decompress', KL_F8, join(dir, 'bomb.vlat'), '-o', join(dir, 'out.png')]);

@@ -102,7 +102,7 @@ describe('limits on the API', () => {
       [() => mnist.encode(new VaeTensor(new Float32Array(784 * 4), [4, 784]), { limits: { maxBatchItems: 3 } }), 'maxBatchItems'],
       [() => mnist.decode(new VaeTensor(new Float32Array(50 * 4), [4, 50]), { limits: { maxBatchItems: 3 } }), 'maxBatchItems'],
     ] as const) {
-      const error = await rejectionOf(Promise.resolve().then(call));
+      const error = await rejectionOf(Promise.resolve().then(call as () => unknown));
       expect(error?.error).toBeInstanceOf(LimitExceededError);
       expect((error?.error as LimitExceededError).limit).toBe(limit);
     }

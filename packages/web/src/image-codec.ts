@@ -134,6 +134,7 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
       checkLimit(limits, 'maxInputPixels', width * height, `The image ${name} (${width}x${height})`);
       pixels += width * height;
       if (options.untiled) checkLimit(limits, 'maxUntiledPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) for a graph run without tiling`);
+      else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) read whole`);
       let crop = { x: 0, y: 0, width, height };
       let size = { width, height };
       if (shape.width !== null && shape.height !== null) {
