@@ -34,7 +34,7 @@ const latent = new VaeTensor(new Float32Array(4 * 512 * 512), [1, 4, 512, 512]);
 
 /** One call of the mix, chosen by the call's number; bad calls must fail with a typed error. */
 const mix = [
-  async (i) => (await mnist.encode(x)).kl(),
+  async () => (await mnist.encode(x)).kl(),
   async (i) => mnist.decode(mnist.sample({ n: 4, seed: i })),
   async (i) => mnist.reconstruct(x, { sample: true, seed: i }),
   async (i) => mnist.score(x, { samples: 4, seed: i }),

@@ -25,7 +25,7 @@ function typedOnly(parse: () => unknown): boolean {
     return true;
   } catch (error) {
     if (VaeError.isInstance(error)) return true;
-    throw new Error(`untyped error: ${String(error)}`);
+    throw new Error(`untyped error: ${String(error)}`, { cause: error });
   }
 }
 

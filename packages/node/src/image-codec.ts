@@ -3,8 +3,8 @@
  * RGB, alpha; EXIF orientation applied), model data out, and back to PNG, JPEG or WebP bytes. Pixel conversions
  * are core's (`pixelsToTensor`, `tensorToPixels`); sharp decodes and encodes.
  */
-import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
-import type { ImageCodec, ImageReadLimits, ImageReadOptions, Manifest, ResourceLimits } from '@onnx-vae/core';
+import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
+import type { ImageCodec, ResourceLimits } from '@onnx-vae/core';
 import { resolveLimits } from '@onnx-vae/core';
 import { openImageTiles } from './image-tiles.js';
 import { label, loadSharp, openImage, rawPixels } from './image-open.js';

@@ -5,7 +5,7 @@
  * give the same numbers for the same pixels; the browser's canvas decodes, resizes and crops.
  */
 import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
-import type { ImageCodec, ImageReadOptions, Manifest } from '@onnx-vae/core';
+import type { ImageCodec, ImageReadOptions } from '@onnx-vae/core';
 
 /** Image inputs in the browser. A Blob (or File) holds an encoded image (PNG, JPEG, WebP, ...). */
 export type WebImageInput = ImageData | HTMLImageElement | ImageBitmap | HTMLCanvasElement | OffscreenCanvas | Blob;
