@@ -328,7 +328,9 @@ export class Vae<I = never, O = never, W = never> {
    *   `tiling` (image models: `true` or `{ tileSize, overlap }` in image pixels)
    * @returns the posterior; an image model pads inputs whose size is not a multiple of `latent.spatialFactor`, so
    *   its latent covers the padded size (`reconstruct` crops back)
-   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`
+   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`;
+   *   {@link LimitExceededError} over `maxInputPixels`, `maxUntiledPixels` (without tiling) or `maxBatchItems`
+   *   (`limits` overrides the VAE's for this call). With tiling, Node reads images region by region.
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
@@ -371,8 +373,11 @@ export class Vae<I = never, O = never, W = never> {
    * Decodes latents into the data space (probabilities for a Bernoulli-logits decoder).
    *
    * @param z - latents of dims `[N, ...latent.shape]`
-   * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop)
-   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
+   * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop),
+   *   `limits`
+   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values; {@link InvalidOptionError} for
+   *   a bad `tiling` or `size`; {@link LimitExceededError} when the output is over `maxOutputPixels`, or over
+   *   `maxUntiledPixels` without tiling (checked before the decoder runs)
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
@@ -424,7 +429,8 @@ export class Vae<I = never, O = never, W = never> {
   /**
    * Draws latents: z = mean + std * eps from a posterior, or z ~ N(0, I) from the prior.
    *
-   * @throws {@link InvalidOptionError} for a bad `n`, `seed` or `latentShape`
+   * @throws {@link InvalidOptionError} for a bad `n`, `seed` or `latentShape`; {@link LimitExceededError} over
+   *   `maxDraws` (n x items) or, for image models, `maxOutputPixels`
    * @example
    * const z = vae.sample(await vae.encode(x), { seed: 1 });
    * const prior = vae.sample({ n: 16, seed: 1 });
@@ -528,7 +534,8 @@ export class Vae<I = never, O = never, W = never> {
    *
    * @param x - data of dims `[N, ...data.shape]`
    * @param options - `samples` k (default 1), `seed` (default random, reported), `eps` of dims `[k, N, ...latent]`
-   * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1])
+   * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1]);
+   *   {@link LimitExceededError} over `maxSamples` (k) or `maxScoreRows` (k x N), before any work
    * @example
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
