@@ -4,7 +4,7 @@
 import { concatBatches } from '@onnx-vae/node';
 import type { VaeTensor } from '@onnx-vae/node';
 import type { NodeVae as Vae } from '@onnx-vae/node';
-import { inBatches, openModel, readModelManifest } from '../context.js';
+import { inBatches, limitsOption, openModel, readModelManifest } from '../context.js';
 import type { Command, CommandContext } from '../context.js';
 import { readLatentInputs } from '../inputs.js';
 import { dataTargets, writeData } from '../outputs.js';
@@ -40,7 +40,7 @@ export const decodeCommand: Command = {
   async run(context) {
     const { manifest } = await readModelManifest(context);
     const targets = await dataTargets(context, manifest);
-    const { tensor } = await readLatentInputs(context.inputs, manifest);
+    const { tensor } = await readLatentInputs(context.inputs, manifest, limitsOption(context));
     const vae = await openModel(context);
     try {
       await writeData(targets, await decodeInBatches(context, vae, tensor), manifest);

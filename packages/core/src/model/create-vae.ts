@@ -1,4 +1,5 @@
 import type { BackendSession } from '../backend.js';
+import { resolveLimits } from '../limits.js';
 import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
 import type { Manifest } from '../manifest/types.js';
@@ -23,6 +24,7 @@ function checkMaxBatch(value: unknown): number {
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
+  const limits = resolveLimits(options.limits);
   const encoder = await options.backend.createSession(options.encoder, 'encoder');
   let decoder: BackendSession;
   try {
@@ -43,5 +45,5 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info);
+  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info, limits);
 }

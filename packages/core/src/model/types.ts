@@ -1,6 +1,7 @@
 /** Options and results of the {@link Vae} API. */
 import type { Backend, ModelSource } from '../backend.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
+import type { ResourceLimits } from '../limits.js';
 import type { Detection } from '../manifest/detect.js';
 import type { GraphInfo, Manifest } from '../manifest/types.js';
 import type { SpatialSize } from '../tensor/spatial.js';
@@ -15,6 +16,14 @@ export const DEFAULT_MAX_BATCH = 256;
 export interface VaeOptions {
   /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default {@link DEFAULT_MAX_BATCH} (256). */
   readonly maxBatch?: number;
+  /** Resource limits of every call (see `LIMITS`, docs/limits.md); calls may override them with their own `limits`. */
+  readonly limits?: ResourceLimits;
+}
+
+/** The `limits` option of a call: overrides the VAE's limits for this call only. */
+export interface CallLimitOptions {
+  /** Resource limits for this call, over the VAE's (see `LIMITS`). */
+  readonly limits?: ResourceLimits;
 }
 
 /**
@@ -36,13 +45,13 @@ export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout
 export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout' | 'onProgress'>;
 
 /** Options of {@link Vae.encode}. */
-export interface EncodeOptions extends ImageReadOptions, ProgressOptions {
+export interface EncodeOptions extends ImageReadOptions, ProgressOptions, CallLimitOptions {
   /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: EncodeTiling;
 }
 
 /** Options of {@link Vae.decode}. */
-export interface DecodeOptions extends ProgressOptions {
+export interface DecodeOptions extends ProgressOptions, CallLimitOptions {
   /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: DecodeTiling;
   /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
@@ -67,7 +76,7 @@ export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOp
 }
 
 /** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */
-export interface PriorSampleOptions extends NoiseOptions {
+export interface PriorSampleOptions extends NoiseOptions, CallLimitOptions {
   /** Number of draws. Default 1. */
   readonly n?: number;
   /** Latent item shape, needed only when the manifest leaves spatial sizes open (`null`). */
@@ -78,7 +87,7 @@ export interface PriorSampleOptions extends NoiseOptions {
 export interface GenerateOptions extends PriorSampleOptions, ProgressOptions {}
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions {
+export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions, CallLimitOptions {
   /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
   readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
@@ -86,7 +95,7 @@ export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, Prog
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions extends ImageReadOptions {
+export interface ScoreOptions extends ImageReadOptions, CallLimitOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */
