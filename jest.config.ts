@@ -10,7 +10,11 @@ const config: Config = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+    // cookie 2 (under Fastify's inject, through light-my-request) ships only ES modules, which jest on Node 20 cannot
+    // require; it is compiled to CommonJS like the sources.
+    '/node_modules/\\.pnpm/cookie@2[^/]*/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/cookie@2|cookie/))'],
   moduleNameMapper: {
     // Every workspace package @onnx-vae/NAME lives in packages/NAME; subpath exports map to src/SUBPATH/index.ts.
     '^@onnx-vae/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',

@@ -15,7 +15,7 @@ import { machineLine, writeDocBlock } from './stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models/kl-f8');
-const BIN = join(ROOT, 'packages/dataset/dist/bin.js');
+const BIN = join(ROOT, 'packages/cli/dist/main.js');
 const requireDataset = createRequire(join(ROOT, 'packages/dataset/package.json'));
 const sharp = requireDataset('sharp');
 const { Queue, Worker } = await import(requireDataset.resolve('bullmq'));

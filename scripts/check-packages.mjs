@@ -113,7 +113,17 @@ for (const name of nodePackages) {
 const strict = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types: [] };
 writeFileSync(
   join(consumer, 'esm.ts'),
-  `import { loadVae, VaeError } from '@onnx-vae/node';\nimport type { Vae } from '@onnx-vae/core';\nconst vae: Vae = await loadVae('m');\n// @ts-expect-error a number is no tensor input\nawait vae.encode(42);\nexport const ok: boolean = VaeError.isInstance(new Error());\n`,
+  [
+    "import { loadVae, VaeError } from '@onnx-vae/node';",
+    "import type { Vae } from '@onnx-vae/core';",
+    "const vae = await loadVae('m');",
+    '// A loaded model is a Vae (its type parameters default so that any runtime\'s Vae fits).',
+    'export const general: Vae = vae;',
+    '// @ts-expect-error a number is no tensor input (the published types are not `any`)',
+    'await vae.encode(42);',
+    'export const ok: boolean = VaeError.isInstance(new Error());',
+    '',
+  ].join('\n'),
 );
 writeFileSync(join(consumer, 'cjs.cts'), `import { loadVae } from '@onnx-vae/node';\nexport const load: typeof loadVae = loadVae;\n`);
 writeFileSync(

@@ -168,12 +168,12 @@ export async function setupImagePanel(initial: { device: Device; model: string |
     $('original-size').textContent = `${source.name}, ${image.width}×${image.height}`;
     const { vae, backend, loadMs } = await current();
     $('load-ms').textContent = loadMs.toFixed(0);
-    $('device-info').textContent = `${backend.name ?? '?'}: ${backend.deviceReason}`;
-    say(`Encoding ${image.width}×${image.height} with ${vae.manifest.name} on ${backend.executionProvider}…`);
+    $('device-info').textContent = `${backend.name}: ${backend.reason}`;
+    say(`Encoding ${image.width}×${image.height} with ${vae.manifest.name} on ${backend.device}…`);
     const t0 = performance.now();
     const q = await vae.encode(image);
     const t1 = performance.now();
-    say(`Decoding with ${vae.manifest.name} on ${backend.executionProvider}…`);
+    say(`Decoding with ${vae.manifest.name} on ${backend.device}…`);
     const decoded = await vae.decode(q.mean);
     const t2 = performance.now();
     const { range, layout } = vae.manifest.data;
@@ -195,7 +195,7 @@ export async function setupImagePanel(initial: { device: Device; model: string |
       const { min, max } = drawChannel(canvas, plane, width, height);
       canvas.title = `channel ${c}: ${min.toFixed(2)} … ${max.toFixed(2)}`;
     });
-    say(`Reconstructed ${source.name} with ${vae.manifest.name} on ${backend.executionProvider}.${chosen.note ? ` ${chosen.note}` : ''}`, 'done');
+    say(`Reconstructed ${source.name} with ${vae.manifest.name} on ${backend.device}.${chosen.note ? ` ${chosen.note}` : ''}`, 'done');
   };
 
   /** Runs one reconstruction after another; a click while one runs queues the next. */

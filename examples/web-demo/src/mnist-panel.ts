@@ -117,7 +117,7 @@ export async function setupMnistPanel(initial: { device: Device }): Promise<{ se
       for (const select of [dimX, dimY]) select.replaceChildren(...order.map(([v, d]) => new Option(`z${d} (variance ${v.toFixed(2)})`, String(d))));
       dimX.selectedIndex = 0;
       dimY.selectedIndex = 1;
-      say(`mnist-vae on ${backend.executionProvider} (${backend.deviceReason}); ${order.filter(([v]) => v > 0.01).length} of ${LATENTS} latents active on these ${count} digits.`);
+      say(`mnist-vae on ${backend.device} (${backend.reason}); ${order.filter(([v]) => v > 0.01).length} of ${LATENTS} latents active on these ${count} digits.`);
     });
     renderGrid();
     renderPath();

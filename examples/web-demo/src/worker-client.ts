@@ -1,13 +1,6 @@
-// Starting a VAE in its own module worker, and asking the worker which device it really runs on.
+// Starting a VAE in its own module worker; its backendInfo says which device it really runs on.
 import { loadVaeInWorker } from '@onnx-vae/web';
-import type { Device, LoadProgress, ModelFiles, WorkerVae } from '@onnx-vae/web';
-
-/** What the worker reports about its backend (see vae-worker.ts). */
-export interface BackendInfo {
-  readonly name: string | null;
-  readonly executionProvider: string | null;
-  readonly deviceReason: string;
-}
+import type { BackendInfo, Device, LoadProgress, ModelFiles, WorkerVae } from '@onnx-vae/web';
 
 /** A VAE in a worker of its own; `close()` disposes it and ends the worker. */
 export interface RemoteVae {
@@ -19,19 +12,6 @@ export interface RemoteVae {
 
 /** onnxruntime-web's .wasm files, copied next to the page by build.mjs. */
 export const WASM_PATHS = new URL('ort/', location.href).href;
-
-function askBackend(worker: Worker): Promise<BackendInfo> {
-  return new Promise((resolve) => {
-    const listener = (event: MessageEvent): void => {
-      const data = event.data as { demo?: string; info?: BackendInfo } | null;
-      if (data?.demo !== 'backend' || !data.info) return;
-      worker.removeEventListener('message', listener);
-      resolve(data.info);
-    };
-    worker.addEventListener('message', listener);
-    worker.postMessage({ demo: 'backend' });
-  });
-}
 
 /**
  * Loads a VAE in a new module worker.
@@ -45,7 +25,7 @@ export async function startRemoteVae(source: string | ModelFiles, device: Device
   try {
     const vae = await loadVaeInWorker(worker, source, { device, wasmPaths: WASM_PATHS, ...(onProgress ? { onProgress } : {}) });
     const loadMs = performance.now() - started;
-    const backend = await askBackend(worker);
+    const backend = vae.backendInfo;
     let closed = false;
     return {
       vae,

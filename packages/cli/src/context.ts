@@ -1,15 +1,15 @@
 /**
- * What every CLI command gets: its parsed arguments, the output streams, and helpers to open the model and to run
- * work in batches of `--max-batch` with a progress bar.
+ * What every CLI command gets: its parsed arguments, the output streams, and helpers to open the model and to show
+ * the progress an API call reports.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ModelFileError } from '@onnx-vae/node';
+import { DEFAULT_MAX_BATCH, ModelFileError } from '@onnx-vae/node';
 import type { Detection, Manifest, ResolvedLimits } from '@onnx-vae/node';
 import { folderModelStore, loadVae, planModel } from '@onnx-vae/node';
 import type { Device, NodeVae as Vae } from '@onnx-vae/node';
 import { cliLimits } from './limits.js';
-import { UsageError, integerOption } from './options.js';
+import { UsageError, integerOption, stringOption } from './options.js';
 import type { OptionSpec, OptionValues } from './options.js';
 import { ProgressBar, progressEnabled } from './progress.js';
 import type { ProgressStream } from './progress.js';
@@ -57,9 +57,6 @@ export interface Command {
   run(context: CommandContext): Promise<void>;
 }
 
-/** Default items per graph run, as the API's `maxBatch`. */
-export const DEFAULT_MAX_BATCH = 256;
-
 /** `--max-batch`, default {@link DEFAULT_MAX_BATCH}. */
 export function maxBatch(context: CommandContext): number {
   return integerOption(context.values, 'max-batch', 1, DEFAULT_MAX_BATCH);
@@ -86,8 +83,8 @@ export async function modelFolder(context: CommandContext): Promise<string> {
 
 /** `--preset`, as the loading options take it. */
 export function presetOption(context: CommandContext): { preset?: string } {
-  const preset = context.values.preset;
-  return typeof preset === 'string' ? { preset } : {};
+  const preset = stringOption(context.values, 'preset');
+  return preset === undefined ? {} : { preset };
 }
 
 /**
@@ -152,15 +149,22 @@ export async function openModel(context: CommandContext): Promise<Vae> {
 }
 
 /**
- * A progress bar fed by an API call's `onProgress(done)` (items done so far), shown per `--progress` /
- * `--no-progress` and whether stderr is a terminal, for work of `total` items run in batches of `maxBatch`.
+ * Whether to show progress for work of `steps` graph runs: per `--progress` / `--no-progress` and whether stderr is a
+ * terminal, and only for more than one step.
+ */
+export function showProgress(context: CommandContext, steps: number): boolean {
+  return progressEnabled(steps, context.io.stderr, { progress: context.values.progress === true, noProgress: context.values['no-progress'] === true });
+}
+
+/**
+ * A progress bar fed by an API call's `onProgress(done, total)` (rows done so far), shown per {@link showProgress}
+ * for work of `total` rows run in batches of `maxBatch`.
  *
- * @returns the callback to pass as `onProgress`, and `finish` to call when the call settles (also on failure)
+ * @returns the callback to pass as `onProgress`, and `finish` to call when the call settles (also on failure, so an
+ *   error message starts on a line of its own)
  */
 export function progressReporter(context: CommandContext, label: string, total: number, maxBatch: number): { onProgress: (done: number) => void; finish(): void } {
-  const stderr = context.io.stderr;
-  const enabled = progressEnabled(Math.ceil(total / maxBatch), stderr, { progress: context.values.progress === true, noProgress: context.values['no-progress'] === true });
-  const bar = new ProgressBar(label, total, stderr, enabled);
+  const bar = new ProgressBar(label, total, context.io.stderr, showProgress(context, Math.ceil(total / maxBatch)));
   let reported = 0;
   return {
     onProgress: (done) => {
@@ -172,31 +176,6 @@ export function progressReporter(context: CommandContext, label: string, total: 
 }
 
 /**
- * Runs `work` on consecutive ranges of at most `--max-batch` items, in order, advancing a progress bar.
- *
- * @param context - the command
- * @param label - the bar's label
- * @param total - number of items
- * @param work - called with `[start, end)` of each batch
- */
-export async function inBatches(context: CommandContext, label: string, total: number, work: (start: number, end: number) => Promise<void>): Promise<void> {
-  const size = maxBatch(context);
-  const batches = Math.ceil(total / size);
-  const enabled = progressEnabled(batches, context.io.stderr, { progress: context.values.progress === true, noProgress: context.values['no-progress'] === true });
-  const bar = new ProgressBar(label, total, context.io.stderr, enabled);
-  try {
-    for (let start = 0; start < total; start += size) {
-      const end = Math.min(total, start + size);
-      await work(start, end);
-      bar.advance(end - start);
-    }
-  } finally {
-    // Also on failure, so an error message starts on a line of its own.
-    bar.finish();
-  }
-}
-
-/**
  * The `-o` path of a command that needs one.
  *
  * @throws {@link UsageError} when it is missing
@@ -205,6 +184,18 @@ export function requiredOutput(context: CommandContext, what: string): string {
   const output = context.values.output;
   if (typeof output !== 'string') throw new UsageError(context.command, `missing -o <${what}>.`);
   return output;
+}
+
+/**
+ * A string option a command cannot do without, e.g. `--queue`.
+ *
+ * @param what - its value's placeholder for the message, e.g. `redis://HOST:PORT[/DB]`
+ * @throws {@link UsageError} when it is missing
+ */
+export function requiredOption(context: CommandContext, name: string, what: string): string {
+  const value = stringOption(context.values, name);
+  if (value === undefined) throw new UsageError(context.command, `missing --${name} ${what}.`);
+  return value;
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
  */
-import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, InvalidOptionError, LimitExceededError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
+import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, LimitExceededError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
 import type { AlphaMode, ImageFit } from '@onnx-vae/node';
 import type { CommandContext } from './context.js';
+import { choiceOption } from './options.js';
 import type { OptionSpec } from './options.js';
 import type { Dim, Manifest } from '@onnx-vae/node';
-import { nodeImageCodec, parseNpy, readInputFile } from '@onnx-vae/node';
+import { isNpy, nodeImageCodec, parseNpy, readInputFile } from '@onnx-vae/node';
 import type { ImageReadLimits, ImageReadOptions, ResolvedLimits } from '@onnx-vae/node';
 import { limitsOption } from './context.js';
 
@@ -23,11 +24,9 @@ export const IMAGE_INPUT_OPTIONS = Object.freeze({
  * @throws {@link InvalidOptionError} for values outside the tables
  */
 export function imageReadOptions(context: CommandContext): ImageReadOptions & ImageReadLimits {
-  const fit = context.values.fit;
-  const alpha = context.values.alpha;
-  if (fit !== undefined && !Object.hasOwn(IMAGE_FITS, fit as string)) throw new InvalidOptionError('fit', `Expected --fit to be one of ${Object.keys(IMAGE_FITS).join(', ')} but received ${JSON.stringify(fit)}.`);
-  if (alpha !== undefined && !Object.hasOwn(ALPHA_MODES, alpha as string)) throw new InvalidOptionError('alpha', `Expected --alpha to be one of ${Object.keys(ALPHA_MODES).join(', ')} but received ${JSON.stringify(alpha)}.`);
-  return { ...(fit === undefined ? {} : { fit: fit as ImageFit }), ...(alpha === undefined ? {} : { alpha: alpha as AlphaMode }), limits: limitsOption(context), untiled: context.values.tile !== true };
+  const fit = choiceOption<ImageFit>(context.values, 'fit', IMAGE_FITS);
+  const alpha = choiceOption<AlphaMode>(context.values, 'alpha', ALPHA_MODES);
+  return { ...(fit === undefined ? {} : { fit }), ...(alpha === undefined ? {} : { alpha }), limits: limitsOption(context), untiled: context.values.tile !== true };
 }
 
 /** A batch read from the command line. */
@@ -36,12 +35,6 @@ export interface InputBatch {
   readonly tensor: VaeTensor;
   /** One name per item: the file path, or `file.npy[i]` for the items of an `.npy` batch. */
   readonly names: readonly string[];
-}
-
-const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-
-function isNpy(path: string, bytes: Uint8Array): boolean {
-  return path.toLowerCase().endsWith('.npy') || NPY_MAGIC.every((b, i) => bytes[i] === b);
 }
 
 function fits(dims: readonly number[], shape: readonly Dim[]): boolean {
@@ -102,7 +95,7 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
     const bytes = await readInputFile(path, imageOptions.limits);
-    if (isNpy(path, bytes)) {
+    if (path.toLowerCase().endsWith('.npy') || isNpy(bytes)) {
       const { dtype, tensor } = parseNpy(bytes, path);
       if (dtype === '|u1') {
         const table = pixelValueTable(255, manifest.data.range);

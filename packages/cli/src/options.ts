@@ -101,15 +101,24 @@ export function integerOption(values: OptionValues, name: string, minimum: numbe
 /**
  * Reads a string option that must be one of a table's keys.
  *
+ * @param fallback - the value when the option is absent (`undefined` when not given)
  * @throws {@link InvalidOptionError} listing the valid values
  */
-export function choiceOption<T extends string>(values: OptionValues, name: string, table: Readonly<Record<T, unknown>>, fallback: T): T {
+export function choiceOption<T extends string>(values: OptionValues, name: string, table: Readonly<Record<T, unknown>>): T | undefined;
+export function choiceOption<T extends string>(values: OptionValues, name: string, table: Readonly<Record<T, unknown>>, fallback: T): T;
+export function choiceOption<T extends string>(values: OptionValues, name: string, table: Readonly<Record<T, unknown>>, fallback?: T): T | undefined {
   const raw = values[name];
   if (raw === undefined) return fallback;
   if (typeof raw !== 'string' || !Object.hasOwn(table, raw)) {
     throw new InvalidOptionError(name, `Expected --${name} to be one of ${Object.keys(table).join(', ')} but received ${JSON.stringify(raw)}.`);
   }
   return raw as T;
+}
+
+/** Reads a string option; `undefined` when absent. */
+export function stringOption(values: OptionValues, name: string): string | undefined {
+  const raw = values[name];
+  return typeof raw === 'string' ? raw : undefined;
 }
 
 /**

@@ -3,8 +3,8 @@
  * after the work is done.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { InvalidOptionError, gridLayout, itemImageGeometry, sizeOf, tensorToPixels, tileImages } from '@onnx-vae/node';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InvalidOptionError, describe, gridLayout, imageGrid, itemImageGeometry, sizeOf, tensorToPixels } from '@onnx-vae/node';
 import type { Manifest, PixelImage, VaeTensor } from '@onnx-vae/node';
 import { encodeNpy, encodePng, writeFileAtomic } from '@onnx-vae/node';
 import type { CommandContext } from './context.js';
@@ -153,12 +153,31 @@ export async function dataTargets(context: CommandContext, manifest: Manifest): 
 /**
  * Writes decoded data to its targets: `.npy` of the whole batch, a PNG grid (`--cols` columns, default
  * `ceil(sqrt(N))`), and one PNG per item under `--out-dir`.
+ *
+ * @returns what was written, for the command's line on success, e.g.
+ *   `samples.png: 16 items in a grid of 4 columns, 122x122; out/: 16 PNGs of 28x28, 0000.png to 0015.png`
  */
-export async function writeData(targets: DataTargets, data: VaeTensor, manifest: Manifest): Promise<void> {
+export async function writeData(targets: DataTargets, data: VaeTensor, manifest: Manifest): Promise<string> {
   const files: OutputFile[] = [];
+  const wrote: string[] = [];
+  const count = data.dims[0]!;
   const images = targets.format === 'png' || targets.outDir !== null ? itemImages(data, manifest) : [];
-  if (targets.output !== null && targets.format === 'npy') files.push(npyFile(targets.output, data));
-  if (targets.output !== null && targets.format === 'png') files.push(await pngFile(targets.output, tileImages(images, gridLayout(images.length, targets.cols).cols)));
-  if (targets.outDir !== null) files.push(...(await pngFolder(targets.outDir, images)));
+  if (targets.output !== null && targets.format === 'npy') {
+    files.push(npyFile(targets.output, data));
+    wrote.push(`${targets.output}: ${count} items ${describe([...data.dims])} float32`);
+  }
+  if (targets.output !== null && targets.format === 'png') {
+    const cols = gridLayout(images.length, targets.cols).cols;
+    const grid = imageGrid(images, cols);
+    files.push(await pngFile(targets.output, grid));
+    wrote.push(`${targets.output}: ${count} items in a grid of ${cols} columns, ${grid.width}x${grid.height}`);
+  }
+  if (targets.outDir !== null) {
+    const pngs = await pngFolder(targets.outDir, images);
+    files.push(...pngs);
+    const name = (file: OutputFile | undefined): string => basename(file?.path ?? '');
+    wrote.push(`${targets.outDir}: ${count} PNGs of ${images[0]?.width}x${images[0]?.height}, ${name(pngs[0])} to ${name(pngs.at(-1))}`);
+  }
   await writeOutputs(files, targets.outDir === null ? [] : [targets.outDir]);
+  return wrote.join('; ');
 }

@@ -15,6 +15,53 @@ const TTY_INTERVAL_MS = 100;
 const LOG_INTERVAL_MS = 1000;
 
 /**
+ * One status line on stderr, redrawn in place on a terminal (at most every 100 ms) and written as a new line
+ * elsewhere (at most every second). Disabled lines draw nothing. {@link ProgressBar} draws through one; commands
+ * with their own status text (the dataset jobs) use it directly.
+ */
+export class ProgressLine {
+  private lastDraw = -Infinity;
+  private latest: string | null = null;
+  private drawn: string | null = null;
+
+  /**
+   * @param stream - where to draw (stderr)
+   * @param enabled - false: draw nothing
+   */
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly enabled: boolean,
+  ) {}
+
+  /** Shows `text`, unless the last draw was too recent; `force` draws it anyway (e.g. when the work is complete). */
+  update(text: string, force = false): void {
+    this.latest = text;
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (!force && now - this.lastDraw < (this.stream.isTTY ? TTY_INTERVAL_MS : LOG_INTERVAL_MS)) return;
+    this.lastDraw = now;
+    this.draw(text);
+  }
+
+  /** Whether anything was drawn. */
+  get hasDrawn(): boolean {
+    return this.drawn !== null;
+  }
+
+  /** Draws the latest text if it was not drawn, and ends the line on a terminal. */
+  finish(): void {
+    if (!this.enabled || this.latest === null) return;
+    if (this.drawn !== this.latest) this.draw(this.latest);
+    if (this.stream.isTTY) this.stream.write('\n');
+  }
+
+  private draw(text: string): void {
+    this.drawn = text;
+    this.stream.write(this.stream.isTTY ? `\r${text}\x1b[K` : `${text}\n`);
+  }
+}
+
+/**
  * A progress bar over a known number of items. Disabled bars do nothing.
  *
  * @example
@@ -23,8 +70,8 @@ const LOG_INTERVAL_MS = 1000;
  */
 export class ProgressBar {
   private done = 0;
-  private lastDraw = -Infinity;
   private readonly started = Date.now();
+  private readonly line: ProgressLine;
 
   /**
    * @param label - what is being done, e.g. `"encode"`
@@ -35,33 +82,29 @@ export class ProgressBar {
   constructor(
     private readonly label: string,
     private readonly total: number,
-    private readonly stream: ProgressStream,
-    private readonly enabled: boolean,
-  ) {}
+    stream: ProgressStream,
+    enabled: boolean,
+  ) {
+    this.line = new ProgressLine(stream, enabled);
+  }
 
   /** Marks `count` more items as done and redraws (at most every 100 ms on a terminal, every second elsewhere). */
   advance(count: number): void {
     this.done = Math.min(this.total, this.done + count);
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (this.done < this.total && now - this.lastDraw < (this.stream.isTTY ? TTY_INTERVAL_MS : LOG_INTERVAL_MS)) return;
-    this.lastDraw = now;
-    this.draw();
+    this.line.update(this.text(), this.done >= this.total);
   }
 
-  /** Draws the final state and ends the line. */
+  /** Draws the final state (unless the complete bar is drawn already) and ends the line. */
   finish(): void {
-    if (!this.enabled) return;
-    if (this.lastDraw === -Infinity || this.done < this.total) this.draw();
-    if (this.stream.isTTY) this.stream.write('\n');
+    if (this.done < this.total || !this.line.hasDrawn) this.line.update(this.text());
+    this.line.finish();
   }
 
-  private draw(): void {
+  private text(): string {
     const fraction = this.total === 0 ? 1 : this.done / this.total;
     const filled = Math.round(fraction * BAR_WIDTH);
     const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
-    const text = `${this.label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${this.done}/${this.total} items ${String(Math.floor(fraction * 100)).padStart(3)}% ${seconds}s`;
-    this.stream.write(this.stream.isTTY ? `\r${text}\x1b[K` : `${text}\n`);
+    return `${this.label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${Math.floor(this.done)}/${this.total} items ${String(Math.floor(fraction * 100)).padStart(3)}% ${seconds}s`;
   }
 }
 

@@ -61,8 +61,8 @@ export function commandHelp(name: string, commands: CommandTable = COMMANDS): st
     command.details,
     '',
     'Options:',
-    formatOptions(command.options),
-    formatOptions(COMMON_OPTIONS),
+    // One table, so the common options' descriptions line up with the command's own.
+    formatOptions({ ...command.options, ...COMMON_OPTIONS }),
     '',
   ].join('\n');
 }

@@ -7,21 +7,22 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { VaeTensor, pixelValueTable, readOnnxSummary, tensorToPixels } from '@onnx-vae/core';
 import type { Vae } from '@onnx-vae/core';
 import { loadVae } from '@onnx-vae/node';
 import { encodeNpy, readNpy } from '@onnx-vae/node';
 import { nodeImageCodec } from '@onnx-vae/node';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 import { runCli } from '../src/run';
 
-const ROOT = resolve(__dirname, '../../..');
+const fixtures = testFixtures(__dirname);
+const ROOT = fixtures.root;
 const MAIN = join(ROOT, 'packages/cli/dist/main.js');
-const FIXTURES = join(ROOT, 'models/fixtures');
-const MLP = join(FIXTURES, 'mlp-probs');
-const CONV = join(FIXTURES, 'conv-moments');
-const MNIST = join(ROOT, 'models/mnist-vae');
+const MLP = fixtures.model(MODEL_FIXTURES.probs);
+const CONV = fixtures.model(MODEL_FIXTURES.convMoments);
+const MNIST = fixtures.model('mnist-vae');
 const VERSION = '0.1.0';
 
 interface Run {
@@ -115,6 +116,20 @@ describe('usage, help and errors', () => {
     expect(reconstructHelp.stdout).toMatch(/each group is one row of originals/);
   });
 
+  it("aligns the common options' descriptions with the command's own in a command's help", async () => {
+    const help = await inProcess(['help', 'worker']);
+    const options = help.stdout.slice(help.stdout.indexOf('Options:\n') + 'Options:\n'.length).trimEnd().split('\n');
+    expect(options.slice(0, 4)).toEqual([
+      '      --queue redis://HOST:PORT[/DB]  the Redis of the BullMQ queue',
+      '      --name NAME                     queue name, one per dataset (default "dataset")',
+      '      --concurrency N                 shard jobs at once in this process (default 1)',
+      "      --lock-duration MS              job lock; a killed worker's job is retried after it (default 30000)",
+    ]);
+    expect(options).toContain('      --device cpu|cuda               execution provider (default cpu; cuda falls back to cpu with a warning)');
+    expect(options.at(-1)).toBe('  -h, --help                          show this help');
+    expect(new Set(options.map((line) => line.search(/(?<=\S)  +\S/) + line.slice(line.search(/(?<=\S)  +\S/)).search(/\S/))).size).toBe(1);
+  });
+
   it('exits with 2, without a stack trace, on usage errors and bad inputs (real processes)', async () => {
     const runs = await Promise.all([
       cli(['frobnicate', MLP], dir),
@@ -123,7 +138,7 @@ describe('usage, help and errors', () => {
       cli(['decode', MLP, 'x.npy', '-o', 'd.npy', ...ONE_THREAD], dir),
     ]);
     expect(runs.map((r) => r.status)).toEqual([2, 2, 2, 2]);
-    expect(runs[0]!.stderr.startsWith('onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress.\n\nUsage: onnx-vae <command>')).toBe(true);
+    expect(runs[0]!.stderr.startsWith('onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, encode-dataset, worker, dataset-status, serve.\n\nUsage: onnx-vae <command>')).toBe(true);
     expect(runs[1]!.stderr.startsWith('onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>')).toBe(true);
     expect(runs[2]!.stderr).toBe('onnx-vae: error [MODEL_FILE_NOT_FOUND]: The model folder no-such-model does not exist; pass a folder holding vae.json and the two ONNX files it names.\n');
     expect(runs[3]!.stderr).toBe('onnx-vae: error [SHAPE_MISMATCH]: x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].\n');
@@ -134,7 +149,7 @@ describe('usage, help and errors', () => {
   });
 
   it.each([
-    ['an unknown command', ['frobnicate', MLP], 'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress.\n\nUsage: onnx-vae <command>'],
+    ['an unknown command', ['frobnicate', MLP], 'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, encode-dataset, worker, dataset-status, serve.\n\nUsage: onnx-vae <command>'],
     ['an option instead of a command', ['--frobnicate'], 'onnx-vae: unknown option "--frobnicate"; the commands are'],
     ['no command', [], 'onnx-vae: missing the command.\n\nUsage: onnx-vae <command>'],
     ['an unknown option', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--bogus'], 'onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>'],
@@ -148,6 +163,9 @@ describe('usage, help and errors', () => {
     ['missing inputs', ['encode', MLP, '-o', 'z.npy'], 'onnx-vae encode: missing the input files (images or .npy arrays) after the model folder.\n\nUsage'],
     ['inputs to info', ['info', MLP, 'x.npy'], 'onnx-vae info: "info" takes no inputs after the model folder but received "x.npy".'],
     ['a missing model folder argument', ['info'], 'onnx-vae info: missing the model folder.\n\nUsage: onnx-vae info'],
+    ['a worker without --queue', ['worker', MLP], 'onnx-vae worker: missing --queue redis://HOST:PORT[/DB].\n\nUsage: onnx-vae worker'],
+    ['dataset-status without --queue', ['dataset-status'], 'onnx-vae dataset-status: missing --queue redis://HOST:PORT[/DB].\n\nUsage: onnx-vae dataset-status'],
+    ['encode-dataset without -o', ['encode-dataset', MLP, 'photos'], 'onnx-vae encode-dataset: missing -o <out-dir>.\n\nUsage: onnx-vae encode-dataset'],
   ])('prints the usage and returns 2 on %s', async (_case, args, start) => {
     const run = await inProcess(args);
     expect(run.status).toBe(2);
@@ -270,6 +288,7 @@ describe('commands on the fixtures, against the API', () => {
     expect(text.stdout).toMatch(new RegExp(`\\nparameters  ${info.parameters} in total\\n`));
     expect(text.stdout).toContain('\nfloat16     encoder.float16.onnx, decoder.float16.onnx (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)\n');
     expect(text.stdout).toMatch(/\n {2}in {3}x {7}float32 \[batch, 6\]\n/);
+    expect(text.stdout).toContain('\nlatent      [2], spatial factor none, scaling factor 1, shift factor 0\n');
   });
 
   it('encode -> decode through .npy equals the API, over several batches, with the logvar', async () => {
@@ -278,13 +297,14 @@ describe('commands on the fixtures, against the API', () => {
     const encode = await cli(['encode', MLP, 'x.npy', 'x1.npy', '-o', z, '--logvar', logvar, '--max-batch', '2', '--progress', ...ONE_THREAD], dir);
     expect(encode.status).toBe(0);
     expect(encode.stderr).toMatch(/^encode \[#{24}\] 5\/5 items 100% \d+\.\ds$/m);
+    expect(encode.stdout).toBe(`onnx-vae: wrote ${z}: 5 posterior means [5, 2] float32, and their log-variances to ${logvar}\n`);
     const posterior = await vae.encode(x);
     const latents = readNpy(await readFile(z));
     expect(latents.dims).toEqual([5, 2]);
     expect(Array.from(latents.data)).toEqual(Array.from(posterior.mean.data));
     expect(Array.from(readNpy(await readFile(logvar)).data)).toEqual(Array.from(posterior.logvar.data));
     const decode = await cli(['decode', MLP, z, '-o', join(dir, 'd.npy'), '--no-progress', ...ONE_THREAD]);
-    expect(decode).toMatchObject({ status: 0, stderr: '' });
+    expect(decode).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${join(dir, 'd.npy')}: 5 items [5, 6] float32\n` });
     const decoded = readNpy(await readFile(join(dir, 'd.npy')));
     expect(decoded.dims).toEqual([5, 6]);
     expect(items(decoded)).toEqual(items(await vae.decode(posterior.mean)));
@@ -293,15 +313,18 @@ describe('commands on the fixtures, against the API', () => {
   it('encode --sample --seed draws what posterior.sample({ seed }) draws over all items, whatever --max-batch', async () => {
     const out = join(dir, 'zs.npy');
     const run = await cli(['encode', MLP, 'x.npy', 'x1.npy', '-o', out, '--sample', '--seed', '7', '--max-batch', '3', ...ONE_THREAD], dir);
-    expect(run).toMatchObject({ status: 0, stderr: 'onnx-vae: sampled with --seed 7\n' });
+    expect(run).toEqual({ status: 0, stderr: 'onnx-vae: sampled with --seed 7\n', stdout: `onnx-vae: wrote ${out}: 5 posterior samples [5, 2] float32\n` });
     const expected = (await vae.encode(x)).sample({ seed: 7 });
     expect(Array.from(readNpy(await readFile(out)).data)).toEqual(Array.from(expected.data));
   });
 
   it('reconstruct --sample writes what decode(posterior.sample({ seed })) gives', async () => {
     const out = join(dir, 'r.npy');
-    const run = await cli(['reconstruct', MLP, 'x.npy', 'x1.npy', '-o', out, '--sample', '--seed', '3', '--max-batch', '2', ...ONE_THREAD], dir);
+    const run = await cli(['reconstruct', MLP, 'x.npy', 'x1.npy', '-o', out, '--sample', '--seed', '3', '--max-batch', '2', '--progress', ...ONE_THREAD], dir);
     expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`onnx-vae: wrote ${out}: 5 reconstructions [5, 6] float32\n`);
+    // One bar over the encoder's rows, then the decoder's.
+    expect(run.stderr).toMatch(/^reconstruct \[#{24}\] 10\/10 items 100% \d+\.\ds\nonnx-vae: sampled with --seed 3\n$/m);
     const expected = await vae.reconstruct(x, { sample: true, seed: 3 });
     expect(items(readNpy(await readFile(out)))).toEqual(items(expected));
   });
@@ -343,7 +366,7 @@ describe('commands on the fixtures, against the API', () => {
   });
 
   it('score prints the notes of a model without a likelihood to stderr', async () => {
-    const run = await cli(['score', join(FIXTURES, 'mlp-none'), 'x.npy', '--seed', '0', ...ONE_THREAD], dir);
+    const run = await cli(['score', fixtures.model(MODEL_FIXTURES.none), 'x.npy', '--seed', '0', ...ONE_THREAD], dir);
     expect(run.status).toBe(0);
     expect(run.stdout.split('\n')[1]).toMatch(/^x\.npy\[0\] +n\/a +n\/a +n\/a +\d+\.\d{4} +\d+\.\d{6}$/);
     expect(run.stderr).toBe('onnx-vae: note: Model "mlp-none" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.\n');
@@ -356,8 +379,8 @@ describe('commands on the fixtures, against the API', () => {
       cli(['generate', CONV, '-n', '5', '--seed', '2', '--latent-shape', '4,2,3', '--cols', '2', '-o', grid, ...ONE_THREAD]),
       cli(['generate', MLP, '-n', '3', '--seed', '2', '-o', npy, ...ONE_THREAD]),
     ]);
-    expect(run).toMatchObject({ status: 0, stderr: '' });
-    expect(npyRun).toMatchObject({ status: 0, stderr: '' });
+    expect(run).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${grid}: 5 items in a grid of 2 columns, 30x32\n` });
+    expect(npyRun).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${npy}: 3 items [3, 6] float32\n` });
     // items are 3 x 8 x 12 (the latent is 1/4 size); 2 columns, 3 rows, 2 px padding
     const meta = await sharp(grid).metadata();
     expect([meta.width, meta.height, meta.channels, meta.format]).toEqual([2 * 12 + 3 * 2, 3 * 8 + 4 * 2, 3, 'png']);
@@ -371,7 +394,7 @@ describe('commands on the fixtures, against the API', () => {
       await writeFile(join(dir, 'cz.npy'), encodeNpy(z));
       const out = join(dir, 'items');
       const run = await cli(['decode', CONV, join(dir, 'cz.npy'), '--out-dir', out, ...ONE_THREAD]);
-      expect(run).toMatchObject({ status: 0, stderr: '' });
+      expect(run).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${out}: 3 PNGs of 8x8, 0000.png to 0002.png\n` });
       expect((await readdir(out)).sort()).toEqual(['0000.png', '0001.png', '0002.png']);
       const decoded = await conv.decode(z);
       const { data, info } = await sharp(join(out, '0001.png')).raw().toBuffer({ resolveWithObject: true });
@@ -414,8 +437,8 @@ describe('image inputs', () => {
         cli(['encode', model, 'a.png', 'rgb.png', '-o', out, ...ONE_THREAD], dir),
         cli(['reconstruct', model, 'a.png', 'rgb.png', '-o', grid, ...ONE_THREAD], dir),
       ]);
-      expect(run).toMatchObject({ status: 0, stderr: '' });
-      expect(reconstruct).toMatchObject({ status: 0, stderr: '' });
+      expect(run).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${out}: 2 posterior means [2, 2] float32\n` });
+      expect(reconstruct).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${grid}: 2 originals with their reconstructions below, 2 per row, 12x10\n` });
       const expected = await vae.encode({ data: Float32Array.from([...a.data, ...rgb.data]), dims: [2, 6] });
       expect(Array.from(readNpy(await readFile(out)).data)).toEqual(Array.from(expected.mean.data));
       // reconstruct: 2 items, ceil(sqrt(4)) = 2 columns, originals above reconstructions: 2 rows of 3x2 tiles

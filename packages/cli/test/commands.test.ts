@@ -2,12 +2,13 @@
 // of its own), and `info` opening each graph of an export without vae.json once.
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { OrtNodeBackend } from '@onnx-vae/node';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 import { COMMANDS, runCli } from '../src/index';
 import type { Command, CommandTable } from '../src/index';
 
-const CONV = resolve(__dirname, '../../../models/fixtures/conv-moments');
+const CONV = testFixtures(__dirname).model(MODEL_FIXTURES.convMoments);
 
 async function run(args: readonly string[], commands?: CommandTable): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -33,7 +34,7 @@ describe('the command table', () => {
 
   it('runs a command registered by one line, without a model folder', async () => {
     expect(await run(['status', 'job-7'], commands)).toEqual({ status: 0, stdout: '{"model":"","inputs":["job-7"]}\n', stderr: '' });
-    expect((await run(['--help'], commands)).stdout).toContain('  status       say how a job is doing\n');
+    expect((await run(['--help'], commands)).stdout).toContain('  status          say how a job is doing\n');
     expect((await run(['help', 'status'], commands)).stdout).toMatch(/^Usage: onnx-vae status <job-id>\n/);
   });
 

@@ -1,5 +1,12 @@
 import type { GraphInfo } from './manifest/types.js';
 import type { VaeTensor } from './tensor/tensor.js';
+import type { AbortSignalLike } from './cancellation.js';
+
+/** Options of one {@link BackendSession.run}. */
+export interface RunOptions {
+  /** The call's signal (its reason is a typed `ABORTED` or `TIMEOUT` error); a backend may drop work not started. */
+  readonly signal?: AbortSignalLike;
+}
 
 /**
  * Where a backend reads a graph from: a file path (Node) or the graph's bytes (anywhere).
@@ -15,9 +22,12 @@ export interface BackendSession extends GraphInfo {
    *
    * @param feeds - inputs by name
    * @param outputs - names of the outputs to fetch
+   * @param options - `signal`: backends that can, drop the run when it aborts before it starts
    * @returns the fetched outputs, as float32 tensors in CPU memory
    */
-  run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[]): Promise<Record<string, VaeTensor>>;
+  run(feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[], options?: RunOptions): Promise<Record<string, VaeTensor>>;
+  /** Optional: how many runs the session executes at once (a pool of worker threads); default 1. */
+  readonly concurrency?: number;
   /**
    * Optional: runs with device-memory feeds allowed, and leaves the outputs that the session keeps in device memory
    * (onnxruntime-web on WebGPU: the encoder's outputs) there, as {@link DeviceTensor}s; other outputs come back as

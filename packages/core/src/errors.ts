@@ -39,6 +39,14 @@ export const ERROR_CODES = Object.freeze({
   DISPOSED: 'DISPOSED',
   /** An input or option asks for more memory or work than a resource limit allows (see `LIMITS`). */
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** An input is larger than a configured limit (e.g. an image's pixels). */
+  INPUT_TOO_LARGE: 'INPUT_TOO_LARGE',
+  /** The request queue was full (`batching.maxQueue`); retry later. */
+  QUEUE_FULL: 'QUEUE_FULL',
+  /** The call's `signal` was aborted. */
+  ABORTED: 'ABORTED',
+  /** The call took longer than its `timeoutMs`. */
+  TIMEOUT: 'TIMEOUT',
 } as const);
 
 /** One of {@link ERROR_CODES}. */
@@ -77,7 +85,7 @@ export class InvalidInputError extends VaeError {
   /** The argument at fault, e.g. `"x"` or `"eps"`. */
   readonly argument: string;
   constructor(
-    code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'NON_FINITE_INPUT' | 'INVALID_INPUT',
+    code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'NON_FINITE_INPUT' | 'INVALID_INPUT' | 'INPUT_TOO_LARGE',
     argument: string,
     message: string,
     options?: { cause?: unknown },
@@ -163,6 +171,13 @@ export class LimitExceededError extends VaeError {
     this.value = value;
     this.maximum = maximum;
     this.option = option;
+  }
+}
+
+/** A call was refused or ended before its result: queue full, aborted, or timed out. */
+export class RequestError extends VaeError {
+  constructor(code: 'QUEUE_FULL' | 'ABORTED' | 'TIMEOUT', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

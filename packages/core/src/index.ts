@@ -64,3 +64,7 @@ export * from './formats/checksum.js';
 export * from './formats/safetensors.js';
 export * from './formats/latent-file.js';
 export * from './formats/npy.js';
+
+export * from './cancellation.js';
+export * from './error-transport.js';
+export * from './batching/index.js';

@@ -23,4 +23,3 @@ export * from './progress.js';
 export * from './shard-runner.js';
 export * from './encode-dataset.js';
 export * from './distributed.js';
-export * from './commands.js';

@@ -7,14 +7,16 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
+import { testFixtures } from '@onnx-vae/core/testing';
 
-export const ROOT = resolve(__dirname, '../../..');
-export const KL_F8 = join(ROOT, 'models/kl-f8');
-export const MNIST = join(ROOT, 'models/mnist-vae');
-/** The built CLI entry (`tsc -b` makes it; `pnpm test` builds first). */
-export const BIN = join(ROOT, 'packages/dataset/dist/bin.js');
+const fixtures = testFixtures(__dirname);
+export const ROOT = fixtures.root;
+export const KL_F8 = fixtures.model('kl-f8');
+export const MNIST = fixtures.model('mnist-vae');
+/** The built `onnx-vae` CLI entry (`tsc -b` makes it; `pnpm test` builds first). */
+export const BIN = join(ROOT, 'packages/cli/dist/main.js');
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const PYTHON = '/usr/bin/python3';
 
@@ -143,7 +145,7 @@ export interface CliProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts `node dist/bin.js ARGS` (one onnxruntime thread, to share the two cores). */
+/** Starts `onnx-vae ARGS` (`node packages/cli/dist/main.js`; one onnxruntime thread, to share the two cores). */
 export function startCli(args: readonly string[]): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args, '--threads', '1', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

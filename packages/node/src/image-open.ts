@@ -63,6 +63,10 @@ export async function openImage(input: NodeImageInput, index: number, fixed: { w
     const meta = await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata();
     const sourceWidth = meta.width ?? 0;
     const sourceHeight = meta.height ?? 0;
+    // The call's own bound (the server's maxPixels), from the header alone, before any pixel is decoded.
+    if (options.maxPixels !== undefined && sourceWidth * sourceHeight > options.maxPixels) {
+      throw new InvalidInputError('INPUT_TOO_LARGE', name, `${name} is ${sourceWidth}x${sourceHeight}, ${sourceWidth * sourceHeight} pixels, more than the limit of ${options.maxPixels}; send a smaller image.`);
+    }
     checkLimit(limits, 'maxInputPixels', sourceWidth * sourceHeight, `The image ${name} (${sourceWidth}x${sourceHeight})`);
     const sixteen = meta.depth === 'ushort';
     const steps: ((image: Sharp) => Sharp)[] = [(image) => image.autoOrient()];

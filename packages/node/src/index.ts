@@ -19,3 +19,4 @@ export * from './image-io.js';
 export * from './files.js';
 export * from './image-codec.js';
 export * from './fingerprint.js';
+export * from './workers/index.js';

@@ -4,6 +4,7 @@ import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, VaeError, findModelLayout
 import type { FoundLayout, Manifest, ModelStore, ResourceLimits, Vae, VaeOptions } from '@onnx-vae/core';
 import { readFileLimited } from './read-limited.js';
 import { OrtNodeBackend } from './ort-backend.js';
+import { WorkerPoolBackend } from './workers/index.js';
 import { nodeImageCodec } from './image-codec.js';
 import type { ImageWriteOptions, NodeImageInput } from './image-codec.js';
 import type { OrtNodeOptions } from './ort-backend.js';
@@ -15,6 +16,16 @@ export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {
    * the graphs cannot tell (scaling factor, range); see `PRESETS`.
    */
   readonly preset?: string;
+  /**
+   * Run the graphs in this many worker threads (a piscina pool), off the main thread's event loop. Default: in this
+   * thread. Each worker gets `intraOpNumThreads` (default: cores / workers, at least 1) and 1 inter-op thread.
+   */
+  readonly workers?: number;
+}
+
+/** onnxruntime-node in this thread, or in a pool of worker threads with `workers`. */
+function nodeBackend(options: LoadVaeOptions): OrtNodeBackend | WorkerPoolBackend {
+  return options.workers === undefined ? new OrtNodeBackend(options) : new WorkerPoolBackend({ ...options, workers: options.workers });
 }
 
 /** A VAE loaded in Node: tensors or image files and bytes in; `toImages`/`decodeImages` give encoded image bytes. */
@@ -94,8 +105,9 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  * @param modelDir - the model folder
  * @param options - `device` (`'cpu'` default, or `'cuda'` with `deviceId`, falling back to CPU with a warning
  *   unless `strict`), `maxBatch` (default 256), thread counts, `enableCpuMemArena`, `enableMemPattern`,
- *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `limits` (resource limits of
- *   every call, see `LIMITS` and docs/limits.md; default: their defaults)
+ *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `workers` (worker threads),
+ *   `batching` (micro-batching of concurrent calls), `limits` (resource limits of every call, see `LIMITS` and
+ *   docs/limits.md; default: their defaults)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
  *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`), {@link LimitExceededError} for a manifest
  *   or graph over its limit
@@ -108,9 +120,10 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
   return loadModel(folderModelStore(modelDir), {
-    backend: new OrtNodeBackend(options),
+    backend: nodeBackend(options),
     images: nodeImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
     ...(options.preset === undefined ? {} : { preset: options.preset }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });

@@ -3,10 +3,11 @@
 // names are optimum's (sample -> latent_parameters, latent_sample -> sample).
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { findLayout, loadVae, VaeError } from '../src/index';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 
-const CONV = resolve(__dirname, '../../../models/fixtures/conv-moments');
+const CONV = testFixtures(__dirname).model(MODEL_FIXTURES.convMoments);
 
 describe('loading exports without vae.json', () => {
   let dir: string;

@@ -5,11 +5,13 @@ import { mkdtemp, cp, readFile, writeFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 import { loadVae, VaeError } from '../src/index';
 import type { NodeVae } from '../src/index';
+import type SharpFunction from 'sharp';
 
-const sharp = createRequire(join(__dirname, '..', 'package.json'))('sharp') as typeof import('sharp');
-const FIXTURE = join(__dirname, '..', '..', '..', 'models', 'fixtures', 'conv-moments');
+const sharp = createRequire(join(__dirname, '..', 'package.json'))('sharp') as typeof SharpFunction;
+const FIXTURE = testFixtures(__dirname).model(MODEL_FIXTURES.convMoments);
 
 /** NCHW float in [-1, 1] from HWC integer pixels, computed directly. */
 function expectedTensor(pixels: ArrayLike<number>, width: number, height: number, channels: number, max: number): Float32Array {
@@ -164,6 +166,13 @@ describe('images through @onnx-vae/node', () => {
       const meta = await sharp(bytes!).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual([format, 12, 8]);
     }
+  });
+
+  it('writes PNGs when toImages and decodeImages get no options', async () => {
+    const z = vae.sample({ n: 2, seed: 1, latentShape: [4, 2, 3] });
+    const expected = await vae.decodeImages(z, { format: 'png' });
+    expect(await vae.decodeImages(z)).toEqual(expected);
+    expect(await vae.toImages(await vae.decode(z))).toEqual(expected);
   });
 
   it('refuses bad image inputs with typed errors', async () => {

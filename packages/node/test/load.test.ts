@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadVae, VaeError } from '../src/index';
 import type { VaeWarning } from '../src/index';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 
-const FIXTURE = join(__dirname, '..', '..', '..', 'models', 'fixtures', 'mlp-probs');
+const FIXTURE = testFixtures(__dirname).model(MODEL_FIXTURES.probs);
 
 async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string; error: unknown }> {
   const error = await promise.then(

@@ -5,7 +5,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { describeVaeContract } from '@onnx-vae/core/testing';
+import { describeVaeContract, testFixtures } from '@onnx-vae/core/testing';
 
 // --- a new backend: begin ---
 import { ModelFileError, loadModel } from '@onnx-vae/core';
@@ -46,10 +46,10 @@ function loadMinimal(dir: string, options: VaeOptions & { preset?: string } = {}
 }
 // --- a new backend: end ---
 
-const MODELS = join(__dirname, '..', '..', '..', 'models');
+const fixtures = testFixtures(__dirname);
 
 describeVaeContract({
   backend: 'a minimal backend on @onnx-vae/ort-common',
-  load: (model, options) => loadMinimal(join(MODELS, model), options),
-  golden: async (model) => JSON.parse(await readFile(join(MODELS, model, 'golden.json'), 'utf8')),
+  load: (model, options) => loadMinimal(fixtures.model(model), options),
+  golden: (model) => fixtures.golden(model, (path) => readFile(path, 'utf8')),
 });

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NormalV1, VaeTensor, loadVae, planTiles, tiledDecode, tiledEncode } from '../src/index';
 import type { TiledMoments, TilePlan } from '../src/index';
+import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 
 type Vae = Awaited<ReturnType<typeof loadVae>>;
 
-const REPO = join(__dirname, '..', '..', '..');
-const CONV_MOMENTS = join(REPO, 'models', 'fixtures', 'conv-moments');
-const TAESD = join(REPO, '..', 'shared', 'models', 'taesd');
+const fixtures = testFixtures(__dirname);
+const CONV_MOMENTS = fixtures.model(MODEL_FIXTURES.convMoments);
+const TAESD = join(fixtures.sharedModels, 'taesd');
 
 const encodeWith = (vae: Vae) => async (tile: VaeTensor): Promise<TiledMoments> => {
   const q = await vae.encode(tile);

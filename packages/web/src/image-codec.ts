@@ -106,7 +106,7 @@ function label(input: WebImageInput, index: number): string {
 
 /**
  * The canvas-based {@link ImageCodec} of `@onnx-vae/web`; `loadVae` installs it, so `vae.encode(imageData)`,
- * `vae.reconstruct(file)` and `vae.decodeImages(z, {})` work.
+ * `vae.reconstruct(file)` and `vae.decodeImages(z)` work.
  */
 export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOptions> = {
   isImage(input: unknown): input is WebImageInput {
@@ -194,7 +194,7 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
  * `<canvas>` element.
  *
  * @example
- * const [image] = await vae.decodeImages(z, {});
+ * const [image] = await vae.decodeImages(z);
  * document.body.append(imageDataToCanvas(image) as HTMLCanvasElement);
  */
 export function imageDataToCanvas(image: ImageData): Canvas {

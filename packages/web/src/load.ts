@@ -120,7 +120,8 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * @param options - `device` (`'auto'` default: WebGPU on a hardware adapter, else wasm; `'webgpu'`, `'wasm'`),
  *   `precision` (`'auto'` default: float16 graphs on WebGPU with shader-f16 where the manifest has them),
  *   `keepLatentsOnGpu` (default true), `numThreads`,
- *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `onProgress`, `cache` (default `'onnx-vae'`),
+ *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `batching` (micro-batching),
+ *   `onProgress`, `cache` (default `'onnx-vae'`),
  *   `fetchOptions`, `limits` (resource limits: the manifest's size and depth, the graphs' bytes, and every call's; see
  *   `LIMITS`)
  * @returns the VAE; `vae.backendInfo` says which device and precision were chosen and why
@@ -145,7 +146,13 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
   if (options.preset !== undefined) getPreset(options.preset);
   const limits = resolveLimits(options.limits);
   const backend = new OrtWebBackend(options);
-  const loading = { backend, images: webImageCodec, limits, ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }) };
+  const loading = {
+    backend,
+    limits,
+    images: webImageCodec,
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
+  };
   const described = {
     ...(options.preset === undefined ? {} : { preset: options.preset }),
     ...(options.layout === undefined ? {} : { layout: options.layout }),

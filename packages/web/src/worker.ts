@@ -4,8 +4,8 @@
  * same types the in-page API returns (tensors, posteriors, score results), errors as {@link VaeError}s with their
  * `code`.
  */
-import { Posterior, VaeError, VaeTensor } from '@onnx-vae/core';
-import type { BackendInfo, DecodeOptions, Detection, ErrorCode, InterpolateOptions, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
+import { Posterior, VaeError, VaeTensor, deserializeError, raceAbort, serializeError } from '@onnx-vae/core';
+import type { AbortSignalLike, BackendInfo, DecodeOptions, Detection, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
 import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
 import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
@@ -48,7 +48,7 @@ interface Loaded {
 type Reply =
   | { readonly id: number; readonly progress: readonly unknown[] }
   | { readonly id: number; readonly result: unknown }
-  | { readonly id: number; readonly error: { readonly code: ErrorCode | null; readonly name: string; readonly message: string } };
+  | { readonly id: number; readonly error: SerializedError };
 
 interface WireTensor {
   readonly data: Float32Array;
@@ -129,10 +129,8 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
     if (!isRequest(request)) return;
     handle(request).then(
       (result) => scope.postMessage({ id: request.id, result } satisfies Reply),
-      (error: unknown) => {
-        const code = VaeError.isInstance(error) ? error.code : null;
-        scope.postMessage({ id: request.id, error: { code, name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) } } satisfies Reply);
-      },
+      // The error's class, code and typed fields cross too (deserializeError on the page).
+      (error: unknown) => scope.postMessage({ id: request.id, error: serializeError(error) } satisfies Reply),
     );
   });
 }
@@ -236,22 +234,23 @@ export async function loadVaeInWorker(worker: Worker, source: string | URL | Mod
     if (!waiting) return;
     if ('progress' in reply) return waiting.onProgress?.(...reply.progress);
     pending.delete(reply.id);
-    if ('error' in reply) {
-      const error = reply.error.code ? new VaeError(reply.error.code, reply.error.message) : new Error(reply.error.message);
-      error.name = reply.error.name;
-      waiting.reject(error);
-    } else waiting.resolve(reply.result);
+    if ('error' in reply) waiting.reject(deserializeError(reply.error));
+    else waiting.resolve(reply.result);
   });
-  const send = (method: Request['method'], args: readonly unknown[]): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      // A function cannot cross to the worker: an options object's onProgress (the last argument) stays here.
-      const options = args.at(-1) as { onProgress?: unknown } | undefined;
-      const onProgress = typeof options?.onProgress === 'function' ? (options.onProgress as (...values: unknown[]) => void) : undefined;
-      const sent = onProgress ? [...args.slice(0, -1), { ...options, onProgress: undefined }] : args;
+  const send = (method: Request['method'], args: readonly unknown[]): Promise<unknown> => {
+    // A function or an AbortSignal cannot cross to the worker: an options object's onProgress and signal (the last
+    // argument) stay here; an aborted call rejects at once on the page (timeoutMs crosses and works in the worker).
+    const options = args.at(-1) as { onProgress?: unknown; signal?: AbortSignalLike } | undefined;
+    const onProgress = typeof options?.onProgress === 'function' ? (options.onProgress as (...values: unknown[]) => void) : undefined;
+    const signal = options?.signal;
+    const sent = onProgress || signal ? [...args.slice(0, -1), { ...options, onProgress: undefined, signal: undefined }] : args;
+    const reply = new Promise((resolve, reject) => {
       const id = next++;
       pending.set(id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
       worker.postMessage({ id, method, args: sent, progress: onProgress !== undefined });
     });
+    return raceAbort(reply, signal);
+  };
   const location = (globalThis as { location?: { href: string } }).location?.href;
   const resolved = typeof source === 'string' || source instanceof URL ? new URL(source, location).href : source;
   const loaded = (await send('load', [resolved, options])) as Loaded;

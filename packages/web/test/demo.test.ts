@@ -8,8 +8,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import { testFixtures } from '@onnx-vae/core/testing';
 
-const ROOT = join(__dirname, '..', '..', '..');
+const fixtures = testFixtures(__dirname);
+const ROOT = fixtures.root;
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOT = join(ROOT, 'out', 'web-demo.png');
@@ -75,8 +77,8 @@ interface Shown {
 
   beforeAll(async () => {
     unavailable = [
-      ...(existsSync(join(ROOT, 'models', 'kl-f8', 'vae.json')) ? [] : ['kl-f8']),
-      ...(existsSync(join(ROOT, '..', 'shared', 'models', 'taesd', 'taef2_encoder.onnx')) ? [] : ['taef2']),
+      ...(existsSync(fixtures.model('kl-f8', 'vae.json')) ? [] : ['kl-f8']),
+      ...(existsSync(join(fixtures.sharedModels, 'taesd', 'taef2_encoder.onnx')) ? [] : ['taef2']),
     ];
     const served = await serveDemo();
     server = served.server;

@@ -3,7 +3,7 @@
  * back with its decoder. The file records the decoder's fingerprint, so another model refuses it.
  */
 import { extname } from 'node:path';
-import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, spatialSize } from '@onnx-vae/node';
+import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, itemImageGeometry, spatialSize } from '@onnx-vae/node';
 import type { LatentDtype, Posterior, SpatialSize } from '@onnx-vae/node';
 
 type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -13,7 +13,7 @@ import { limitsOption, openModel, readModelManifest, requiredOutput } from '../c
 import type { Command } from '../context.js';
 import { checkOutputFolder } from '../outputs.js';
 import { readDataInputs } from '../inputs.js';
-import { integerOption } from '../options.js';
+import { choiceOption, integerOption } from '../options.js';
 
 const TILE_OPTION = { tile: { type: 'boolean', description: 'run the graph in overlapping tiles (bounded memory for large images)' } } as const;
 
@@ -47,10 +47,7 @@ export const compressCommand: Command = {
     const output = requiredOutput(context, 'out.vlat');
     if (!output.toLowerCase().endsWith('.vlat')) throw new InvalidOptionError('output', `Expected -o to name a .vlat file but received ${JSON.stringify(output)}.`);
     await checkOutputFolder(output, '-o');
-    const dtype = (context.values.dtype ?? 'float16') as LatentDtype;
-    if (typeof dtype !== 'string' || !Object.hasOwn(LATENT_DTYPES, dtype)) {
-      throw new InvalidOptionError('dtype', `Expected --dtype to be one of ${Object.keys(LATENT_DTYPES).join(', ')} but received ${describe(context.values.dtype)}.`);
-    }
+    const dtype = choiceOption<LatentDtype>(context.values, 'dtype', LATENT_DTYPES, 'float16');
     const level = integerOption(context.values, 'level', 0);
     if (level !== undefined && level > 9) throw new InvalidOptionError('level', `Expected --level to be an integer from 0 to 9 but received ${level}.`);
     const { folder, manifest } = await readModelManifest(context);
@@ -78,7 +75,7 @@ export const compressCommand: Command = {
       });
       await writeFileAtomic(output, file);
       const pixels = original === null ? null : original.height * original.width;
-      context.io.stderr.write(`onnx-vae: ${image} -> ${output}: ${file.length} bytes, latent ${describe([...posterior.mean.dims])} ${dtype}${pixels === null ? '' : `, ${((file.length * 8) / pixels).toFixed(4)} bits per pixel`}\n`);
+      context.io.stdout.write(`onnx-vae: ${image} -> ${output}: ${file.length} bytes, latent ${describe([...posterior.mean.dims])} ${dtype}${pixels === null ? '' : `, ${((file.length * 8) / pixels).toFixed(4)} bits per pixel`}\n`);
     } finally {
       await vae.dispose();
     }
@@ -110,13 +107,14 @@ export const decompressCommand: Command = {
     const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!, limits), { expectedFingerprint: await decoderFingerprint(folder, manifest), limits });
     const vae = await openModel(context);
     try {
-      const [image] = await vae.decodeImages(latent, {
-        format,
-        ...(quality === undefined ? {} : { quality }),
+      const data = await vae.decode(latent, {
         ...(context.values.tile === true ? { tiling: true } : {}),
         ...(header.imageSize === null ? {} : { size: header.imageSize }),
       });
+      const [image] = await vae.toImages(data, { format, ...(quality === undefined ? {} : { quality }) });
       await writeFileAtomic(output, image!);
+      const size = itemImageGeometry(manifest.data, data.dims.slice(1));
+      context.io.stdout.write(`onnx-vae: ${context.inputs[0]} -> ${output}: ${image!.length} bytes, ${format}${size === null ? '' : ` ${size.width}x${size.height}`}\n`);
     } finally {
       await vae.dispose();
     }

@@ -1,10 +1,9 @@
 /**
  * `onnx-vae decode`: latents to data (PNG grid, PNG files, or .npy).
  */
-import { concatBatches } from '@onnx-vae/node';
 import type { VaeTensor } from '@onnx-vae/node';
 import type { NodeVae as Vae } from '@onnx-vae/node';
-import { inBatches, limitsOption, openModel, readModelManifest } from '../context.js';
+import { limitsOption, openModel, progressReporter, readModelManifest } from '../context.js';
 import type { Command, CommandContext } from '../context.js';
 import { readLatentInputs } from '../inputs.js';
 import { dataTargets, writeData } from '../outputs.js';
@@ -17,13 +16,11 @@ export const DATA_OUTPUT_OPTIONS = Object.freeze({
   tile: { type: 'boolean', description: 'decode in overlapping tiles (image models; bounded memory for large images)' },
 } as const);
 
-/** Decodes latents in batches of `--max-batch`, with a progress bar. */
-export async function decodeInBatches(context: CommandContext, vae: Vae, latents: VaeTensor): Promise<VaeTensor> {
-  const parts: VaeTensor[] = [];
-  await inBatches(context, context.command, latents.dims[0]!, async (start, end) => {
-    parts.push(await vae.decode(latents.slice(start, end), context.values.tile === true ? { tiling: true } : {}));
-  });
-  return concatBatches(parts);
+/** `vae.decode(latents)` with `--tile` and a progress bar. */
+export async function decodeWithProgress(context: CommandContext, vae: Vae, latents: VaeTensor): Promise<VaeTensor> {
+  const progress = progressReporter(context, context.command, latents.dims[0]!, vae.maxBatch);
+  const tiling = context.values.tile === true ? { tiling: true } : {};
+  return vae.decode(latents, { ...tiling, onProgress: progress.onProgress }).finally(progress.finish);
 }
 
 /** `onnx-vae decode <model> <latents.npy...> -o <out.png|out.npy>`. */
@@ -43,7 +40,8 @@ export const decodeCommand: Command = {
     const { tensor } = await readLatentInputs(context.inputs, manifest, limitsOption(context));
     const vae = await openModel(context);
     try {
-      await writeData(targets, await decodeInBatches(context, vae, tensor), manifest);
+      const wrote = await writeData(targets, await decodeWithProgress(context, vae, tensor), manifest);
+      context.io.stdout.write(`onnx-vae: wrote ${wrote}\n`);
     } finally {
       await vae.dispose();
     }

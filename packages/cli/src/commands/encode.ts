@@ -1,9 +1,8 @@
 /**
  * `onnx-vae encode`: inputs to latents.
  */
-import { NormalV1, concatBatches, randomSeed } from '@onnx-vae/node';
-import type { VaeTensor } from '@onnx-vae/node';
-import { inBatches, openModel, readModelManifest, requiredOutput, seedOption } from '../context.js';
+import { describe, randomSeed } from '@onnx-vae/node';
+import { openModel, progressReporter, readModelManifest, requiredOutput, seedOption } from '../context.js';
 import type { Command } from '../context.js';
 import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from '../inputs.js';
 import { checkOutputFolder, npyFile, outputFormat, writeOutputs } from '../outputs.js';
@@ -25,13 +24,6 @@ export function sampleSeed(context: Parameters<Command['run']>[0]): number | nul
     return null;
   }
   return seedOption(context, randomSeed());
-}
-
-/** Posterior draws for consecutive batches: the same numbers as one `posterior.sample({ seed })` over all items. */
-export function posteriorNoise(seed: number | null): ((dims: readonly number[], size: number) => { data: Float32Array; dims: readonly number[] }) | null {
-  if (seed === null) return null;
-  const rng = new NormalV1(seed);
-  return (dims, size) => ({ data: rng.fill(new Float32Array(size)), dims });
 }
 
 /** `onnx-vae encode <model> <inputs...> -o <out.npy>`. */
@@ -66,18 +58,15 @@ export const encodeCommand: Command = {
     const tiling = context.values.tile === true ? { tiling: true as const } : {};
     const vae = await openModel(context);
     try {
-      const noise = posteriorNoise(seed);
-      const latents: VaeTensor[] = [];
-      const logvars: VaeTensor[] = [];
-      await inBatches(context, 'encode', tensor.dims[0]!, async (start, end) => {
-        const posterior = await vae.encode(tensor.slice(start, end), tiling);
-        latents.push(noise ? posterior.sample({ eps: noise(posterior.mean.dims, posterior.mean.size) }) : posterior.mean);
-        if (logvarPath !== null) logvars.push(posterior.logvar);
-      });
-      const files: OutputFile[] = [npyFile(output, concatBatches(latents))];
-      if (logvarPath !== null) files.push(npyFile(logvarPath, concatBatches(logvars)));
+      const progress = progressReporter(context, 'encode', tensor.dims[0]!, vae.maxBatch);
+      const posterior = await vae.encode(tensor, { ...tiling, onProgress: progress.onProgress }).finally(progress.finish);
+      const latents = seed === null ? posterior.mean : posterior.sample({ seed });
+      const files: OutputFile[] = [npyFile(output, latents)];
+      if (logvarPath !== null) files.push(npyFile(logvarPath, posterior.logvar));
       await writeOutputs(files);
       if (seed !== null) context.io.stderr.write(`onnx-vae: sampled with --seed ${seed}\n`);
+      const what = seed === null ? 'posterior means' : 'posterior samples';
+      context.io.stdout.write(`onnx-vae: wrote ${output}: ${latents.dims[0]} ${what} ${describe([...latents.dims])} float32${logvarPath === null ? '' : `, and their log-variances to ${logvarPath}`}\n`);
     } finally {
       await vae.dispose();
     }

@@ -4,7 +4,7 @@
 import { InvalidOptionError } from '@onnx-vae/node';
 import { openModel, readModelManifest, seedOption } from '../context.js';
 import type { Command } from '../context.js';
-import { DATA_OUTPUT_OPTIONS, decodeInBatches } from './decode.js';
+import { DATA_OUTPUT_OPTIONS, decodeWithProgress } from './decode.js';
 import { integerOption } from '../options.js';
 import { dataTargets, writeData } from '../outputs.js';
 
@@ -41,7 +41,8 @@ export const generateCommand: Command = {
     const vae = await openModel(context);
     try {
       const z = vae.sample({ n: count, seed, ...(shape === undefined ? {} : { latentShape: shape }) });
-      await writeData(targets, await decodeInBatches(context, vae, z), manifest);
+      const wrote = await writeData(targets, await decodeWithProgress(context, vae, z), manifest);
+      context.io.stdout.write(`onnx-vae: wrote ${wrote}\n`);
     } finally {
       await vae.dispose();
     }

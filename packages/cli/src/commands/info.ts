@@ -1,8 +1,7 @@
 /**
  * `onnx-vae info`: what a model folder holds.
  */
-import { createHash } from 'node:crypto';
-import { MANIFEST_FILE, OrtNodeBackend, VaeError, checkManifestAgainstGraphs, folderModelStore, graphSource, planModel, readOnnxSummary } from '@onnx-vae/node';
+import { MANIFEST_FILE, OrtNodeBackend, VaeError, checkManifestAgainstGraphs, describeLikelihood, folderModelStore, graphSource, planModel, readOnnxSummary, sha256Hex } from '@onnx-vae/node';
 import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/node';
 import { backendOptions, limitsOption, modelFolder, presetOption } from '../context.js';
 import type { Command, CommandContext } from '../context.js';
@@ -65,10 +64,6 @@ export interface ModelInfo {
   readonly check: { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /**
  * Gathers a model folder's summary: manifest, files with sizes and hashes, parameter counts, graph inputs and
  * outputs (by opening both graphs, once; an export without vae.json has its manifest detected from them), and
@@ -86,7 +81,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
   const files: ModelFileInfo[] = [];
   if (plan.layout === null) {
     const manifestBytes = await store.read(MANIFEST_FILE, 'manifest', { limit: 'maxManifestBytes', maximum: limits.maxManifestBytes });
-    files.push({ role: 'manifest', file: MANIFEST_FILE, bytes: manifestBytes.length, sha256: sha256(manifestBytes) });
+    files.push({ role: 'manifest', file: MANIFEST_FILE, bytes: manifestBytes.length, sha256: await sha256Hex(manifestBytes) });
   }
   const backend = new OrtNodeBackend(backendOptions(context));
   const sessions: Partial<Record<'encoder' | 'decoder', BackendSession>> = {};
@@ -95,7 +90,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     for (const role of ['encoder', 'decoder'] as const) {
       const file = plan[role];
       const bytes = await store.read(file, `${role} graph`, graphLimit);
-      files.push({ role, file, bytes: bytes.length, sha256: sha256(bytes) });
+      files.push({ role, file, bytes: bytes.length, sha256: await sha256Hex(bytes) });
       const summary = readOnnxSummary(bytes, store.locate(file));
       const session = await backend.createSession(await graphSource(store, file, role, limits), role);
       sessions[role] = session;
@@ -119,7 +114,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
       const file = manifest.float16?.[role];
       if (file === undefined) continue;
       const bytes = await store.read(file, `float16 ${role} graph`, graphLimit);
-      files.push({ role: `float16 ${role}`, file, bytes: bytes.length, sha256: sha256(bytes) });
+      files.push({ role: `float16 ${role}`, file, bytes: bytes.length, sha256: await sha256Hex(bytes) });
     }
     let mismatch: VaeError | null = null;
     try {
@@ -162,17 +157,12 @@ function formatInfo(info: ModelInfo): string {
   const m = info.manifest;
   const count = (n: number): string => n.toLocaleString('en-US');
   const image = m.data.image ? `, image ${m.data.image.width}x${m.data.image.height}x${m.data.image.channels}` : '';
-  const likelihood = m.likelihood.kind === 'bernoulli'
-    ? `bernoulli (${m.likelihood.parameterization})`
-    : m.likelihood.kind === 'gaussian'
-      ? `gaussian (${m.likelihood.scale !== undefined ? `scale ${m.likelihood.scale}` : `log scale output "${m.likelihood.logScaleOutput}"`})`
-      : 'none';
   const lines = [
     `${info.name}${info.description ? `: ${info.description}` : ''}`,
     `folder      ${info.folder}`,
     `data        ${shapeText(m.data.shape)} ${m.data.layout}, range [${m.data.range.join(', ')}]${image}`,
-    `latent      ${shapeText(m.latent.shape)}, scaling factor ${m.latent.scalingFactor}, shift factor ${m.latent.shiftFactor}`,
-    `likelihood  ${likelihood}`,
+    `latent      ${shapeText(m.latent.shape)}, spatial factor ${m.latent.spatialFactor ?? 'none'}, scaling factor ${m.latent.scalingFactor}, shift factor ${m.latent.shiftFactor}`,
+    `likelihood  ${describeLikelihood(m.likelihood)}`,
   ];
   for (const role of ['encoder', 'decoder'] as const) {
     const graph = info.graphs[role];

@@ -1,11 +1,11 @@
 /**
  * `onnx-vae reconstruct`: decode(encode(x)), written as .npy or as a PNG of originals above reconstructions.
  */
-import { concatBatches, spatialSize, tileImages } from '@onnx-vae/node';
-import type { PixelImage, VaeTensor } from '@onnx-vae/node';
-import { inBatches, openModel, readModelManifest, requiredOutput } from '../context.js';
+import { describe, imageGrid } from '@onnx-vae/node';
+import type { PixelImage } from '@onnx-vae/node';
+import { openModel, progressReporter, readModelManifest, requiredOutput } from '../context.js';
 import type { Command } from '../context.js';
-import { SAMPLE_OPTIONS, posteriorNoise, sampleSeed } from './encode.js';
+import { SAMPLE_OPTIONS, sampleSeed } from './encode.js';
 import { IMAGE_INPUT_OPTIONS, imageReadOptions, readDataInputs } from '../inputs.js';
 import { integerOption } from '../options.js';
 import { checkImageOutput, checkOutputFolder, itemImages, npyFile, outputFormat, pngFile, writeOutputs } from '../outputs.js';
@@ -53,26 +53,23 @@ export const reconstructCommand: Command = {
     const tiling = context.values.tile === true ? { tiling: true as const } : {};
     const vae = await openModel(context);
     try {
-      const noise = posteriorNoise(seed);
-      const parts: VaeTensor[] = [];
-      await inBatches(context, 'reconstruct', tensor.dims[0]!, async (start, end) => {
-        const batch = tensor.slice(start, end);
-        const posterior = await vae.encode(batch, tiling);
-        const z = noise ? posterior.sample({ eps: noise(posterior.mean.dims, posterior.mean.size) }) : posterior.mode();
-        // Image models pad to their spatial factor; crop back to the input's size.
-        const size = manifest.data.layout === 'flat' ? {} : { size: spatialSize(batch, manifest.data.layout) };
-        parts.push(await vae.decode(z, { ...tiling, ...size }));
-      });
-      const reconstructions = concatBatches(parts);
+      const count = tensor.dims[0]!;
+      const progress = progressReporter(context, 'reconstruct', 2 * count, vae.maxBatch);
+      const sample = seed === null ? {} : { sample: true, seed };
+      const reconstructions = await vae.reconstruct(tensor, { ...tiling, ...sample, onProgress: progress.onProgress }).finally(progress.finish);
+      let wrote: string;
       if (format === 'npy') {
         await writeOutputs([npyFile(output, reconstructions)]);
+        wrote = `${count} reconstructions ${describe([...reconstructions.dims])} float32`;
       } else {
-        const count = tensor.dims[0]!;
         const columns = Math.min(count, cols ?? Math.ceil(Math.sqrt(2 * count)));
         const tiles = comparisonTiles(itemImages(tensor, manifest), itemImages(reconstructions, manifest), columns);
-        await writeOutputs([await pngFile(output, tileImages(tiles, columns))]);
+        const grid = imageGrid(tiles, columns);
+        await writeOutputs([await pngFile(output, grid)]);
+        wrote = `${count} originals with their reconstructions below, ${columns} per row, ${grid.width}x${grid.height}`;
       }
       if (seed !== null) context.io.stderr.write(`onnx-vae: sampled with --seed ${seed}\n`);
+      context.io.stdout.write(`onnx-vae: wrote ${output}: ${wrote}\n`);
     } finally {
       await vae.dispose();
     }

@@ -34,6 +34,8 @@ export interface ImageReadOptions {
   readonly alpha?: AlphaMode;
   /** RGB background (0-255) for `alpha: 'composite'`. Default white. */
   readonly background?: readonly [number, number, number];
+  /** Refuse images of more pixels (width x height) than this with `INPUT_TOO_LARGE`, before decoding them. */
+  readonly maxPixels?: number;
 }
 
 /** What an image read must respect; checked before the pixels are decoded. */
@@ -72,6 +74,10 @@ export interface ImageCodec<I, O, W> {
    * region by region, so memory is bounded by the tiles, not the image. Codecs without it are read whole.
    */
   openTiles?(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits }): Promise<ImageTileSource>;
-  /** Writes each item of a data tensor as an image. */
-  write(data: VaeTensor, manifest: Manifest, options: W): Promise<O[]>;
+  /**
+   * Writes each item of a data tensor as an image.
+   *
+   * @param options - the runtime's write options; absent: the codec's defaults (Node: PNG)
+   */
+  write(data: VaeTensor, manifest: Manifest, options?: W): Promise<O[]>;
 }

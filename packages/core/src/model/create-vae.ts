@@ -1,5 +1,6 @@
 import type { BackendSession } from '../backend.js';
 import { resolveLimits } from '../limits.js';
+import { Batching } from '../batching/index.js';
 import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
 import type { Manifest } from '../manifest/types.js';
@@ -25,6 +26,7 @@ function checkMaxBatch(value: unknown): number {
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
   const limits = resolveLimits(options.limits);
+  const batching = options.batching === undefined ? null : new Batching(options.batching);
   const encoder = await options.backend.createSession(options.encoder, 'encoder');
   let decoder: BackendSession;
   try {
@@ -45,5 +47,6 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
   }
-  return new Vae<I, O, W>(manifest, encoder, decoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info, limits);
+  const [batchedEncoder, batchedDecoder] = batching ? [batching.wrap(encoder, 'encoder'), batching.wrap(decoder, 'decoder')] : [encoder, decoder];
+  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info, batching, limits);
 }

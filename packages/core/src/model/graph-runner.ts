@@ -2,7 +2,8 @@
  * Runs the two graphs of a {@link Vae}: batches split at `maxBatch` and joined, outputs checked against the manifest,
  * and the device-memory path (latents left in a GPU buffer between the graphs where the backend keeps them there).
  */
-import type { BackendSession, DeviceTensor } from '../backend.js';
+import type { BackendSession, DeviceTensor, RunOptions } from '../backend.js';
+import { raceAbort } from '../cancellation.js';
 import { BackendError, ModelMismatchError, VaeError, describe } from '../errors.js';
 import { likelihoodModel, toDataSpace } from '../likelihood/registry.js';
 import type { DecoderRows } from '../likelihood/types.js';
@@ -38,9 +39,9 @@ export class GraphRunner {
   }
 
   /** Encodes data (batches split at `maxBatch`) into the posterior. */
-  async encode(x: VaeTensor, onRows?: RowsDone): Promise<Posterior> {
+  async encode(x: VaeTensor, onRows?: RowsDone, run: RunOptions = {}): Promise<Posterior> {
     const output = this.manifest.encoder.output;
-    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, this.encoderOutputs, x, onRows);
+    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, this.encoderOutputs, x, onRows, run);
     let posterior: Posterior;
     if (output.kind === 'gaussian') posterior = new Posterior(results[0]!, results[1]!);
     else if (output.kind === 'deterministic') posterior = new Posterior(results[0]!, null);
@@ -54,13 +55,13 @@ export class GraphRunner {
   }
 
   /** Decodes latents to the raw decoder outputs (what the likelihood reads). */
-  async decodeRows(z: VaeTensor, onRows?: RowsDone): Promise<DecodedRows> {
-    return this.decodedRows(await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, this.decoderOutputs, z, onRows));
+  async decodeRows(z: VaeTensor, onRows?: RowsDone, run: RunOptions = {}): Promise<DecodedRows> {
+    return this.decodedRows(await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, this.decoderOutputs, z, onRows, run));
   }
 
   /** Decodes latents into the data space. */
-  async decode(z: VaeTensor, onRows?: RowsDone): Promise<VaeTensor> {
-    const decoded = await this.decodeRows(z, onRows);
+  async decode(z: VaeTensor, onRows?: RowsDone, run: RunOptions = {}): Promise<VaeTensor> {
+    const decoded = await this.decodeRows(z, onRows, run);
     return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
   }
 
@@ -68,14 +69,14 @@ export class GraphRunner {
    * The posterior mean left in device memory, or `null` where the backend keeps nothing there (then the caller
    * takes the CPU path) or the batch would be split.
    */
-  async encodeOnDevice(x: VaeTensor): Promise<DeviceLatent | null> {
+  async encodeOnDevice(x: VaeTensor, run: RunOptions = {}): Promise<DeviceLatent | null> {
     const encoder = this.encoder;
     if (!encoder.runDevice || !this.decoder.runDevice || x.dims[0]! > this.maxBatch) return null;
     const output = this.manifest.encoder.output;
     const name = output.kind === 'gaussian' ? output.mean : output.name;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
-      result = await encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]);
+      result = await raceAbort(encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]), run.signal);
     } catch (error) {
       this.runFailed(error, 'encoder', x.dims);
     }
@@ -101,11 +102,11 @@ export class GraphRunner {
   }
 
   /** Decodes latents in device memory; the decoder's outputs come back to the CPU, in the data space. */
-  async decodeOnDevice(z: DeviceTensor): Promise<VaeTensor> {
+  async decodeOnDevice(z: DeviceTensor, run: RunOptions = {}): Promise<VaeTensor> {
     const names = this.decoderOutputs;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
-      result = await this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names);
+      result = await raceAbort(this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names), run.signal);
     } catch (error) {
       this.runFailed(error, 'decoder', z.dims);
     }
@@ -138,30 +139,31 @@ export class GraphRunner {
     }
   }
 
-  private runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, onRows?: RowsDone): Promise<VaeTensor[]> {
+  private runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, onRows: RowsDone | undefined, run: RunOptions): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
     if (batch <= this.maxBatch) {
-      const pending = this.runOnce(session, graph, input, outputs, tensor);
+      const pending = this.runOnce(session, graph, input, outputs, tensor, run);
       return onRows === undefined ? pending : pending.then((result) => (onRows(batch), result));
     }
-    return this.runSplit(session, graph, input, outputs, tensor, onRows);
+    return this.runSplit(session, graph, input, outputs, tensor, onRows, run);
   }
 
-  private async runSplit(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, onRows?: RowsDone): Promise<VaeTensor[]> {
+  private async runSplit(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, onRows: RowsDone | undefined, run: RunOptions): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
     const parts: VaeTensor[][] = [];
     for (let start = 0; start < batch; start += this.maxBatch) {
       const end = Math.min(batch, start + this.maxBatch);
-      parts.push(await this.runOnce(session, graph, input, outputs, tensor.slice(start, end)));
+      parts.push(await this.runOnce(session, graph, input, outputs, tensor.slice(start, end), run));
       onRows?.(end - start);
     }
     return outputs.map((_, k) => concatBatches(parts.map((p) => p[k]!)));
   }
 
-  private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor): Promise<VaeTensor[]> {
+  private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
     let pending: Promise<Record<string, VaeTensor>>;
     try {
-      pending = session.run({ [input]: feed }, outputs);
+      // Rejects as soon as the call's signal fires, also where the runtime cannot stop a graph that has started.
+      pending = run.signal === undefined ? session.run({ [input]: feed }, outputs) : raceAbort(session.run({ [input]: feed }, outputs, run), run.signal);
     } catch (error) {
       pending = Promise.reject(error);
     }

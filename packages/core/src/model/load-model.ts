@@ -205,5 +205,6 @@ export async function loadModel<I = never, O = never, W = never>(store: ModelSto
     ...(options.images === undefined ? {} : { images: options.images }),
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     limits,
+    ...(options.batching === undefined ? {} : { batching: options.batching }),
   });
 }

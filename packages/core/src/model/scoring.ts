@@ -2,6 +2,7 @@
  * `vae.score`: ELBO, the importance-weighted log-likelihood estimate (IWAE, Burda et al. 2015), E_q log p(x|z), KL,
  * bits per dimension, reconstruction error and active units, per item.
  */
+import type { RunOptions } from '../backend.js';
 import { likelihoodModel, toDataSpace } from '../likelihood/registry.js';
 import type { DecoderRows } from '../likelihood/types.js';
 import { logSumExp, standardNormalLogDensity } from '../math.js';
@@ -22,7 +23,7 @@ const ACTIVE_UNIT_THRESHOLD = 0.01;
  *
  * @internal
  */
-export async function scoreData(runner: GraphRunner, data: VaeTensor, options: ScoreOptions): Promise<ScoreResult> {
+export async function scoreData(runner: GraphRunner, data: VaeTensor, options: ScoreOptions, run: RunOptions = {}): Promise<ScoreResult> {
   const manifest = runner.manifest;
   const samples = positiveIntegerOption(options.samples, 'samples', 1);
   const onProgress = functionOption(options.onProgress, 'onProgress');
@@ -31,13 +32,13 @@ export async function scoreData(runner: GraphRunner, data: VaeTensor, options: S
   model.checkData?.(likelihood, data.data, manifest.name);
   const seed = options.eps === undefined ? (options.seed ?? randomSeed()) : null;
   if (seed !== null) assertSeed(seed);
-  const posterior = await runner.encode(data);
+  const posterior = await runner.encode(data, undefined, run);
   const batch = posterior.batch;
   const latentSize = posterior.latentSize;
   const itemSize = data.size / batch;
   const notes: string[] = [];
 
-  const meanDecoded = await runner.decodeRows(posterior.mean);
+  const meanDecoded = await runner.decodeRows(posterior.mean, undefined, run);
   checkDecodedSize(meanDecoded, itemSize);
   const reconstructionError = meanSquaredError(data.data, toDataSpace(likelihood, meanDecoded.output), batch, itemSize);
   const activeUnits = countActiveUnits(posterior);
@@ -91,7 +92,7 @@ export async function scoreData(runner: GraphRunner, data: VaeTensor, options: S
       const offset = r * latentSize;
       for (let j = 0; j < latentSize; j++) chunk[offset + j] = mean[base + j]! + Math.fround(std[base + j]! * eps[offset + j]!);
     }
-    const decoded = await runner.decodeRows(new VaeTensor(chunk, [count, ...latentDims]));
+    const decoded = await runner.decodeRows(new VaeTensor(chunk, [count, ...latentDims]), undefined, run);
     checkDecodedSize(decoded, itemSize);
     for (let r = 0; r < count; r++) {
       const row = start + r;

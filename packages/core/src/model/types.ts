@@ -7,6 +7,8 @@ import type { GraphInfo, Manifest } from '../manifest/types.js';
 import type { SpatialSize } from '../tensor/spatial.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import type { TiledDecodeOptions, TiledEncodeOptions } from '../tiling/tiled.js';
+import type { BatchingOptions } from '../batching/index.js';
+import type { CallOptions } from '../cancellation.js';
 import type { NoiseOptions } from './noise.js';
 
 /** The largest batch sent to a graph in one run when `maxBatch` is not given. */
@@ -18,6 +20,8 @@ export interface VaeOptions {
   readonly maxBatch?: number;
   /** Resource limits of every call (see `LIMITS`, docs/limits.md); calls may override them with their own `limits`. */
   readonly limits?: ResourceLimits;
+  /** Coalesce concurrent calls into shared graph runs (see {@link BatchingOptions}). Default: off. */
+  readonly batching?: BatchingOptions;
 }
 
 /** The `limits` option of a call: overrides the VAE's limits for this call only. */
@@ -45,13 +49,13 @@ export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout
 export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout' | 'onProgress'>;
 
 /** Options of {@link Vae.encode}. */
-export interface EncodeOptions extends ImageReadOptions, ProgressOptions, CallLimitOptions {
+export interface EncodeOptions extends ImageReadOptions, ProgressOptions, CallOptions, CallLimitOptions {
   /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: EncodeTiling;
 }
 
 /** Options of {@link Vae.decode}. */
-export interface DecodeOptions extends ProgressOptions, CallLimitOptions {
+export interface DecodeOptions extends ProgressOptions, CallOptions, CallLimitOptions {
   /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: DecodeTiling;
   /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
@@ -84,10 +88,10 @@ export interface PriorSampleOptions extends NoiseOptions, CallLimitOptions {
 }
 
 /** Options of {@link Vae.generate}. */
-export interface GenerateOptions extends PriorSampleOptions, ProgressOptions {}
+export interface GenerateOptions extends PriorSampleOptions, ProgressOptions, CallOptions {}
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions, CallLimitOptions {
+export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions, CallOptions, CallLimitOptions {
   /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
   readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
@@ -95,7 +99,7 @@ export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, Prog
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions extends ImageReadOptions, CallLimitOptions {
+export interface ScoreOptions extends ImageReadOptions, CallOptions, CallLimitOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */

@@ -1,4 +1,7 @@
 import type { BackendInfo, BackendSession } from '../backend.js';
+import type { Batching } from '../batching/index.js';
+import { startCall } from '../cancellation.js';
+import type { AbortSignalLike, CallOptions } from '../cancellation.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
 import { checkLimit, resolveLimits } from '../limits.js';
@@ -28,8 +31,9 @@ import type { PosteriorSampleOptions } from './posterior.js';
 import { scoreData } from './scoring.js';
 import type { DecodeOptions, DecodeTiling, EncodeOptions, EncodeTiling, GenerateOptions, PriorSampleOptions, ProgressCallback, ReconstructOptions, ScoreOptions, ScoreResult } from './types.js';
 
-/** Where one stage of a call sits in its progress: rows before it, and the call's total rows. */
+/** Where one stage of a call sits in its progress (rows before it, and the call's total rows), and its signal. */
 interface Stage {
+  readonly signal: AbortSignalLike | undefined;
   readonly onProgress: ProgressCallback | undefined;
   readonly offset: number;
   readonly total: number;
@@ -79,13 +83,16 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   readonly detection: Detection | null;
   /** The resource limits of its calls (see `LIMITS`). */
   readonly limits: ResolvedLimits;
+  /** The micro-batching settings, counters and events; `null` without the `batching` option. */
+  readonly batching: Batching | null;
   private readonly images: ImageCodec<I, O, W> | null;
   private readonly graphs: GraphRunner;
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo, limits: ResolvedLimits = resolveLimits(undefined)) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
     this.manifest = manifest;
+    this.batching = batching;
     this.limits = limits;
     this.backendInfo = Object.freeze({ ...(backendInfo ?? { name: backendName, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false }) });
     this.detection = detection;
@@ -121,13 +128,18 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     const onProgress = functionOption(options.onProgress, 'onProgress');
     checkTilingOption(options.tiling);
     const limits = resolveLimits(options.limits, this.limits);
-    if (options.tiling) {
-      const streamed = await this.encodeStreamed(x, options, options.tiling, limits, onProgress);
-      if (streamed !== null) return streamed.posterior;
+    const call = startCall(options);
+    try {
+      if (options.tiling) {
+        const streamed = await this.encodeStreamed(x, options, options.tiling, limits, { signal: call.signal, onProgress });
+        if (streamed !== null) return streamed.posterior;
+      }
+      const { tensor } = await this.prepare(x, options, 'pad', limits, !options.tiling);
+      const rows = tensor.dims[0]!;
+      return await this.encodePrepared(tensor, options.tiling, { signal: call.signal, onProgress, offset: 0, total: rows });
+    } finally {
+      call.end();
     }
-    const { tensor } = await this.prepare(x, options, 'pad', limits, !options.tiling);
-    const rows = tensor.dims[0]!;
-    return this.encodePrepared(tensor, options.tiling, { onProgress, offset: 0, total: rows });
   }
 
   /**
@@ -166,23 +178,37 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     checkTilingOption(options.tiling);
     checkSizeOption(options.size);
     const rows = z instanceof DeviceLatent ? z.dims[0]! : undefined;
-    return this.decodeStage(z, options, { onProgress, offset: 0, total: rows ?? this.rowsOf(z) }, resolveLimits(options.limits, this.limits));
+    const limits = resolveLimits(options.limits, this.limits);
+    const call = startCall(options);
+    try {
+      return await this.decodeStage(z, options, { signal: call.signal, onProgress, offset: 0, total: rows ?? this.rowsOf(z) }, limits);
+    } finally {
+      call.end();
+    }
   }
 
   /**
    * Converts data-space tensors (from `decode`, `reconstruct`, `generate`) to the runtime's images (Node: encoded
    * PNG, JPEG or WebP bytes).
    *
+   * @param options - the runtime's write options (Node: `format` `'png'` default, `'jpeg'`, `'webp'`; `quality`);
+   *   absent: the runtime's defaults
    * @throws {@link BackendError} `UNSUPPORTED` where the runtime writes no images
+   * @example
+   * const [png] = await vae.toImages(await vae.generate({ seed: 0 }));
    */
-  async toImages(data: TensorInput, options: W): Promise<O[]> {
+  async toImages(data: TensorInput, options?: W): Promise<O[]> {
     const codec = this.images;
     if (codec === null) throw new BackendError('UNSUPPORTED', `The backend ${this.backendName} writes no images; convert the tensor with tensorToPixels().`);
     return codec.write(dataInput(this.manifest, data, 'data'), this.manifest, options);
   }
 
-  /** `decode` then {@link Vae.toImages}: latents to images. */
-  async decodeImages(z: TensorInput, options: DecodeOptions & W): Promise<O[]> {
+  /**
+   * `decode` then {@link Vae.toImages}: latents to images.
+   *
+   * @param options - those of {@link Vae.decode} and of {@link Vae.toImages}; absent: the defaults of both
+   */
+  async decodeImages(z: TensorInput, options?: DecodeOptions & W): Promise<O[]> {
     return this.toImages(await this.decode(z, options), options);
   }
 
@@ -219,7 +245,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(this.sample(options), { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.limits === undefined ? {} : { limits: options.limits }) });
+    return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.limits === undefined ? {} : { limits: options.limits }) });
   }
 
   /**
@@ -230,13 +256,13 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `steps` (default 8, at least 2), `method` `'linear'` (default) or `'slerp'`
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
-  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions = {}): Promise<VaeTensor> {
+  async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
     const start = latentInput(this.manifest, a, 'a');
     const steps = (options as InterpolateOptions | null)?.steps;
     // steps x B latents are allocated before the decode's own checks.
     if (typeof steps === 'number' && Number.isSafeInteger(steps)) checkLimit(this.limits, 'maxDraws', steps * start.dims[0]!, `"steps" x items (${steps} x ${start.dims[0]})`);
-    return this.decode(interpolateLatents(start, latentInput(this.manifest, b, 'b'), options));
+    return this.decode(interpolateLatents(start, latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -263,34 +289,40 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
       const factor = this.manifest.latent.spatialFactor ?? 1;
       if (this.manifest.data.layout === 'NCHW' && dims.length === 4) checkDecodeOutput(limits, this.manifest, [dims[0]!, 1, Math.ceil(dims[2]! / factor), Math.ceil(dims[3]! / factor)], Boolean(tiling.decode));
     };
-    if (tiling.encode) {
-      const streamed = await this.encodeStreamed(x, options, tiling.encode, limits, onProgress, beforeEncode);
-      if (streamed !== null) {
-        const rows = streamed.rows;
-        const z = options.sample ? streamed.posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : streamed.posterior.mode();
-        const crop = streamed.original === null ? {} : { size: streamed.original };
-        return this.decodeStage(z, { ...decodeTiling, ...crop }, { onProgress, offset: rows, total: 2 * rows }, limits);
-      }
-    }
-    const { tensor, original } = await this.prepare(x, options, 'pad', limits, !tiling.encode);
-    beforeEncode(tensor.dims);
-    const rows = tensor.dims[0]!;
-    const size = original === null ? {} : { size: original };
-    if (!options.sample && !options.tiling) {
-      // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
-      const latent = await this.graphs.encodeOnDevice(tensor);
-      if (latent !== null) {
-        onProgress?.(rows, 2 * rows);
-        try {
-          return await this.decodeStage(latent, size, { onProgress, offset: rows, total: 2 * rows }, limits);
-        } finally {
-          latent.dispose();
+    const call = startCall(options);
+    const signal = call.signal;
+    try {
+      if (tiling.encode) {
+        const streamed = await this.encodeStreamed(x, options, tiling.encode, limits, { signal, onProgress }, beforeEncode);
+        if (streamed !== null) {
+          const rows = streamed.rows;
+          const z = options.sample ? streamed.posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : streamed.posterior.mode();
+          const crop = streamed.original === null ? {} : { size: streamed.original };
+          return await this.decodeStage(z, { ...decodeTiling, ...crop }, { signal, onProgress, offset: rows, total: 2 * rows }, limits);
         }
       }
+      const { tensor, original } = await this.prepare(x, options, 'pad', limits, !tiling.encode);
+      beforeEncode(tensor.dims);
+      const rows = tensor.dims[0]!;
+      const size = original === null ? {} : { size: original };
+      if (!options.sample && !options.tiling) {
+        // The mean stays in device memory between the graphs where the backend keeps it there (WebGPU).
+        const latent = await this.graphs.encodeOnDevice(tensor, call);
+        if (latent !== null) {
+          onProgress?.(rows, 2 * rows);
+          try {
+            return await this.decodeStage(latent, size, { signal, onProgress, offset: rows, total: 2 * rows }, limits);
+          } finally {
+            latent.dispose();
+          }
+        }
+      }
+      const posterior = await this.encodePrepared(tensor, tiling.encode, { signal, onProgress, offset: 0, total: 2 * rows });
+      const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : posterior.mode();
+      return await this.decodeStage(z, { ...decodeTiling, ...size }, { signal, onProgress, offset: rows, total: 2 * rows }, limits);
+    } finally {
+      call.end();
     }
-    const posterior = await this.encodePrepared(tensor, tiling.encode, { onProgress, offset: 0, total: 2 * rows });
-    const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : posterior.mode();
-    return this.decodeStage(z, { ...decodeTiling, ...size }, { onProgress, offset: rows, total: 2 * rows }, limits);
   }
 
   /**
@@ -311,9 +343,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     const samples = positiveIntegerOption(options.samples, 'samples', 1);
     checkScoreWork(limits, samples, 1);
     // No padding: padded pixels would enter the likelihood.
-    const { tensor } = await this.prepare(x, options, 'refuse', limits, true);
-    checkScoreWork(limits, samples, tensor.dims[0]!);
-    return scoreData(this.graphs, tensor, options);
+    const call = startCall(options);
+    try {
+      const { tensor } = await this.prepare(x, options, 'refuse', limits, true);
+      checkScoreWork(limits, samples, tensor.dims[0]!);
+      return await scoreData(this.graphs, tensor, options, call);
+    } finally {
+      call.end();
+    }
   }
 
   /** Raw latents -> the diffusion model's latent space, `(z - shiftFactor) * scalingFactor` with the manifest's factors. */
@@ -355,7 +392,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     options: ImageReadOptions,
     tiling: EncodeTiling,
     limits: ResolvedLimits,
-    onProgress: ProgressCallback | undefined,
+    call: { readonly signal: AbortSignalLike | undefined; readonly onProgress: ProgressCallback | undefined },
     beforeEncode?: (dims: readonly number[]) => void,
   ): Promise<{ posterior: Posterior; original: SpatialSize | null; rows: number } | null> {
     const source = await openImageTiles(this.manifest, this.images as ImageCodec<unknown, unknown, unknown> | null, x, options, limits);
@@ -365,7 +402,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
       const rows = source.dims[0]!;
       // A reconstruct (beforeEncode given) counts 2N rows: the encoder's, then the decoder's.
       const total = beforeEncode === undefined ? rows : 2 * rows;
-      return { posterior: await this.encodePrepared(source, tiling, { onProgress, offset: 0, total }), original: source.original, rows };
+      return { posterior: await this.encodePrepared(source, tiling, { ...call, offset: 0, total }), original: source.original, rows };
     } finally {
       await source.close();
     }
@@ -384,11 +421,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   }
 
   private async encodePrepared(tensor: VaeTensor | TileSource, tiling: EncodeTiling | undefined, stage: Stage): Promise<Posterior> {
-    if (!tiling) return this.graphs.encode(tensor as VaeTensor, rowsDone(stage));
+    if (!tiling) return this.graphs.encode(tensor as VaeTensor, rowsDone(stage), stage);
     const settings = tiling === true ? {} : tiling;
     const { mean, logvar } = await tiledEncode(
       async (tile) => {
-        const q = await this.graphs.encode(tile);
+        const q = await this.graphs.encode(tile, undefined, stage);
         return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
       },
       tensor,
@@ -404,7 +441,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
         checkShape(held.dims, this.manifest.latent.shape, 'z', 'latent', this.manifest.name);
         checkDecodeOutput(limits, this.manifest, held.dims, Boolean(options.tiling));
         if (!options.tiling && held.dims[0]! <= this.maxBatch) {
-          const data = await this.graphs.decodeOnDevice(held);
+          const data = await this.graphs.decodeOnDevice(held, stage);
           rowsDone(stage)?.(held.dims[0]!);
           return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
         }
@@ -419,14 +456,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     let data: VaeTensor;
     if (options.tiling) {
       const tiling = options.tiling === true ? {} : options.tiling;
-      data = await tiledDecode((tile) => this.graphs.decode(tile), latent, {
+      data = await tiledDecode((tile) => this.graphs.decode(tile, undefined, stage), latent, {
         ...this.tilingPreset(),
         ...tiling,
         factor: spatialFactor(this.manifest, 'tiling'),
         layout: this.manifest.data.layout,
         onProgress: tilesDone(stage, latent.dims[0]!),
       });
-    } else data = await this.graphs.decode(latent, rowsDone(stage));
+    } else data = await this.graphs.decode(latent, rowsDone(stage), stage);
     return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
   }
 }

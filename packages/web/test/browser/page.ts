@@ -9,15 +9,18 @@ import { OrtWebBackend, createVae, float16ToFloat32, float32ToFloat16, imageData
 import type { LoadProgress, LoadVaeOptions, WebVae } from '../../../web/src/index';
 import type { Vae } from '../../../core/src/index';
 import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../../core/src/testing/index';
-import { expectClose, goldenArray, goldenTensor } from '../../../core/src/testing/index';
+import { MODEL_FIXTURES, expectClose, goldenArray, goldenTensor, testFixtures } from '../../../core/src/testing/index';
 import type { Golden } from '../../../core/src/testing/index';
 
 const device = (new URLSearchParams(location.search).get('device') ?? 'wasm') as 'wasm' | 'webgpu';
 const WASM_PATHS = '/packages/web/node_modules/onnxruntime-web/dist/';
 const base: LoadVaeOptions = { device, wasmPaths: WASM_PATHS, ...(device === 'wasm' ? { numThreads: 2 } : {}) };
 
-const golden = async (model: string): Promise<Golden> => (await fetch(`/models/${model}/golden.json`)).json();
-const load = (model: string, options: LoadVaeOptions = {}): Promise<WebVae> => loadVae(`/models/${model}/`, { ...base, ...options });
+// The server serves the repository's root at /, so this page's source folder is /packages/web/test/browser.
+const fixtures = testFixtures('/packages/web/test/browser');
+const golden = (model: string): Promise<Golden> => fixtures.golden(model, async (path) => (await fetch(path)).text());
+const load = (model: string, options: LoadVaeOptions = {}): Promise<WebVae> => loadVae(`${fixtures.model(model)}/`, { ...base, ...options });
+const MLP_PROBS = `${fixtures.model(MODEL_FIXTURES.probs)}/`;
 
 describe(`page on ${device}`, () => {
   it('is cross-origin isolated (wasm threads) and a secure context (WebGPU, Cache API)', () => {
@@ -44,7 +47,7 @@ describe(`page on ${device}`, () => {
   });
 
   it(device === 'wasm' ? 'graphs with float16 inputs and outputs run with float16 rounding at the edges (fixtures/mlp-probs *.float16.onnx)' : 'float16 graphs on an adapter without shader-f16 are refused at load, saying why', async () => {
-    const model = '/models/fixtures/mlp-probs/';
+    const model = MLP_PROBS;
     const manifest = await (await fetch(model + 'vae.json')).json();
     const bytes = async (file: string) => new Uint8Array(await (await fetch(model + file)).arrayBuffer());
     const loading = loadVae({ manifest, encoder: await bytes(manifest.float16.encoder), decoder: await bytes(manifest.float16.decoder) }, base);
@@ -71,7 +74,7 @@ describe(`page on ${device}`, () => {
 
   if (device === 'webgpu') {
     it('device "auto" skips the fallback (software) SwiftShader adapter for wasm, and says why; device "webgpu" still uses it', async () => {
-      const model = '/models/fixtures/mlp-probs/';
+      const model = MLP_PROBS;
       const [manifest, encoder, decoder] = await Promise.all(['vae.json', 'encoder.onnx', 'decoder.onnx'].map(async (f) => new Uint8Array(await (await fetch(model + f)).arrayBuffer())));
       const backend = new OrtWebBackend({ device: 'auto', wasmPaths: WASM_PATHS });
       const vae = await createVae({ manifest: parseManifest(new TextDecoder().decode(manifest)), backend, encoder: { bytes: encoder! }, decoder: { bytes: decoder! } });
@@ -171,7 +174,7 @@ if (device === 'wasm') {
         const last = progress.filter((p) => p.file === file).at(-1);
         expect(last !== undefined && last.total !== null && last.loaded === last.total && last.total > 0).toBe(true);
       }
-      const encoder = new Uint8Array(await (await fetch('/models/fixtures/mlp-probs/encoder.onnx')).arrayBuffer());
+      const encoder = new Uint8Array(await (await fetch(fixtures.model(MODEL_FIXTURES.probs, 'encoder.onnx'))).arrayBuffer());
       const cache = await caches.open('onnx-vae-test');
       const stored = await cache.match(`${location.origin}/.onnx-vae-cache/sha256/${await sha256Hex(encoder)}`);
       expect(stored === undefined ? null : (await stored.arrayBuffer()).byteLength).toBe(encoder.length);
@@ -186,11 +189,11 @@ if (device === 'wasm') {
     it('a missing model folder is MODEL_FILE_NOT_FOUND with the URL', async () => {
       const error = (await load('fixtures/no-such-model').catch((e: unknown) => e)) as { code?: string; message: string };
       expect(error.code).toBe('MODEL_FILE_NOT_FOUND');
-      expect(error.message).toContain(`Cannot fetch ${location.origin}/models/fixtures/no-such-model/vae.json: HTTP 404`);
+      expect(error.message).toContain(`Cannot fetch ${location.origin}${fixtures.model('fixtures/no-such-model', 'vae.json')}: HTTP 404`);
     });
 
     it('loads from a File/Blob pair and a manifest object', async () => {
-      const model = '/models/fixtures/mlp-probs/';
+      const model = MLP_PROBS;
       const [manifest, encoder, decoder] = await Promise.all([fetch(model + 'vae.json').then((r) => r.json()), fetch(model + 'encoder.onnx').then((r) => r.blob()), fetch(model + 'decoder.onnx').then((r) => r.blob())]);
       const vae = await loadVae({ manifest, encoder: new File([encoder], 'encoder.onnx'), decoder }, base);
       try {
@@ -207,7 +210,7 @@ if (device === 'wasm') {
       const worker = new Worker('/out/browser/worker.js', { type: 'module' });
       try {
         const files: string[] = [];
-        const remote = await loadVaeInWorker(worker, '/models/fixtures/mlp-probs/', { ...base, numThreads: 1, cache: false, onProgress: (p) => files.push(p.file) });
+        const remote = await loadVaeInWorker(worker, MLP_PROBS, { ...base, numThreads: 1, cache: false, onProgress: (p) => files.push(p.file) });
         expect(remote.manifest.name).toBe('mlp-probs');
         expect(remote.backendInfo.device).toBe(device);
         expect(remote.backendInfo.requestedDevice).toBe(device);

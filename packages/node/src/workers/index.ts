@@ -1,0 +1,2 @@
+export { WorkerPoolBackend, defaultThreadsPerWorker } from './worker-backend.js';
+export type { WorkerPoolOptions } from './worker-backend.js';
