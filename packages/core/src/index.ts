@@ -44,6 +44,7 @@ export * from './model/create-vae.js';
 export * from './model/vae.js';
 export * from './model/model-store.js';
 export * from './model/load-model.js';
+export * from './model/lazy-session.js';
 
 export * from './image/codec.js';
 export * from './image/fit.js';
@@ -59,6 +60,7 @@ export type { TileSource } from './tiling/source.js';
 export * from './tiling/tiled.js';
 
 export * from './formats/onnx-proto.js';
+export * from './formats/graph-info.js';
 export * from './formats/quantize.js';
 export * from './formats/checksum.js';
 export * from './formats/safetensors.js';

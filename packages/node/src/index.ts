@@ -20,3 +20,4 @@ export * from './files.js';
 export * from './image-codec.js';
 export * from './fingerprint.js';
 export * from './workers/index.js';
+export * from './random-access-file.js';

@@ -6,6 +6,7 @@ import { readFileLimited } from './read-limited.js';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
 import { nodeImageCodec } from './image-codec.js';
+import { openRandomAccessFile } from './random-access-file.js';
 import type { ImageWriteOptions, NodeImageInput } from './image-codec.js';
 import type { OrtNodeOptions } from './ort-backend.js';
 
@@ -104,8 +105,9 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  *
  * @param modelDir - the model folder
  * @param options - `device` (`'cpu'` default, or `'cuda'` with `deviceId`, falling back to CPU with a warning
- *   unless `strict`), `maxBatch` (default 256), thread counts, `enableCpuMemArena`, `enableMemPattern`,
- *   `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `workers` (worker threads),
+ *   unless `strict`), `maxBatch` (default 256), `preload` (graphs whose sessions are created at load; default `[]`
+ *   on the CPU, so each session is created by its graph's first use, both with `device: 'cuda'`), thread counts,
+ *   `enableCpuMemArena` (default true), `enableMemPattern` (default false), `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `workers` (worker threads),
  *   `batching` (micro-batching of concurrent calls), `limits` (resource limits of every call, see `LIMITS` and
  *   docs/limits.md; default: their defaults)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
@@ -119,6 +121,10 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  * await vae.dispose();
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
+  // On the CPU sessions open when first used (a VAE that only decodes never holds its encoder, in this thread or in
+  // the workers); on CUDA both open at load, so the device is decided (and a fallback warned about, or refused with
+  // strict) by loadVae.
+  const preload = options.preload ?? (options.device === 'cuda' ? (['encoder', 'decoder'] as const) : []);
   return loadModel(folderModelStore(modelDir), {
     backend: nodeBackend(options),
     images: nodeImageCodec,
@@ -126,5 +132,7 @@ export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): P
     ...(options.batching === undefined ? {} : { batching: options.batching }),
     ...(options.preset === undefined ? {} : { preset: options.preset }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    preload,
+    openFile: openRandomAccessFile,
   });
 }

@@ -56,9 +56,16 @@ describe('loadVae', () => {
     expect(message).toBe(`The decoder graph ${join(dir, 'decoder.onnx')} named in vae.json does not exist.`);
   });
 
-  it('reports a truncated ONNX file as corrupt', async () => {
+  it('reports a truncated ONNX file as corrupt, read at load without a session', async () => {
     await truncate(join(dir, 'encoder.onnx'), 100);
     const { code, message } = await failure(loadVae(dir));
+    expect(code).toBe('MODEL_FILE_CORRUPT');
+    expect(message).toBe(`${join(dir, 'encoder.onnx')} is not a valid ONNX model: a field of 1761 bytes runs past the end of its message (in ModelProto, at byte 22 of 100). The file may be truncated or not an ONNX file; re-export or re-download it.`);
+  });
+
+  it('reports a truncated ONNX file as corrupt when onnxruntime opens it (preload)', async () => {
+    await truncate(join(dir, 'encoder.onnx'), 100);
+    const { code, message } = await failure(loadVae(dir, { preload: ['encoder', 'decoder'] }));
     expect(code).toBe('MODEL_FILE_CORRUPT');
     expect(message).toMatch(new RegExp(`^onnxruntime could not load ${join(dir, 'encoder.onnx').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .+Check that the file is a complete ONNX model`));
   });
@@ -89,6 +96,9 @@ describe('loadVae', () => {
     [{ graphOptimizationLevel: 'max' }, 'graphOptimizationLevel', 'Expected "graphOptimizationLevel" to be one of "disabled", "basic", "extended", "all" but received "max".'],
     [{ maxBatch: 0 }, 'maxBatch', 'Expected "maxBatch" to be a positive integer (or Infinity) but received 0.'],
     [{ enableCpuMemArena: 'no' }, 'enableCpuMemArena', 'Expected "enableCpuMemArena" to be true or false but received "no".'],
+    [{ enableMemPattern: 1 }, 'enableMemPattern', 'Expected "enableMemPattern" to be true or false but received 1.'],
+    [{ preload: ['vae'] }, 'preload', 'Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received [vae].'],
+    [{ preload: 'decoder' }, 'preload', 'Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received "decoder".'],
   ])('rejects option %j', async (options, option, message) => {
     const { code, message: text, error } = await failure(loadVae(dir, options as never));
     expect(code).toBe('INVALID_OPTION');

@@ -120,7 +120,8 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * @param options - `device` (`'auto'` default: WebGPU on a hardware adapter, else wasm; `'webgpu'`, `'wasm'`),
  *   `precision` (`'auto'` default: float16 graphs on WebGPU with shader-f16 where the manifest has them),
  *   `keepLatentsOnGpu` (default true), `numThreads`,
- *   `wasmPaths`, `graphOptimizationLevel`, `maxBatch` (default 256), `batching` (micro-batching),
+ *   `wasmPaths`, `graphOptimizationLevel`, `enableMemPattern` (wasm; default false), `maxBatch` (default 256),
+ *   `batching` (micro-batching), `preload` (graphs whose sessions are created at load; default both),
  *   `onProgress`, `cache` (default `'onnx-vae'`),
  *   `fetchOptions`, `limits` (resource limits: the manifest's size and depth, the graphs' bytes, and every call's; see
  *   `LIMITS`)
@@ -152,6 +153,10 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     images: webImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.batching === undefined ? {} : { batching: options.batching }),
+    // Default: both sessions at load (core's default): the graphs' bytes are in memory already, and the device is
+    // chosen ('auto' falling back to wasm) as the first session is created; a page that only decodes passes
+    // preload: ['decoder'], and the encoder's session is then created from its bytes by the first encode.
+    ...(options.preload === undefined ? {} : { preload: options.preload }),
   };
   const described = {
     ...(options.preset === undefined ? {} : { preset: options.preset }),

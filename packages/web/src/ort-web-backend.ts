@@ -56,6 +56,12 @@ export interface OrtWebOptions {
   /** Graph optimisation level. Default `'all'`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /**
+   * On wasm, onnxruntime's memory-pattern planning. Default false, as in Node, where it costs memory for no time;
+   * on wasm no difference was measured either way (docs/benchmarks.md). WebGPU sessions keep onnxruntime's own
+   * setting.
+   */
+  readonly enableMemPattern?: boolean;
+  /**
    * On WebGPU, leave the encoder's outputs in GPU buffers (`preferredOutputLocation: 'gpu-buffer'`), so
    * `reconstruct` and `encodeToDevice` + `decode` hand the latent to the decoder without a round trip through the
    * CPU. Default true; false copies every output to the CPU (the behaviour before, for comparisons).
@@ -140,6 +146,7 @@ export class OrtWebBackend implements Backend {
   private readonly wasmPaths: string | undefined;
   private readonly graphOptimizationLevel: GraphOptimizationLevel;
   private readonly keepLatentsOnGpu: boolean;
+  private readonly enableMemPattern: boolean;
   private readonly precisionOption: Precision;
   private shaderF16 = false;
   private resolved: Promise<ExecutionProvider> | null = null;
@@ -165,6 +172,7 @@ export class OrtWebBackend implements Backend {
     this.wasmPaths = options.wasmPaths;
     this.graphOptimizationLevel = optionChoice(options.graphOptimizationLevel, 'graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS, 'all');
     this.keepLatentsOnGpu = optionalBoolean(options.keepLatentsOnGpu, 'keepLatentsOnGpu') ?? true;
+    this.enableMemPattern = optionalBoolean(options.enableMemPattern, 'enableMemPattern') ?? false;
     this.precisionOption = optionChoice(options.precision, 'precision', PRECISIONS, 'auto');
   }
 
@@ -221,6 +229,7 @@ export class OrtWebBackend implements Backend {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: this.graphOptimizationLevel,
+      ...(provider === 'wasm' ? { enableMemPattern: this.enableMemPattern } : {}),
       // The encoder's outputs stay in GPU buffers; `run` downloads them, `runDevice` hands them on.
       ...(onGpu && role === 'encoder' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
     };

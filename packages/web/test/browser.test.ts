@@ -24,10 +24,10 @@ if (!available) {
   let runs: Run[] = [];
   let output = '';
   beforeAll(async () => {
-    const run = await runJsonScript('packages/web/test/browser/run.mjs', 420_000);
+    const run = await runJsonScript('packages/web/test/browser/run.mjs', 1_300_000);
     runs = (run.report.runs as Run[] | undefined) ?? [];
     output = run.output;
-  }, 430_000);
+  }, 1_310_000);
 
   it.each(['wasm', 'webgpu'])('%s: the contract suite, mnist-vae and the page checks pass', (device) => {
     const run = runs.find((r) => r.device === device);

@@ -38,10 +38,26 @@ describe('onnxruntime-web backend in Node', () => {
     ['an unknown device', { device: 'cuda' }, 'INVALID_OPTION', 'Expected "device" to be one of "auto", "webgpu", "wasm" but received "cuda".'],
     ['zero threads', { numThreads: 0 }, 'INVALID_OPTION', 'Expected "numThreads" to be a positive integer but received 0.'],
     ['wasmPaths without a trailing slash', { wasmPaths: '/ort' }, 'INVALID_OPTION', 'Expected "wasmPaths" to be a URL prefix ending in "/" but received "/ort".'],
+    ['enableMemPattern not a boolean', { enableMemPattern: 'off' }, 'INVALID_OPTION', 'Expected "enableMemPattern" to be true or false but received "off".'],
+    ['preload naming no graph', { preload: ['vae'] }, 'INVALID_OPTION', 'Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received [vae].'],
   ])('rejects %s with a typed error', async (_name, options, code, message) => {
     const error = await loadFromDisk('fixtures/mlp-probs', options as never).catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe(code);
     expect((error as Error).message).toContain(message);
+  });
+
+  it('with preload: ["decoder"] decodes without creating the encoder session, which the first encode creates', async () => {
+    const vae = await loadFromDisk('fixtures/mlp-probs', { preload: ['decoder'], enableMemPattern: true } as never);
+    try {
+      const internals = vae as unknown as { graphs: { encoder: { opened?: boolean } } };
+      expect(internals.graphs.encoder.opened).toBe(false);
+      expect((await vae.decode({ data: new Float32Array(2), dims: [1, 2] })).dims).toEqual([1, 6]);
+      expect(internals.graphs.encoder.opened).toBe(false);
+      expect((await vae.encode({ data: new Float32Array(6).fill(0.5), dims: [1, 6] })).mean.dims).toEqual([1, 2]);
+      expect(internals.graphs.encoder.opened).toBe(true);
+    } finally {
+      await vae.dispose();
+    }
   });
 
   it('device "auto" without WebGPU chooses wasm and says why', async () => {

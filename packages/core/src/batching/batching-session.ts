@@ -63,13 +63,10 @@ function keyOf(feeds: Feeds, outputs: readonly string[], rows: number, serial: n
 export class BatchingSession implements BackendSession {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
-  /** Device-memory runs (WebGPU) pass straight through, unbatched. */
-  readonly runDevice?: BackendSession['runDevice'];
   private readonly inner: BackendSession;
   private readonly graph: 'encoder' | 'decoder';
   private readonly settings: BatchingSettings;
   private readonly batching: Batching;
-  private readonly parallel: number;
   private queue: Pending[] = [];
   private readonly running = new Set<Promise<void>>();
   private timer: { readonly at: number; cancel(): void } | undefined = undefined;
@@ -83,10 +80,17 @@ export class BatchingSession implements BackendSession {
     this.batching = batching;
     this.inputs = inner.inputs;
     this.outputs = inner.outputs;
-    this.parallel = Math.max(1, inner.concurrency ?? 1);
-    if (inner.runDevice) {
-      this.runDevice = (feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => inner.runDevice!(feeds, outputs);
-    }
+  }
+
+  /** Device-memory runs (WebGPU) pass straight through, unbatched; read from the inner session when asked (a lazy one has them once it exists). */
+  get runDevice(): BackendSession['runDevice'] {
+    const inner = this.inner;
+    return inner.runDevice && ((feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => inner.runDevice!(feeds, outputs));
+  }
+
+  /** Runs in flight at once: the inner session's concurrency (a worker pool's), read when scheduling. */
+  private get parallel(): number {
+    return Math.max(1, this.inner.concurrency ?? 1);
   }
 
   run(feeds: Feeds, outputs: readonly string[], options: RunOptions = {}): Promise<Outputs> {

@@ -45,9 +45,11 @@ export interface OnnxModelSummary {
   readonly parameterCount: number;
 }
 
-const WIRE_VARINT = 0;
+/** @internal Protobuf wire types. */
+export const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
-const WIRE_LENGTH = 2;
+/** @internal */
+export const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 
 /** Field numbers used here (onnx.proto3). */
@@ -56,7 +58,13 @@ const GRAPH = Object.freeze({ node: 1, name: 2, initializer: 5 });
 const TENSOR = Object.freeze({ dims: 1, dataType: 2, name: 8 });
 const OPSET = Object.freeze({ domain: 1, version: 2 });
 
-class Reader {
+/**
+ * A protobuf reader over bytes in memory. `base` and `total` place those bytes in a larger file (a window of it read
+ * by `readOnnxGraphInfo`), for messages.
+ *
+ * @internal
+ */
+export class ProtoReader {
   position: number;
 
   constructor(
@@ -65,6 +73,8 @@ class Reader {
     private readonly end: number,
     private readonly file: string,
     private readonly what: string,
+    private readonly base = 0,
+    private readonly total = bytes.length,
   ) {
     this.position = start;
   }
@@ -73,7 +83,7 @@ class Reader {
     throw new ModelFileError(
       'MODEL_FILE_CORRUPT',
       this.file,
-      `${this.file} is not a valid ONNX model: ${detail} (in ${this.what}, at byte ${at} of ${this.bytes.length}). The file may be truncated or not an ONNX file; re-export or re-download it.`,
+      `${this.file} is not a valid ONNX model: ${detail} (in ${this.what}, at byte ${this.base + at} of ${this.total}). The file may be truncated or not an ONNX file; re-export or re-download it.`,
     );
   }
 
@@ -144,12 +154,13 @@ class Reader {
     if (wire !== wanted) this.fail(`field ${field} has wire type ${wire}, expected ${wanted}`);
   }
 
-  sub(bounds: [number, number], what: string): Reader {
-    return new Reader(this.bytes, bounds[0], bounds[1], this.file, what);
+  sub(bounds: [number, number], what: string): ProtoReader {
+    return new ProtoReader(this.bytes, bounds[0], bounds[1], this.file, what, this.base, this.total);
   }
 }
 
-function utf8(bytes: Uint8Array): string {
+/** @internal UTF-8 text of protobuf string bytes. */
+export function utf8(bytes: Uint8Array): string {
   if (bytes.every((b) => b < 0x80)) return Array.from(bytes, (b) => String.fromCharCode(b)).join('');
   try {
     return decodeURIComponent(Array.from(bytes, (b) => `%${b.toString(16).padStart(2, '0')}`).join(''));
@@ -158,7 +169,7 @@ function utf8(bytes: Uint8Array): string {
   }
 }
 
-function readTensor(reader: Reader): OnnxInitializer {
+function readTensor(reader: ProtoReader): OnnxInitializer {
   const dims: number[] = [];
   let dataType = 0;
   let name = '';
@@ -188,7 +199,7 @@ function readTensor(reader: Reader): OnnxInitializer {
   return { name, dims, dataType, elements };
 }
 
-function readOpset(reader: Reader): OnnxOpset {
+function readOpset(reader: ProtoReader): OnnxOpset {
   let domain = '';
   let version = 0;
   while (!reader.done) {
@@ -216,7 +227,7 @@ function readOpset(reader: Reader): OnnxOpset {
  */
 export function readOnnxSummary(bytes: Uint8Array, file = 'ONNX file'): OnnxModelSummary {
   if (!isUint8Array(bytes)) throw new InvalidInputError('INVALID_INPUT', 'bytes', `Expected the bytes of an .onnx file (a Uint8Array) but received ${describe(bytes)}.`);
-  const model = new Reader(bytes, 0, bytes.length, file, 'ModelProto');
+  const model = new ProtoReader(bytes, 0, bytes.length, file, 'ModelProto');
   if (bytes.length === 0) model.fail('the file is empty');
   let irVersion: number | null = null;
   let producerName = '';

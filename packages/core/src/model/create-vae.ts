@@ -8,6 +8,8 @@ import { invalidOption } from '../validate.js';
 import { DEFAULT_MAX_BATCH } from './types.js';
 import type { CreateVaeOptions } from './types.js';
 import { Vae } from './vae.js';
+import { GRAPHS, checkPreload, openGraph } from './lazy-session.js';
+import type { GraphRole } from './lazy-session.js';
 
 function checkMaxBatch(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BATCH;
@@ -16,10 +18,12 @@ function checkMaxBatch(value: unknown): number {
 }
 
 /**
- * Loads both graphs through a backend, checks them against the manifest and returns a {@link Vae}.
- * Runtime packages wrap this as `loadVae(folder)`.
+ * Opens both graphs through a backend (sessions for those in `preload`, default both; the others when first used),
+ * checks them against the manifest and returns a {@link Vae}. Runtime packages wrap this as `loadVae(folder)`.
  *
- * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; backend errors as thrown
+ * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; {@link ModelFileError}
+ *   `MODEL_FILE_CORRUPT` for a graph file that is not ONNX; {@link InvalidOptionError} for a bad `preload`; backend
+ *   errors as thrown
  * @example
  * const vae = await createVae({ manifest, backend, encoder: { bytes: encoderOnnx }, decoder: { bytes: decoderOnnx } });
  */
@@ -27,10 +31,13 @@ export async function createVae<I = never, O = never, W = never>(options: Create
   const maxBatch = checkMaxBatch(options.maxBatch);
   const limits = resolveLimits(options.limits);
   const batching = options.batching === undefined ? null : new Batching(options.batching);
-  const encoder = await options.backend.createSession(options.encoder, 'encoder');
+  const preload = checkPreload(options.preload, Object.values(GRAPHS));
+  const openFile = options.openFile;
+  const graph = (role: GraphRole) => openGraph({ backend: options.backend, role, source: options[role], ...(openFile ? { openFile } : {}) }, preload.includes(role));
+  const encoder = await graph('encoder');
   let decoder: BackendSession;
   try {
-    decoder = await options.backend.createSession(options.decoder, 'decoder');
+    decoder = await graph('decoder');
   } catch (error) {
     await encoder.release();
     throw error;
@@ -48,5 +55,5 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     throw error;
   }
   const [batchedEncoder, batchedDecoder] = batching ? [batching.wrap(encoder, 'encoder'), batching.wrap(decoder, 'decoder')] : [encoder, decoder];
-  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend.name, maxBatch, detection, options.images ?? null, options.backend.info, batching, limits);
+  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend, maxBatch, detection, options.images ?? null, batching, limits);
 }

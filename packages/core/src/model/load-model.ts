@@ -19,7 +19,7 @@ import { utf8Decode } from '../text.js';
 import { createVae } from './create-vae.js';
 import type { ImageCodec } from '../image/codec.js';
 import type { Vae } from './vae.js';
-import type { VaeOptions } from './types.js';
+import type { CreateVaeOptions, VaeOptions } from './types.js';
 
 /** A recognised export layout among a model's files. */
 export interface FoundLayout {
@@ -68,6 +68,8 @@ export interface LoadModelOptions<I = never, O = never, W = never> extends VaeOp
    * decoder files.
    */
   readonly graphs?: (manifest: Manifest) => Promise<{ readonly encoder: string; readonly decoder: string }>;
+  /** Reads a graph given by path without a session (see {@link CreateVaeOptions.openFile}). */
+  readonly openFile?: CreateVaeOptions['openFile'];
 }
 
 /**
@@ -206,5 +208,7 @@ export async function loadModel<I = never, O = never, W = never>(store: ModelSto
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     limits,
     ...(options.batching === undefined ? {} : { batching: options.batching }),
+    ...(options.preload === undefined ? {} : { preload: options.preload }),
+    ...(options.openFile === undefined ? {} : { openFile: options.openFile }),
   });
 }

@@ -10,6 +10,8 @@ import type { TiledDecodeOptions, TiledEncodeOptions } from '../tiling/tiled.js'
 import type { BatchingOptions } from '../batching/index.js';
 import type { CallOptions } from '../cancellation.js';
 import type { NoiseOptions } from './noise.js';
+import type { GraphRole } from './lazy-session.js';
+import type { RandomAccessFile } from '../formats/graph-info.js';
 
 /** The largest batch sent to a graph in one run when `maxBatch` is not given. */
 export const DEFAULT_MAX_BATCH = 256;
@@ -22,6 +24,12 @@ export interface VaeOptions {
   readonly limits?: ResourceLimits;
   /** Coalesce concurrent calls into shared graph runs (see {@link BatchingOptions}). Default: off. */
   readonly batching?: BatchingOptions;
+  /**
+   * Graphs whose sessions are created at load; the others are created by their first use, so a VAE that only
+   * decodes never holds its encoder. Either way both graphs are checked against the manifest at load. Default: the
+   * runtime's (`loadVae` in Node on the CPU: `[]`; see its docs); `createVae`: both.
+   */
+  readonly preload?: readonly GraphRole[];
 }
 
 /** The `limits` option of a call: overrides the VAE's limits for this call only. */
@@ -77,6 +85,11 @@ export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOp
   readonly decoder: ModelSource;
   /** The runtime's image reader and writer, if it has one. */
   readonly images?: ImageCodec<I, O, W>;
+  /**
+   * Opens a graph given by path for reading its inputs and outputs without a session (Node: a file handle). Without
+   * it, graphs given by path are opened at load whatever `preload` says.
+   */
+  readonly openFile?: (path: string) => Promise<RandomAccessFile>;
 }
 
 /** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */

@@ -1,4 +1,4 @@
-import type { BackendInfo, BackendSession } from '../backend.js';
+import type { Backend, BackendInfo, BackendSession } from '../backend.js';
 import type { Batching } from '../batching/index.js';
 import { startCall } from '../cancellation.js';
 import type { AbortSignalLike, CallOptions } from '../cancellation.js';
@@ -70,13 +70,6 @@ function tilesDone(stage: Stage, rows: number): TileProgress | undefined {
 export class Vae<I = unknown, O = unknown, W = unknown> {
   /** The validated manifest. */
   readonly manifest: Manifest;
-  /** Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`. */
-  readonly backendName: string;
-  /**
-   * What the graphs run on and why: the device asked for and the one chosen, the precision, the reason, and whether
-   * the backend fell back (a snapshot taken when the VAE was loaded; see {@link BackendInfo}).
-   */
-  readonly backendInfo: BackendInfo;
   /** Largest batch per graph run. */
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
@@ -87,19 +80,36 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   readonly batching: Batching | null;
   private readonly images: ImageCodec<I, O, W> | null;
   private readonly graphs: GraphRunner;
+  private readonly backend: Pick<Backend, 'name' | 'info'>;
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
     this.manifest = manifest;
     this.batching = batching;
     this.limits = limits;
-    this.backendInfo = Object.freeze({ ...(backendInfo ?? { name: backendName, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false }) });
+    this.backend = backend;
     this.detection = detection;
     this.images = images;
-    this.backendName = backendName;
     this.maxBatch = maxBatch;
     this.graphs = new GraphRunner(manifest, encoder, decoder, maxBatch);
+  }
+
+  /**
+   * Which backend runs the graphs, e.g. `onnxruntime-node (cpu)`; read when asked, since a backend decides its device
+   * (an `'auto'` choice, a CUDA fallback) when a session is created, and sessions may be created by first use.
+   */
+  get backendName(): string {
+    return this.backend.name;
+  }
+
+  /**
+   * What the graphs run on and why: the device asked for and the one chosen, the precision, the reason, and whether
+   * the backend fell back (read when asked, like {@link Vae.backendName}; see {@link BackendInfo}).
+   */
+  get backendInfo(): BackendInfo {
+    const info = this.backend.info ?? { name: this.backend.name, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false };
+    return Object.freeze({ ...info });
   }
 
   /** Elements of one data item, when the manifest fixes them. */

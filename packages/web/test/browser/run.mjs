@@ -14,7 +14,7 @@ import { CHROMIUM, launchChromium } from '../../../../scripts/browser/chromium.m
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const OUT = join(ROOT, 'out', 'browser');
 const DEVICES = ['wasm', 'webgpu'];
-const PAGE_TIMEOUT_MS = 240_000;
+const PAGE_TIMEOUT_MS = 600_000;
 
 const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
