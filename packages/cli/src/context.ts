@@ -5,9 +5,10 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_BATCH, ModelFileError } from '@onnx-vae/node';
-import type { Detection, Manifest } from '@onnx-vae/node';
+import type { Detection, Manifest, ResolvedLimits } from '@onnx-vae/node';
 import { folderModelStore, loadVae, planModel } from '@onnx-vae/node';
 import type { Device, NodeVae as Vae } from '@onnx-vae/node';
+import { cliLimits } from './limits.js';
 import { UsageError, integerOption, stringOption } from './options.js';
 import type { OptionSpec, OptionValues } from './options.js';
 import { ProgressBar, progressEnabled } from './progress.js';
@@ -96,7 +97,7 @@ export function presetOption(context: CommandContext): { preset?: string } {
  */
 export async function readModelManifest(context: CommandContext): Promise<{ folder: string; manifest: Manifest; detection: Detection | null }> {
   const folder = await modelFolder(context);
-  const plan = await planModel(folderModelStore(folder), presetOption(context));
+  const plan = await planModel(folderModelStore(folder), { ...presetOption(context), limits: limitsOption(context) });
   if (typeof plan.manifest === 'function') {
     const vae = await openModel(context);
     return { folder, manifest: vae.manifest, detection: vae.detection };
@@ -107,14 +108,24 @@ export async function readModelManifest(context: CommandContext): Promise<{ fold
 const opened = new WeakMap<CommandContext, Promise<Vae>>();
 
 /**
+ * The resource limits of the limit flags (`--max-pixels`, ...), over the defaults.
+ *
+ * @throws {@link InvalidOptionError} for a bad value
+ */
+export function limitsOption(context: CommandContext): ResolvedLimits {
+  return cliLimits(context.values);
+}
+
+/**
  * The loading options of `--device`, `--strict`, `--preset` and `--threads` (the backend validates the device and
  * preset, listing the valid ones); warnings go to stderr.
  *
  * @throws {@link InvalidOptionError} for a `--threads` that is not a positive integer
  */
-export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; onWarning: (warning: { message: string }) => void } {
+export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; limits: ResolvedLimits; onWarning: (warning: { message: string }) => void } {
   const threads = integerOption(context.values, 'threads', 1);
   return {
+    limits: limitsOption(context),
     device: (context.values.device ?? 'cpu') as Device,
     ...(context.values.strict === true ? { strict: true } : {}),
     ...presetOption(context),

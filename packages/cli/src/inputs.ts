@@ -1,14 +1,15 @@
 /**
  * Reading the CLI's inputs (images and `.npy` arrays) into one batch with a name per item.
  */
-import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
+import { ALPHA_MODES, IMAGE_FITS, InvalidInputError, LimitExceededError, VaeTensor, concatBatches, describe, pixelValueTable } from '@onnx-vae/node';
 import type { AlphaMode, ImageFit } from '@onnx-vae/node';
 import type { CommandContext } from './context.js';
 import { choiceOption } from './options.js';
 import type { OptionSpec } from './options.js';
 import type { Dim, Manifest } from '@onnx-vae/node';
 import { isNpy, nodeImageCodec, parseNpy, readInputFile } from '@onnx-vae/node';
-import type { ImageReadOptions } from '@onnx-vae/node';
+import type { ImageReadLimits, ImageReadOptions, ResolvedLimits } from '@onnx-vae/node';
+import { limitsOption } from './context.js';
 
 /** Options of commands that read images: fitting to the spatial factor, alpha, tiling. */
 export const IMAGE_INPUT_OPTIONS = Object.freeze({
@@ -22,10 +23,10 @@ export const IMAGE_INPUT_OPTIONS = Object.freeze({
  *
  * @throws {@link InvalidOptionError} for values outside the tables
  */
-export function imageReadOptions(context: CommandContext): ImageReadOptions {
+export function imageReadOptions(context: CommandContext): ImageReadOptions & ImageReadLimits {
   const fit = choiceOption<ImageFit>(context.values, 'fit', IMAGE_FITS);
   const alpha = choiceOption<AlphaMode>(context.values, 'alpha', ALPHA_MODES);
-  return { ...(fit === undefined ? {} : { fit }), ...(alpha === undefined ? {} : { alpha }) };
+  return { ...(fit === undefined ? {} : { fit }), ...(alpha === undefined ? {} : { alpha }), limits: limitsOption(context), untiled: context.values.tile !== true };
 }
 
 /** A batch read from the command line. */
@@ -90,10 +91,10 @@ function joinBatches(parts: readonly { tensor: VaeTensor; names: readonly string
  * @param manifest - the model's manifest
  * @throws {@link InvalidInputError} for unreadable files, bad shapes or image sizes
  */
-export async function readDataInputs(paths: readonly string[], manifest: Manifest, imageOptions: ImageReadOptions = {}): Promise<InputBatch> {
+export async function readDataInputs(paths: readonly string[], manifest: Manifest, imageOptions: ImageReadOptions & ImageReadLimits = {}): Promise<InputBatch> {
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
-    const bytes = await readInputFile(path);
+    const bytes = await readInputFile(path, imageOptions.limits);
     if (path.toLowerCase().endsWith('.npy') || isNpy(bytes)) {
       const { dtype, tensor } = parseNpy(bytes, path);
       if (dtype === '|u1') {
@@ -107,6 +108,7 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
       const tensor = await nodeImageCodec.read([bytes], manifest, { ...imageOptions, multiple: manifest.latent.spatialFactor ?? 1 }).catch((error: unknown) => {
         // The codec names byte inputs "image 0"; name the file instead.
         if (error instanceof InvalidInputError) throw new InvalidInputError(error.code as 'INVALID_INPUT', label, error.message.replaceAll('image 0', label), { cause: error });
+        if (error instanceof LimitExceededError) throw new LimitExceededError(error.limit, error.value, error.maximum, error.option, error.message.replaceAll('image 0', label));
         throw error;
       });
       parts.push({ tensor, names: [path] });
@@ -122,10 +124,10 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
  * @param manifest - the model's manifest
  * @throws {@link InvalidInputError} for unreadable files, other dtypes or bad shapes
  */
-export async function readLatentInputs(paths: readonly string[], manifest: Manifest): Promise<InputBatch> {
+export async function readLatentInputs(paths: readonly string[], manifest: Manifest, limits?: ResolvedLimits): Promise<InputBatch> {
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
-    const { dtype, tensor } = parseNpy(await readInputFile(path), path);
+    const { dtype, tensor } = parseNpy(await readInputFile(path, limits), path);
     if (dtype === '|u1') throw new InvalidInputError('INVALID_INPUT', path, `${path} holds uint8 values; latents must be float32 or float64 (as written by "onnx-vae encode").`);
     parts.push(asBatch(tensor, path, manifest.latent.shape, 'latent', manifest));
   }

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '@onnx-vae/node';
+import { LIMIT_OPTIONS } from './limits.js';
 
 /** One command-line option. */
 export interface OptionSpec {
@@ -26,6 +27,7 @@ export const COMMON_OPTIONS = Object.freeze({
   'max-batch': { type: 'string', value: 'N', description: 'items per graph run and per progress step (default 256)' },
   progress: { type: 'boolean', description: 'show a progress bar on stderr even when it is not a terminal' },
   'no-progress': { type: 'boolean', description: 'never show a progress bar' },
+  ...LIMIT_OPTIONS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } satisfies Record<string, OptionSpec>);
 

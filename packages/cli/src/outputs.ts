@@ -47,12 +47,14 @@ export function outputFormat(path: string, option: string, allowed: readonly Out
 /**
  * Checks that an output file's folder exists, before any work is done.
  *
- * @throws {@link InvalidOptionError} when it does not
+ * @throws {@link InvalidOptionError} when it does not, or when the path is itself a folder
  */
 export async function checkOutputFolder(path: string, option: string): Promise<void> {
   const folder = dirname(resolve(path));
   const info = await stat(folder).catch(() => null);
   if (!info?.isDirectory()) throw new InvalidOptionError('output', `Cannot write ${option} ${path}: the folder ${folder} does not exist.`);
+  const target = await stat(path).catch(() => null);
+  if (target?.isDirectory()) throw new InvalidOptionError('output', `Cannot write ${option} ${path}: it is a folder; name a file in it instead.`);
 }
 
 /**

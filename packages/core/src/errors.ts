@@ -37,6 +37,8 @@ export const ERROR_CODES = Object.freeze({
   UNSUPPORTED: 'UNSUPPORTED',
   /** The VAE was disposed and cannot run any more. */
   DISPOSED: 'DISPOSED',
+  /** An input or option asks for more memory or work than a resource limit allows (see `LIMITS`). */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** An input is larger than a configured limit (e.g. an image's pixels). */
   INPUT_TOO_LARGE: 'INPUT_TOO_LARGE',
   /** The request queue was full (`batching.maxQueue`); retry later. */
@@ -153,6 +155,25 @@ export class BackendError extends VaeError {
   }
 }
 
+/** An input or option is over a resource limit (see `LIMITS` and docs/limits.md). */
+export class LimitExceededError extends VaeError {
+  /** The limit, e.g. `"maxInputPixels"`. */
+  readonly limit: string;
+  /** The amount asked for. */
+  readonly value: number;
+  /** The limit's value in force. */
+  readonly maximum: number;
+  /** The option that raises it, e.g. `"limits.maxInputPixels"`. */
+  readonly option: string;
+  constructor(limit: string, value: number, maximum: number, option: string, message: string) {
+    super('LIMIT_EXCEEDED', message);
+    this.limit = limit;
+    this.value = value;
+    this.maximum = maximum;
+    this.option = option;
+  }
+}
+
 /** A call was refused or ended before its result: queue full, aborted, or timed out. */
 export class RequestError extends VaeError {
   constructor(code: 'QUEUE_FULL' | 'ABORTED' | 'TIMEOUT', message: string, options?: { cause?: unknown }) {
@@ -161,11 +182,16 @@ export class RequestError extends VaeError {
 }
 
 /** Formats a value for an error message: dims as `[3, 28, 28]`, strings quoted, the rest as JSON. */
-export function describe(value: unknown): string {
+export function describe(value: unknown, depth = 0): string {
   if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}...` : value);
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `[${value.map((v) => (v === null ? 'null' : typeof v === 'string' ? v : describe(v))).join(', ')}]`;
+  if (Array.isArray(value)) {
+    // Bounded: hostile input (a manifest nested 200,000 levels, a 10^6-item list) must not blow the stack or the message.
+    if (depth >= 4) return value.length === 0 ? '[]' : '[...]';
+    const shown = value.slice(0, 16).map((v) => (v === null ? 'null' : typeof v === 'string' ? v : describe(v, depth + 1)));
+    return `[${shown.join(', ')}${value.length > 16 ? `, ... (${value.length} items)` : ''}]`;
+  }
   if (value === null) return 'null';
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
   if (typeof value === 'function') return 'a function';

@@ -10,6 +10,7 @@
  */
 export * from './errors.js';
 export * from './validate.js';
+export * from './limits.js';
 export * from './rng.js';
 export * from './math.js';
 export * from './backend.js';
@@ -54,6 +55,8 @@ export * from './image/metrics.js';
 
 export * from './tiling/defaults.js';
 export * from './tiling/plan.js';
+export { isTileSource } from './tiling/source.js';
+export type { TileSource } from './tiling/source.js';
 export * from './tiling/tiled.js';
 
 export * from './formats/onnx-proto.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Manifest } from '@onnx-vae/core';
+import { DEFAULT_LIMITS } from '@onnx-vae/core';
+import type { Manifest, ResolvedLimits } from '@onnx-vae/core';
+import { readFileLimited } from './read-limited.js';
 
 /**
  * The fingerprint a latent file records for the model that can decode it: the SHA-256 (hex) of the decoder graph's
@@ -9,8 +10,11 @@ import type { Manifest } from '@onnx-vae/core';
  *
  * @param modelDir - the model folder
  * @param manifest - its manifest (loaded or detected)
+ * @param limits - `maxGraphBytes` bounds the read (default 1 GiB)
+ * @throws {@link LimitExceededError} for a graph over `maxGraphBytes`; the file system's error as thrown
  */
-export async function decoderFingerprint(modelDir: string, manifest: Manifest): Promise<string> {
-  const bytes = await readFile(join(resolve(modelDir), manifest.decoder.file));
+export async function decoderFingerprint(modelDir: string, manifest: Manifest, limits: ResolvedLimits = DEFAULT_LIMITS): Promise<string> {
+  const path = join(resolve(modelDir), manifest.decoder.file);
+  const bytes = await readFileLimited(path, limits.maxGraphBytes, 'maxGraphBytes', `The decoder graph ${path}`);
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -3,9 +3,12 @@
  * RGB, alpha; EXIF orientation applied), model data out, and back to PNG, JPEG or WebP bytes. Pixel conversions
  * are core's (`pixelsToTensor`, `tensorToPixels`); sharp decodes and encodes.
  */
-import { InvalidInputError, InvalidOptionError, VaeTensor, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
-import type { ImageCodec, ImageReadOptions } from '@onnx-vae/core';
-import { readInputFile } from './image-io.js';
+import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
+import type { ImageCodec, ResourceLimits } from '@onnx-vae/core';
+import { resolveLimits } from '@onnx-vae/core';
+import { openImageTiles } from './image-tiles.js';
+import { label, loadSharp, openImage, rawPixels } from './image-open.js';
+import type { OpenedImage } from './image-open.js';
 
 /** Image inputs in Node: a file path, or the bytes of an encoded image. */
 export type NodeImageInput = string | Uint8Array | ArrayBuffer;
@@ -23,14 +26,6 @@ export interface ImageWriteOptions {
   readonly quality?: number;
 }
 
-async function loadSharp(): Promise<typeof import('sharp').default> {
-  return (await import('sharp')).default;
-}
-
-function label(input: NodeImageInput, index: number): string {
-  return typeof input === 'string' ? input : `image ${index}`;
-}
-
 interface DecodedImage {
   readonly pixels: Uint8Array | Uint16Array;
   readonly width: number;
@@ -39,60 +34,24 @@ interface DecodedImage {
   readonly name: string;
 }
 
-/** Reads one image as 8- or 16-bit interleaved pixels, grey or RGB per `channels`, fitted per `options`. */
-async function decodeImage(input: NodeImageInput, index: number, fixed: { width: number | null; height: number | null }, options: ImageReadOptions & { readonly multiple: number }): Promise<DecodedImage> {
-  const name = label(input, index);
-  const bytes = typeof input === 'string' ? await readInputFile(input) : input instanceof ArrayBuffer ? new Uint8Array(input) : input;
-  const sharp = await loadSharp();
-  try {
-    let image = sharp(bytes, { failOn: 'error' }).autoOrient();
-    const meta = await image.metadata();
-    // From the header alone, before any pixel is decoded.
-    if (options.maxPixels !== undefined && meta.width! * meta.height! > options.maxPixels) {
-      throw new InvalidInputError('INPUT_TOO_LARGE', name, `${name} is ${meta.width}x${meta.height}, ${meta.width! * meta.height!} pixels, more than the limit of ${options.maxPixels}; send a smaller image.`);
-    }
-    const sixteen = meta.depth === 'ushort';
-    if (meta.hasAlpha) {
-      if ((options.alpha ?? 'composite') === 'composite') {
-        const [r, g, b] = options.background ?? [255, 255, 255];
-        image = image.flatten({ background: { r, g, b } });
-      } else image = image.removeAlpha();
-    }
-    let width = meta.autoOrient?.width ?? meta.width!;
-    let height = meta.autoOrient?.height ?? meta.height!;
-    const fit = options.fit ?? 'pad';
-    const m = options.multiple;
-    if (fixed.width !== null && fixed.height !== null) {
-      if (fit === 'resize' && (width !== fixed.width || height !== fixed.height)) {
-        image = image.resize(fixed.width, fixed.height, { fit: 'fill' });
-        width = fixed.width;
-        height = fixed.height;
-      }
-    } else if (fit === 'resize' && (width % m !== 0 || height % m !== 0)) {
-      const w = Math.max(m, Math.round(width / m) * m);
-      const h = Math.max(m, Math.round(height / m) * m);
-      image = image.resize(w, h, { fit: 'fill' });
-      width = w;
-      height = h;
-    } else if (fit === 'crop' && (width % m !== 0 || height % m !== 0)) {
-      const w = Math.floor(width / m) * m;
-      const h = Math.floor(height / m) * m;
-      if (w === 0 || h === 0) throw new InvalidInputError('SHAPE_MISMATCH', name, `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`);
-      image = image.extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h });
-      width = w;
-      height = h;
-    }
-    // sharp keeps grey grey and makes colour sRGB; core's pixelsToTensor then converts to the model's channels
-    // (RGB to grey by Rec. 601 luma), the same in every runtime.
-    const grey = (meta.channels ?? 3) <= 2 && meta.space !== 'cmyk';
-    image = grey ? image.toColourspace(sixteen ? 'grey16' : 'b-w') : image.toColourspace(sixteen ? 'rgb16' : 'srgb');
-    const { data, info } = await image.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
-    const pixels = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return { pixels, width: info.width, height: info.height, channels: info.channels, name };
-  } catch (error) {
-    if (error instanceof InvalidInputError) throw error;
-    throw new InvalidInputError('INVALID_INPUT', name, `Cannot read ${name} as an image: ${(error as Error).message}. Inputs are images (PNG, JPEG, WebP, AVIF, TIFF, GIF) or tensors.`, { cause: error });
-  }
+/** Reads one image whole as 8- or 16-bit interleaved pixels, grey or RGB per `channels`, fitted per `options`. */
+async function decodeImage(opened: OpenedImage): Promise<DecodedImage> {
+  const { pixels, width, height, channels } = await rawPixels(opened.build(), opened.sixteen, opened.name);
+  return { pixels, width, height, channels, name: opened.name };
+}
+
+/**
+ * The size of an image input after EXIF orientation, read from its header (no pixel is decoded).
+ *
+ * @param input - a file path or the bytes of an encoded image
+ * @param options - `limits`: `maxFileBytes` and `maxInputPixels` apply
+ * @throws {@link InvalidInputError} for an unreadable image; {@link LimitExceededError} over a limit
+ * @example
+ * const { width, height } = await readImageSize('photo.jpg');
+ */
+export async function readImageSize(input: NodeImageInput, options: { readonly limits?: ResourceLimits } = {}): Promise<{ width: number; height: number }> {
+  const { width, height } = await openImage(input, 0, { width: null, height: null }, { multiple: 1, limits: resolveLimits(options.limits) });
+  return { width, height };
 }
 
 /**
@@ -112,8 +71,20 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
     if (shape.channels !== 1 && shape.channels !== 3) {
       throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`);
     }
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    // Every header first: the limits are checked before any pixel is decoded.
+    const opened: OpenedImage[] = [];
+    let pixels = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const image = await openImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options);
+      pixels += image.width * image.height;
+      // Read whole: for a graph run without tiling, or (tiled, but the caller wants the whole tensor) as large as a decode's output.
+      if (options.untiled) checkLimit(limits, 'maxUntiledPixels', pixels, `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) for a graph run without tiling`);
+      else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) read whole`);
+      opened.push(image);
+    }
     const images: DecodedImage[] = [];
-    for (let i = 0; i < inputs.length; i++) images.push(await decodeImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options));
+    for (const image of opened) images.push(await decodeImage(image));
     const first = images[0]!;
     for (const image of images) {
       if (shape.width !== null && shape.height !== null && (image.width !== shape.width || image.height !== shape.height)) {
@@ -130,6 +101,10 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
     // Each image is converted straight into its slot of the batch: no array per image to allocate and copy.
     images.forEach((image, i) => pixelsToTensor(image.pixels, image, { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number }, data.subarray(i * per, (i + 1) * per)));
     return new VaeTensor(data, [images.length, ...itemDims]);
+  },
+
+  openTiles(inputs, manifest, options) {
+    return openImageTiles(inputs, manifest, options);
   },
 
   async write(data, manifest, options = {}) {

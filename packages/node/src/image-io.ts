@@ -2,10 +2,10 @@
  * Image files in and out, through sharp: input bytes with typed errors, pixels to PNG. Reading images into model data is
  * the codec's (image-codec.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './files.js';
-import { InvalidInputError } from '@onnx-vae/core';
-import type { PixelImage } from '@onnx-vae/core';
+import { DEFAULT_LIMITS, InvalidInputError, VaeError } from '@onnx-vae/core';
+import type { PixelImage, ResolvedLimits } from '@onnx-vae/core';
+import { readFileLimited } from './read-limited.js';
 
 /** sharp, loaded on first use: its native library costs startup time that non-image work need not pay. */
 async function loadSharp(): Promise<typeof import('sharp').default> {
@@ -16,13 +16,15 @@ async function loadSharp(): Promise<typeof import('sharp').default> {
  * Reads an input file's bytes.
  *
  * @param path - the file
+ * @param limits - `maxFileBytes` (default 256 MiB) bounds the file's size
  * @throws {@link InvalidInputError} `INVALID_INPUT`: `"<path>: file not found."` for a missing file, or the system
- *   error's code for an unreadable one
+ *   error's code for an unreadable one; {@link LimitExceededError} for a file over `maxFileBytes`
  */
-export async function readInputFile(path: string): Promise<Uint8Array> {
+export async function readInputFile(path: string, limits: ResolvedLimits = DEFAULT_LIMITS): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readFileLimited(path, limits.maxFileBytes, 'maxFileBytes', `The input file ${path}`);
   } catch (error) {
+    if (VaeError.isInstance(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InvalidInputError('INVALID_INPUT', path, `${path}: file not found.`, { cause: error });
     throw new InvalidInputError('INVALID_INPUT', path, `Cannot read ${path} (${code ?? (error as Error).message}).`, { cause: error });

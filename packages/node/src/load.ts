@@ -1,7 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, findModelLayout, loadModel, readManifestFile } from '@onnx-vae/core';
-import type { FoundLayout, Manifest, ModelStore, Vae, VaeOptions } from '@onnx-vae/core';
+import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, VaeError, findModelLayout, limitExceeded, loadModel, readManifestFile, resolveLimits } from '@onnx-vae/core';
+import type { FoundLayout, Manifest, ModelStore, ResourceLimits, Vae, VaeOptions } from '@onnx-vae/core';
+import { readFileLimited } from './read-limited.js';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
 import { nodeImageCodec } from './image-codec.js';
@@ -49,11 +50,12 @@ export function folderModelStore(modelDir: string): ModelStore {
   return {
     name: basename(dir),
     locate: (file) => join(dir, file),
-    async read(file, what) {
+    async read(file, what, limit) {
       const path = join(dir, file);
       try {
-        return await readFile(path);
+        return limit === undefined ? await readFile(path) : await readFileLimited(path, limit.maximum, limit.limit, `The ${what} ${path}`);
       } catch (error) {
+        if (VaeError.isInstance(error)) throw error;
         throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
       }
     },
@@ -62,12 +64,13 @@ export function folderModelStore(modelDir: string): ModelStore {
       const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
       return entries.filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
     },
-    async source(file, what) {
+    async source(file, what, limit) {
       const path = join(dir, file);
       const info = await stat(path).catch((error: unknown) => {
         throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} does not exist.`, { cause: error });
       });
       if (!info.isFile()) throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} is not a file.`);
+      if (limit !== undefined && info.size > limit.maximum) throw limitExceeded(limit.limit, info.size, limit.maximum, `The ${what} ${path}`);
       return { path };
     },
   };
@@ -76,10 +79,13 @@ export function folderModelStore(modelDir: string): ModelStore {
 /**
  * Reads and validates `vae.json` of a model folder.
  *
- * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest
+ * @param modelDir - the model folder
+ * @param limits - `maxManifestBytes` and `maxJsonDepth` (default: the defaults of `LIMITS`)
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest;
+ *   {@link LimitExceededError} for one over `maxManifestBytes` or `maxJsonDepth`
  */
-export function readManifest(modelDir: string): Promise<Manifest> {
-  return readManifestFile(folderModelStore(modelDir));
+export function readManifest(modelDir: string, limits?: ResourceLimits): Promise<Manifest> {
+  return readManifestFile(folderModelStore(modelDir), resolveLimits(limits));
 }
 
 /**
@@ -102,9 +108,11 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  *   unless `strict`), `maxBatch` (default 256), `preload` (graphs whose sessions are created at load; default `[]`
  *   on the CPU, so each session is created by its graph's first use, both with `device: 'cuda'`), thread counts,
  *   `enableCpuMemArena` (default true), `enableMemPattern` (default false), `graphOptimizationLevel`, `onWarning`, `preset` (for exports without `vae.json`), `workers` (worker threads),
- *   `batching` (micro-batching of concurrent calls)
+ *   `batching` (micro-batching of concurrent calls), `limits` (resource limits of every call, see `LIMITS` and
+ *   docs/limits.md; default: their defaults)
  * @throws {@link ModelFileError}, {@link ManifestError}, {@link ModelMismatchError}, {@link InvalidOptionError},
- *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`)
+ *   {@link BackendError} (`BACKEND_UNAVAILABLE` for CUDA with `strict`), {@link LimitExceededError} for a manifest
+ *   or graph over its limit
  * @example
  * import { loadVae } from '@onnx-vae/node';
  * const vae = await loadVae('models/mnist-vae');
@@ -123,6 +131,7 @@ export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): P
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.batching === undefined ? {} : { batching: options.batching }),
     ...(options.preset === undefined ? {} : { preset: options.preset }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
     preload,
     openFile: openRandomAccessFile,
   });

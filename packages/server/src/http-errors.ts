@@ -23,6 +23,8 @@ export const STATUS_OF_CODE = Object.freeze({
   MODEL_MISMATCH: 400,
   UNSUPPORTED: 400,
   INPUT_TOO_LARGE: 413,
+  // Over a resource limit (LIMITS): the request asks for more memory or work than the server allows.
+  LIMIT_EXCEEDED: 413,
   QUEUE_FULL: 503,
   DISPOSED: 503,
   TIMEOUT: 504,

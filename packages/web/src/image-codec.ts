@@ -4,7 +4,7 @@
  * {@link imageDataToBlob}). Pixel conversions are core's (`pixelsToTensor`, `tensorToPixels`), so a browser and Node
  * give the same numbers for the same pixels; the browser's canvas decodes, resizes and crops.
  */
-import { InvalidInputError, InvalidOptionError, VaeTensor, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
+import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
 import type { ImageCodec, ImageReadOptions } from '@onnx-vae/core';
 
 /** Image inputs in the browser. A Blob (or File) holds an encoded image (PNG, JPEG, WebP, ...). */
@@ -123,11 +123,18 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
     }
     const fit = options.fit ?? 'pad';
     const m = options.multiple;
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    let pixels = 0;
     const images: { pixels: ImageData; name: string }[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const name = label(inputs[i]!, i);
       const source = await decode(inputs[i]!, name);
       const { width, height } = isA(source, 'ImageData') ? (source as ImageData) : sizeOfDrawable(source as Drawable);
+      // The browser has decoded the image; the limits bound the canvas and the float32 data made from it.
+      checkLimit(limits, 'maxInputPixels', width * height, `The image ${name} (${width}x${height})`);
+      pixels += width * height;
+      if (options.untiled) checkLimit(limits, 'maxUntiledPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) for a graph run without tiling`);
+      else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) read whole`);
       let crop = { x: 0, y: 0, width, height };
       let size = { width, height };
       if (shape.width !== null && shape.height !== null) {

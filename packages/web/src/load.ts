@@ -1,5 +1,5 @@
-import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, MANIFEST_FILE, describe, getPreset, layoutOfFiles, loadModel, memoryModelStore, parseManifest } from '@onnx-vae/core';
-import type { KnownLayout, ModelStore, Vae, VaeOptions } from '@onnx-vae/core';
+import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, MANIFEST_FILE, describe, getPreset, layoutOfFiles, loadModel, memoryModelStore, parseManifest, resolveLimits } from '@onnx-vae/core';
+import type { KnownLayout, ModelStore, ResolvedLimits, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
 import { fetchModelFile } from './fetch-model.js';
@@ -62,10 +62,10 @@ function namesOfFiles(encoder: unknown, decoder: unknown): { readonly encoder: s
  *
  * @throws {@link InvalidOptionError} for graphs without a manifest whose layout neither names nor `layout` give
  */
-async function memoryStore(source: ModelFiles, options: LoadVaeOptions): Promise<ModelStore> {
+async function memoryStore(source: ModelFiles, options: LoadVaeOptions, limits: ResolvedLimits): Promise<ModelStore> {
   const [encoder, decoder] = await Promise.all([graphBytes(source.encoder, 'encoder'), graphBytes(source.decoder, 'decoder')]);
   if (source.manifest !== undefined) {
-    const manifest = parseManifest(source.manifest);
+    const manifest = parseManifest(source.manifest, limits);
     const text = typeof source.manifest === 'string' ? source.manifest : JSON.stringify(source.manifest);
     return memoryModelStore({ [MANIFEST_FILE]: text, [manifest.encoder.file]: encoder, [manifest.decoder.file]: decoder });
   }
@@ -123,7 +123,8 @@ function isModelFiles(value: unknown): value is ModelFiles {
  *   `wasmPaths`, `graphOptimizationLevel`, `enableMemPattern` (wasm; default false), `maxBatch` (default 256),
  *   `batching` (micro-batching), `preload` (graphs whose sessions are created at load; default both),
  *   `onProgress`, `cache` (default `'onnx-vae'`),
- *   `fetchOptions`
+ *   `fetchOptions`, `limits` (resource limits: the manifest's size and depth, the graphs' bytes, and every call's; see
+ *   `LIMITS`)
  * @returns the VAE; `vae.backendInfo` says which device and precision were chosen and why
  * @throws {@link ModelFileError} (`MODEL_FILE_NOT_FOUND` for a failed download), {@link ManifestError},
  *   {@link ModelMismatchError}, {@link InvalidOptionError}, {@link BackendError} (`BACKEND_UNAVAILABLE` for
@@ -144,9 +145,11 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     throw new InvalidOptionError('cache', `Expected "cache" to be a cache name or false but received ${describe(options.cache)}.`);
   }
   if (options.preset !== undefined) getPreset(options.preset);
+  const limits = resolveLimits(options.limits);
   const backend = new OrtWebBackend(options);
   const loading = {
     backend,
+    limits,
     images: webImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.batching === undefined ? {} : { batching: options.batching }),
@@ -161,7 +164,7 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
   };
   if (isModelFiles(source)) {
     // Graphs given in memory run as they are (no float16 choice).
-    return loadModel(await memoryStore(source, options), { ...loading, ...described, ...(source.config ? { config: source.config } : {}) });
+    return loadModel(await memoryStore(source, options, limits), { ...loading, ...described, ...(source.config ? { config: source.config } : {}) });
   }
   if (typeof source === 'string' || source instanceof URL) {
     return loadModel(urlStore(source, options), {

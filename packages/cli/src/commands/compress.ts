@@ -4,12 +4,12 @@
  */
 import { extname } from 'node:path';
 import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLatentFile, itemImageGeometry, spatialSize } from '@onnx-vae/node';
-import type { LatentDtype } from '@onnx-vae/node';
+import type { LatentDtype, Posterior, SpatialSize } from '@onnx-vae/node';
 
 type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-import { IMAGE_FORMATS, decoderFingerprint, readInputFile, writeFileAtomic } from '@onnx-vae/node';
+import { IMAGE_FORMATS, decoderFingerprint, readImageSize, readInputFile, writeFileAtomic } from '@onnx-vae/node';
 import type { ImageFormat } from '@onnx-vae/node';
-import { openModel, readModelManifest, requiredOutput } from '../context.js';
+import { limitsOption, openModel, readModelManifest, requiredOutput } from '../context.js';
 import type { Command } from '../context.js';
 import { checkOutputFolder } from '../outputs.js';
 import { readDataInputs } from '../inputs.js';
@@ -51,13 +51,22 @@ export const compressCommand: Command = {
     const level = integerOption(context.values, 'level', 0);
     if (level !== undefined && level > 9) throw new InvalidOptionError('level', `Expected --level to be an integer from 0 to 9 but received ${level}.`);
     const { folder, manifest } = await readModelManifest(context);
+    const limits = limitsOption(context);
     const vae = await openModel(context);
     try {
       const image = context.inputs[0]!;
-      const { tensor } = await readDataInputs([image], manifest);
       const layout = manifest.data.layout;
-      const original = layout === 'flat' ? null : spatialSize(tensor, layout);
-      const posterior = await vae.encode(tensor, { ...(context.values.tile === true ? { tiling: true } : {}) });
+      let posterior: Posterior;
+      let original: SpatialSize | null;
+      if (context.values.tile === true && layout === 'NCHW' && !image.toLowerCase().endsWith('.npy')) {
+        // Tiled: the image is read band by band by the API, never whole.
+        original = await readImageSize(image, { limits });
+        posterior = await vae.encode(image, { tiling: true });
+      } else {
+        const { tensor } = await readDataInputs([image], manifest, { limits, untiled: context.values.tile !== true });
+        original = layout === 'flat' ? null : spatialSize(tensor, layout);
+        posterior = await vae.encode(tensor, { ...(context.values.tile === true ? { tiling: true } : {}) });
+      }
       const file = encodeLatentFile(posterior.mean, {
         modelFingerprint: await decoderFingerprint(folder, manifest),
         dtype,
@@ -94,7 +103,8 @@ export const decompressCommand: Command = {
     await checkOutputFolder(output, '-o');
     const quality = integerOption(context.values, 'quality', 1);
     const { folder, manifest } = await readModelManifest(context);
-    const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!), { expectedFingerprint: await decoderFingerprint(folder, manifest) });
+    const limits = limitsOption(context);
+    const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!, limits), { expectedFingerprint: await decoderFingerprint(folder, manifest), limits });
     const vae = await openModel(context);
     try {
       const data = await vae.decode(latent, {

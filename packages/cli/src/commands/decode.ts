@@ -3,7 +3,7 @@
  */
 import type { VaeTensor } from '@onnx-vae/node';
 import type { NodeVae as Vae } from '@onnx-vae/node';
-import { openModel, progressReporter, readModelManifest } from '../context.js';
+import { limitsOption, openModel, progressReporter, readModelManifest } from '../context.js';
 import type { Command, CommandContext } from '../context.js';
 import { readLatentInputs } from '../inputs.js';
 import { dataTargets, writeData } from '../outputs.js';
@@ -37,7 +37,7 @@ export const decodeCommand: Command = {
   async run(context) {
     const { manifest } = await readModelManifest(context);
     const targets = await dataTargets(context, manifest);
-    const { tensor } = await readLatentInputs(context.inputs, manifest);
+    const { tensor } = await readLatentInputs(context.inputs, manifest, limitsOption(context));
     const vae = await openModel(context);
     try {
       const wrote = await writeData(targets, await decodeWithProgress(context, vae, tensor), manifest);

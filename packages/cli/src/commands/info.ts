@@ -3,7 +3,7 @@
  */
 import { MANIFEST_FILE, OrtNodeBackend, VaeError, checkManifestAgainstGraphs, describeLikelihood, folderModelStore, graphSource, planModel, readOnnxSummary, sha256Hex } from '@onnx-vae/node';
 import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/node';
-import { backendOptions, modelFolder, presetOption } from '../context.js';
+import { backendOptions, limitsOption, modelFolder, presetOption } from '../context.js';
 import type { Command, CommandContext } from '../context.js';
 
 /** A file of the model folder. */
@@ -75,10 +75,12 @@ export interface ModelInfo {
 export async function modelInfo(context: CommandContext): Promise<{ info: ModelInfo; mismatch: VaeError | null }> {
   const folder = await modelFolder(context);
   const store = folderModelStore(folder);
-  const plan = await planModel(store, presetOption(context));
+  const limits = limitsOption(context);
+  const plan = await planModel(store, { ...presetOption(context), limits });
+  const graphLimit = { limit: 'maxGraphBytes', maximum: limits.maxGraphBytes } as const;
   const files: ModelFileInfo[] = [];
   if (plan.layout === null) {
-    const manifestBytes = await store.read(MANIFEST_FILE, 'manifest');
+    const manifestBytes = await store.read(MANIFEST_FILE, 'manifest', { limit: 'maxManifestBytes', maximum: limits.maxManifestBytes });
     files.push({ role: 'manifest', file: MANIFEST_FILE, bytes: manifestBytes.length, sha256: await sha256Hex(manifestBytes) });
   }
   const backend = new OrtNodeBackend(backendOptions(context));
@@ -87,10 +89,10 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     const graphs: Partial<Record<'encoder' | 'decoder', GraphSummary>> = {};
     for (const role of ['encoder', 'decoder'] as const) {
       const file = plan[role];
-      const bytes = await store.read(file, `${role} graph`);
+      const bytes = await store.read(file, `${role} graph`, graphLimit);
       files.push({ role, file, bytes: bytes.length, sha256: await sha256Hex(bytes) });
       const summary = readOnnxSummary(bytes, store.locate(file));
-      const session = await backend.createSession(await graphSource(store, file, role), role);
+      const session = await backend.createSession(await graphSource(store, file, role, limits), role);
       sessions[role] = session;
       graphs[role] = {
         file,
@@ -111,7 +113,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     for (const role of ['encoder', 'decoder'] as const) {
       const file = manifest.float16?.[role];
       if (file === undefined) continue;
-      const bytes = await store.read(file, `float16 ${role} graph`);
+      const bytes = await store.read(file, `float16 ${role} graph`, graphLimit);
       files.push({ role: `float16 ${role}`, file, bytes: bytes.length, sha256: await sha256Hex(bytes) });
     }
     let mismatch: VaeError | null = null;

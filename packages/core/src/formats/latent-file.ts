@@ -11,6 +11,8 @@ import { dequantizeUint8, quantizeUint8 } from './quantize.js';
 import { VaeTensor, assertFinite, sizeOf, toTensor } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import { choiceList, invalidOption, isCount, isPlainObject, isPositiveInteger, optionChoice } from '../validate.js';
+import { DEFAULT_LIMITS, checkJsonDepth, checkLimit, resolveLimits } from '../limits.js';
+import type { ResolvedLimits, ResourceLimits } from '../limits.js';
 
 /** How a `.vlat` file stores the latent's values. */
 export const LATENT_DTYPES = Object.freeze({
@@ -66,6 +68,8 @@ export interface EncodeLatentFileOptions {
 export interface DecodeLatentFileOptions {
   /** Fingerprint of the loaded decoder; when given, a file made for another model is refused. */
   readonly expectedFingerprint?: string;
+  /** `maxFileBytes` bounds the payload after decompression, `maxJsonDepth` the header (see `LIMITS`). */
+  readonly limits?: ResourceLimits;
 }
 
 /** The header of a `.vlat` file. */
@@ -284,13 +288,14 @@ function readPrefix(file: unknown): Prefix {
 }
 
 /** Parses and validates the JSON header. */
-function readHeader(file: Uint8Array, prefix: Prefix): LatentFileHeader {
+function readHeader(file: Uint8Array, prefix: Prefix, limits: ResolvedLimits = DEFAULT_LIMITS): LatentFileHeader {
   let json = '';
   for (let i = PREFIX_BYTES; i < PREFIX_BYTES + prefix.headerLength; i++) {
     const byte = file[i]!;
     if (byte >= 0x80) corrupt(`the header holds the non-ASCII byte 0x${byte.toString(16)} at byte ${i}`);
     json += String.fromCharCode(byte);
   }
+  checkJsonDepth(limits, json, 'the .vlat header');
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -347,8 +352,9 @@ function readHeader(file: Uint8Array, prefix: Prefix): LatentFileHeader {
  * file holds. The bytes may be just the start of the file, as long as they include the whole header.
  *
  * @param file - the file's bytes, or at least its first `16 + header length` bytes
- * @throws {@link InvalidInputError} `INVALID_INPUT` (argument `"file"`) for a bad magic, another format version, a
- * truncated or malformed header
+ * @throws {@link InvalidInputError} `INVALID_INPUT` when `file` is not a Uint8Array; {@link FileFormatError}
+ * `FILE_CORRUPT` (file `"file"`) for a bad magic, another format version, a truncated or malformed header;
+ * {@link LimitExceededError} for a header nested deeper than `maxJsonDepth`
  * @example
  * latentFileInfo(bytes); // { version: 1, dims: [1, 4, 64, 64], dtype: 'float16', ... }
  */
@@ -389,8 +395,9 @@ function decodePayload(raw: Uint8Array, header: LatentFileHeader): VaeTensor {
  * @param options - `expectedFingerprint`: the SHA-256 hex of the loaded decoder ONNX file; when given, a file made
  * for another model is refused
  * @returns the latent (float32) and the header
- * @throws {@link InvalidInputError} `INVALID_INPUT` (argument `"file"`) for a bad magic, another format version, a
- * truncated or damaged file (the message says which)
+ * @throws {@link InvalidInputError} `INVALID_INPUT` when `file` is not a Uint8Array; {@link FileFormatError}
+ * `FILE_CORRUPT` (file `"file"`) for a bad magic, another format version, a truncated or damaged file (the message
+ * says which); {@link LimitExceededError} when the payload inflates past `limits.maxFileBytes` (default 256 MiB)
  * @throws {@link VaeError} `MODEL_MISMATCH` when the file names another model than `expectedFingerprint`
  * @throws {@link InvalidOptionError} for a malformed `expectedFingerprint`
  * @example
@@ -398,6 +405,7 @@ function decodePayload(raw: Uint8Array, header: LatentFileHeader): VaeTensor {
  */
 export function decodeLatentFile(file: Uint8Array, options: DecodeLatentFileOptions = {}): DecodedLatentFile {
   const expected = options.expectedFingerprint === undefined ? undefined : checkFingerprint(options.expectedFingerprint, 'expectedFingerprint');
+  const limits = resolveLimits(options.limits);
   const prefix = readPrefix(file);
   if (file.length < prefix.fileLength) {
     corrupt(`the file is truncated at byte ${file.length}; its prefix says it is ${prefix.fileLength} bytes long`);
@@ -411,7 +419,8 @@ export function decodeLatentFile(file: Uint8Array, options: DecodeLatentFileOpti
   if (stored !== actual) {
     corrupt(`checksum mismatch: the file's CRC-32 is ${crcHex(stored)} but its contents give ${crcHex(actual)}; the file is damaged`);
   }
-  const header = readHeader(file, prefix);
+  const header = readHeader(file, prefix, limits);
+  checkLimit(limits, 'maxFileBytes', header.rawLength, 'The decompressed payload of the .vlat file');
   if (expected !== undefined && header.modelFingerprint !== expected) {
     throw new VaeError(
       'MODEL_MISMATCH',

@@ -46,8 +46,14 @@ function invalid(source: string, message: string): never {
   throw new FileFormatError('npy', source, `${source} is not a readable .npy file: ${message}`);
 }
 
+/**
+ * The value of `key` in the header dictionary. A key given twice takes its last value, as numpy reads the header
+ * (a Python dict literal, where a later key wins), so a file means the same to numpy and to onnx-vae.
+ */
 function field(header: string, key: string, value: string): string | undefined {
-  return new RegExp(`['"]${key}['"]\\s*:\\s*(${value})`).exec(header)?.[1];
+  let last: string | undefined;
+  for (const match of header.matchAll(new RegExp(`['"]${key}['"]\\s*:\\s*(${value})`, 'g'))) last = match[1];
+  return last;
 }
 
 /**
@@ -56,8 +62,9 @@ function field(header: string, key: string, value: string): string | undefined {
  * @param bytes - the whole file
  * @param source - the file's name, for messages and as the error's `argument`; default `"npy"`
  * @returns the dtype and the values as a float32 tensor whose dims are the array's shape
- * @throws {@link InvalidInputError} `INVALID_INPUT` for a bad magic string, a truncated file, Fortran order,
- *   big-endian data or a dtype other than `<f4`, `<f2`, `<f8`, `|u1`
+ * @throws {@link FileFormatError} `FILE_CORRUPT` (format `"npy"`, file `source`) for a bad magic string, a truncated
+ *   file, Fortran order, big-endian data or a dtype other than `<f4`, `<f2`, `<f8`, `|u1`. A key given twice in the
+ *   header takes its last value, as in numpy.
  * @example
  * const { dtype, tensor } = parseNpy(await readFile('x.npy'), 'x.npy');
  */
@@ -123,7 +130,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
  *
  * @param bytes - the whole file
  * @param source - the file's name, for messages
- * @throws {@link InvalidInputError} `INVALID_INPUT`, see {@link parseNpy}
+ * @throws {@link FileFormatError} `FILE_CORRUPT`, see {@link parseNpy}
  * @example
  * const x = readNpy(await readFile('x.npy'), 'x.npy'); // x.dims = [N, 784]
  */

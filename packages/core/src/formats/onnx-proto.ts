@@ -2,7 +2,8 @@
  * A minimal reader of the ONNX protobuf (onnx/onnx.proto3): just enough of ModelProto, GraphProto and TensorProto to
  * summarise a model and count its parameters, without a protobuf library or the tensors' data.
  */
-import { ModelFileError } from '../errors.js';
+import { InvalidInputError, ModelFileError, describe } from '../errors.js';
+import { isUint8Array } from '../tensor/float16.js';
 
 /** One initializer (a stored weight tensor) of a graph. */
 export interface OnnxInitializer {
@@ -219,11 +220,13 @@ function readOpset(reader: ProtoReader): OnnxOpset {
  *
  * @param bytes - the whole `.onnx` file
  * @param file - the file's name, for messages; default `"ONNX file"`
- * @throws {@link ModelFileError} `MODEL_FILE_CORRUPT` for bytes that are not a complete ONNX model
+ * @throws {@link ModelFileError} `MODEL_FILE_CORRUPT` for bytes that are not a complete ONNX model;
+ *   {@link InvalidInputError} `INVALID_INPUT` when `bytes` is not a Uint8Array
  * @example
  * const { parameterCount } = readOnnxSummary(await readFile('models/mnist-vae/encoder.onnx'), 'encoder.onnx');
  */
 export function readOnnxSummary(bytes: Uint8Array, file = 'ONNX file'): OnnxModelSummary {
+  if (!isUint8Array(bytes)) throw new InvalidInputError('INVALID_INPUT', 'bytes', `Expected the bytes of an .onnx file (a Uint8Array) but received ${describe(bytes)}.`);
   const model = new ProtoReader(bytes, 0, bytes.length, file, 'ModelProto');
   if (bytes.length === 0) model.fail('the file is empty');
   let irVersion: number | null = null;

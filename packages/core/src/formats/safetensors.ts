@@ -7,6 +7,7 @@ import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32,
 import { VaeTensor, sizeOf, toTensor } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import { choiceList, isCount, isPlainObject, optionChoice } from '../validate.js';
+import { DEFAULT_LIMITS, checkJsonDepth } from '../limits.js';
 
 /** Element types {@link decodeSafetensors} reads, with their sizes in bytes; all are returned as float32. */
 export const SAFETENSORS_DTYPES = Object.freeze({
@@ -164,8 +165,9 @@ function parseEntry(name: string, value: unknown): Entry {
  * overlaps, no bytes left over).
  *
  * @param bytes - the whole file
- * @throws {@link InvalidInputError} `INVALID_INPUT`, argument `"bytes"`, saying what is wrong, for a malformed file
- * or an unsupported dtype
+ * @throws {@link InvalidInputError} `INVALID_INPUT` when `bytes` is not a Uint8Array; {@link FileFormatError}
+ * `FILE_CORRUPT` (file `"bytes"`), saying what is wrong, for a malformed file or an unsupported dtype;
+ * {@link LimitExceededError} for a header nested deeper than the default `maxJsonDepth`
  * @example
  * const { tensors, metadata } = decodeSafetensors(new Uint8Array(await file.arrayBuffer()));
  */
@@ -187,6 +189,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
     corrupt('the header is not valid UTF-8');
   }
   if (!json.startsWith('{')) corrupt(`the header must start with "{" but starts with ${describe(json.slice(0, 8))}`);
+  checkJsonDepth(DEFAULT_LIMITS, json, 'the safetensors header');
   let header: unknown;
   try {
     header = JSON.parse(json);

@@ -1,5 +1,8 @@
+import type { ResolvedLimits } from '../limits.js';
 import type { Manifest } from '../manifest/types.js';
+import type { SpatialSize } from '../tensor/spatial.js';
 import type { VaeTensor } from '../tensor/tensor.js';
+import type { TileSource } from '../tiling/source.js';
 
 /** How an image whose size is not a multiple of the model's spatial factor is fitted. */
 export const IMAGE_FITS = Object.freeze({
@@ -35,6 +38,22 @@ export interface ImageReadOptions {
   readonly maxPixels?: number;
 }
 
+/** What an image read must respect; checked before the pixels are decoded. */
+export interface ImageReadLimits {
+  /** The limits in force. */
+  readonly limits?: ResolvedLimits;
+  /** The whole image runs through a graph (no tiling), so `maxUntiledPixels` applies. */
+  readonly untiled?: boolean;
+}
+
+/** Images opened for a tiled encode, read region by region (see {@link ImageCodec.openTiles}). */
+export interface ImageTileSource extends TileSource {
+  /** Height and width before padding to the spatial factor; `null` when nothing was padded. */
+  readonly original: SpatialSize | null;
+  /** Releases what the source holds. */
+  close(): Promise<void>;
+}
+
 /**
  * Reads and writes images for a runtime (sharp in Node, canvas in browsers); core converts nothing itself.
  *
@@ -49,7 +68,12 @@ export interface ImageCodec<I, O, W> {
    * Reads images into one data tensor `[N, ...item]` in the manifest's range and layout. With `fit: 'resize'` or
    * `'crop'` sizes become multiples of `multiple`; with `'pad'` they stay as they are.
    */
-  read(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number }): Promise<VaeTensor>;
+  read(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & ImageReadLimits & { readonly multiple: number }): Promise<VaeTensor>;
+  /**
+   * Optional: opens images for a tiled encode (NCHW), padded by reflection to multiples of `multiple` and read
+   * region by region, so memory is bounded by the tiles, not the image. Codecs without it are read whole.
+   */
+  openTiles?(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits }): Promise<ImageTileSource>;
   /**
    * Writes each item of a data tensor as an image.
    *

@@ -1,4 +1,6 @@
 import { ManifestError, describe } from '../errors.js';
+import { DEFAULT_LIMITS, checkJsonDepth, checkLimit } from '../limits.js';
+import type { ResolvedLimits } from '../limits.js';
 import { parseLikelihood } from '../likelihood/registry.js';
 import { choice, deepFreeze, fail, fileName, finiteNumber, object, positiveInteger, shape, string } from './fields.js';
 import { ENCODER_OUTPUT_KINDS, LAYOUTS } from './types.js';
@@ -11,14 +13,18 @@ export const MANIFEST_VERSIONS = Object.freeze([1] as const);
  * Validates a manifest (parsed JSON or its text) and fills in defaults.
  *
  * @param input - the manifest object, or the text of `vae.json`
+ * @param limits - `maxManifestBytes` and `maxJsonDepth` for text (default {@link DEFAULT_LIMITS})
  * @returns the validated manifest, frozen
- * @throws {@link ManifestError} `MANIFEST_INVALID` naming the field, or `MANIFEST_VERSION`
+ * @throws {@link ManifestError} `MANIFEST_INVALID` naming the field, or `MANIFEST_VERSION`; {@link LimitExceededError}
+ *   for text over `maxManifestBytes` (counted in UTF-16 units) or nested deeper than `maxJsonDepth`
  * @example
  * const manifest = parseManifest(await readFile('models/mnist-vae/vae.json', 'utf8'));
  */
-export function parseManifest(input: unknown): Manifest {
+export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_LIMITS): Manifest {
   let value = input;
   if (typeof input === 'string') {
+    checkLimit(limits, 'maxManifestBytes', input.length, 'The manifest text');
+    checkJsonDepth(limits, input, 'the manifest');
     try {
       value = JSON.parse(input);
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { BackendSession } from '../backend.js';
+import { resolveLimits } from '../limits.js';
 import { Batching } from '../batching/index.js';
 import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
@@ -28,6 +29,7 @@ function checkMaxBatch(value: unknown): number {
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
   const maxBatch = checkMaxBatch(options.maxBatch);
+  const limits = resolveLimits(options.limits);
   const batching = options.batching === undefined ? null : new Batching(options.batching);
   const preload = checkPreload(options.preload, Object.values(GRAPHS));
   const openFile = options.openFile;
@@ -53,5 +55,5 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     throw error;
   }
   const [batchedEncoder, batchedDecoder] = batching ? [batching.wrap(encoder, 'encoder'), batching.wrap(decoder, 'decoder')] : [encoder, decoder];
-  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend, maxBatch, detection, options.images ?? null, batching);
+  return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend, maxBatch, detection, options.images ?? null, batching, limits);
 }

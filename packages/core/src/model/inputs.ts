@@ -4,13 +4,16 @@
  */
 import { InvalidInputError, InvalidOptionError, describe } from '../errors.js';
 import { ALPHA_MODES, IMAGE_FITS } from '../image/codec.js';
-import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
+import type { ImageCodec, ImageReadOptions, ImageTileSource } from '../image/codec.js';
+import { checkLimit } from '../limits.js';
+import type { ResolvedLimits } from '../limits.js';
 import type { Dim, Manifest } from '../manifest/types.js';
 import { padToMultiple } from '../tensor/spatial.js';
 import type { SpatialSize } from '../tensor/spatial.js';
 import { assertFinite, toTensor } from '../tensor/tensor.js';
 import type { TensorInput, VaeTensor } from '../tensor/tensor.js';
 import { optionChoice } from '../validate.js';
+import { checkBatchItems, checkUntiledInput } from './limit-checks.js';
 
 /** Data ready for the encoder, and the size before padding (`null` when nothing was padded). @internal */
 export interface Prepared {
@@ -103,17 +106,50 @@ function fitToFactor(manifest: Manifest, tensor: VaeTensor, padding: 'pad' | 're
  *
  * @internal
  */
-export async function prepareInput<I>(manifest: Manifest, codec: ImageCodec<I, unknown, unknown> | null, x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse'): Promise<Prepared> {
+export async function prepareInput<I>(
+  manifest: Manifest,
+  codec: ImageCodec<I, unknown, unknown> | null,
+  x: unknown,
+  options: ImageReadOptions,
+  padding: 'pad' | 'refuse',
+  limits: ResolvedLimits,
+  untiled: boolean,
+): Promise<Prepared> {
   const fit = optionChoice(options.fit, 'fit', IMAGE_FITS, 'pad');
   optionChoice(options.alpha, 'alpha', ALPHA_MODES);
   if (codec !== null) {
     const list = Array.isArray(x) ? (x as unknown[]) : [x];
     if (list.length > 0 && list.every((item) => codec.isImage(item))) {
       const multiple = manifest.latent.spatialFactor ?? 1;
-      const tensor = await codec.read(list as I[], manifest, { ...options, fit, multiple });
-      return fitToFactor(manifest, dataInput(manifest, tensor, 'x'), padding);
+      checkLimit(limits, 'maxBatchItems', list.length, 'The list of images "x"');
+      const tensor = await codec.read(list as I[], manifest, { ...options, fit, multiple, limits, untiled });
+      return checkedFit(manifest, dataInput(manifest, tensor, 'x'), padding, limits, untiled);
     }
   }
   if (fit !== 'pad') throw new InvalidOptionError('fit', `"fit: '${fit}'" applies to images; tensors are padded ("fit: 'pad'") or must already fit.`);
-  return fitToFactor(manifest, dataInput(manifest, x as TensorInput, 'x'), padding);
+  return checkedFit(manifest, dataInput(manifest, x as TensorInput, 'x'), padding, limits, untiled);
+}
+
+/** {@link fitToFactor} with the limits on items and, for a graph run on the whole input, its pixels. */
+function checkedFit(manifest: Manifest, tensor: VaeTensor, padding: 'pad' | 'refuse', limits: ResolvedLimits, untiled: boolean): Prepared {
+  checkBatchItems(limits, tensor.dims, 'x');
+  const prepared = fitToFactor(manifest, tensor, padding);
+  if (untiled) checkUntiledInput(limits, manifest, prepared.tensor.dims);
+  return prepared;
+}
+
+/**
+ * Images opened for a tiled encode, read region by region, where the codec can (`openTiles`); `null` otherwise
+ * (tensors, a flat model, or a codec that reads images whole).
+ *
+ * @internal
+ */
+export async function openImageTiles<I>(manifest: Manifest, codec: ImageCodec<I, unknown, unknown> | null, x: unknown, options: ImageReadOptions, limits: ResolvedLimits): Promise<ImageTileSource | null> {
+  if (codec === null || codec.openTiles === undefined || manifest.data.layout !== 'NCHW') return null;
+  const list = Array.isArray(x) ? (x as unknown[]) : [x];
+  if (list.length === 0 || !list.every((item) => codec.isImage(item))) return null;
+  const fit = optionChoice(options.fit, 'fit', IMAGE_FITS, 'pad');
+  optionChoice(options.alpha, 'alpha', ALPHA_MODES);
+  checkLimit(limits, 'maxBatchItems', list.length, 'The list of images "x"');
+  return codec.openTiles(list as I[], manifest, { ...options, fit, multiple: spatialFactor(manifest, 'tiling'), limits });
 }

@@ -8,6 +8,8 @@ import type { Detection } from '../manifest/detect.js';
 import { KNOWN_LAYOUTS, layoutOfFiles } from '../manifest/layouts.js';
 import type { KnownLayout } from '../manifest/layouts.js';
 import { InvalidOptionError, describe } from '../errors.js';
+import { DEFAULT_LIMITS, checkJsonDepth, checkLimit, resolveLimits } from '../limits.js';
+import type { LimitName, ResolvedLimits, ResourceLimits } from '../limits.js';
 import type { GraphInfo, Manifest } from '../manifest/types.js';
 import { parseManifest } from '../manifest/parse.js';
 import { MANIFEST_FILE } from './model-store.js';
@@ -51,6 +53,8 @@ export interface PlanModelOptions {
   readonly layout?: KnownLayout;
   /** For an export without `vae.json`: a diffusers VAE `config.json`, parsed (instead of one found beside the graphs). */
   readonly config?: Record<string, unknown>;
+  /** `maxManifestBytes` and `maxJsonDepth` bound `vae.json` and `config.json` (see `LIMITS`). */
+  readonly limits?: ResourceLimits;
 }
 
 /** Options of {@link loadModel}. */
@@ -86,18 +90,30 @@ export async function findModelLayout(store: ModelStore): Promise<FoundLayout | 
   return found && { layout: found.layout, encoder: found.encoder, decoder: found.decoder };
 }
 
+/** Reads a file through the store, bounded by `limit`: by the store while reading where it can, and checked after. */
+async function readLimited(store: ModelStore, file: string, what: string, limits: ResolvedLimits, limit: LimitName): Promise<Uint8Array> {
+  const bytes = await store.read(file, what, { limit, maximum: limits[limit] });
+  checkLimit(limits, limit, bytes.length, `The ${what} ${store.locate(file)}`);
+  return bytes;
+}
+
 /**
  * Reads and validates a store's `vae.json`.
  *
- * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` (the store's message); {@link ManifestError}
+ * @param limits - `maxManifestBytes` and `maxJsonDepth` (default: the defaults of `LIMITS`)
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` (the store's message); {@link ManifestError};
+ *   {@link LimitExceededError} for a manifest over `maxManifestBytes` or nested deeper than `maxJsonDepth`
  */
-export async function readManifestFile(store: ModelStore): Promise<Manifest> {
-  return parseManifest(utf8Decode(await store.read(MANIFEST_FILE, 'manifest')));
+export async function readManifestFile(store: ModelStore, limits: ResolvedLimits = DEFAULT_LIMITS): Promise<Manifest> {
+  return parseManifest(utf8Decode(await readLimited(store, MANIFEST_FILE, 'manifest', limits, 'maxManifestBytes')), limits);
 }
 
-async function readConfig(store: ModelStore, file: string): Promise<Record<string, unknown> | undefined> {
+/** A diffusers `config.json`, or `undefined` when it cannot be read or is not an object (over a limit included). */
+async function readConfig(store: ModelStore, file: string, limits: ResolvedLimits): Promise<Record<string, unknown> | undefined> {
   try {
-    const value = JSON.parse(utf8Decode(await store.read(file, 'config')));
+    const text = utf8Decode(await readLimited(store, file, 'config', limits, 'maxManifestBytes'));
+    checkJsonDepth(limits, text, file);
+    const value = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;
@@ -113,6 +129,7 @@ async function readConfig(store: ModelStore, file: string): Promise<Record<strin
  */
 export async function planModel(store: ModelStore, options: PlanModelOptions = {}): Promise<ModelPlan> {
   if (options.preset !== undefined) getPreset(options.preset);
+  const limits = resolveLimits(options.limits);
   if (options.layout !== undefined && !Object.hasOwn(KNOWN_LAYOUTS, options.layout)) {
     throw new InvalidOptionError(
       'layout',
@@ -129,7 +146,7 @@ export async function planModel(store: ModelStore, options: PlanModelOptions = {
     else layout = { ...(found ?? { encoder: KNOWN_LAYOUTS[options.layout].encoder, decoder: KNOWN_LAYOUTS[options.layout].decoder }), layout: options.layout };
   }
   if (layout === null) {
-    const manifest = await readManifestFile(store);
+    const manifest = await readManifestFile(store, limits);
     const given = options.preset !== undefined ? 'preset' : options.layout !== undefined ? 'layout' : null;
     if (given !== null) {
       throw new InvalidOptionError(
@@ -139,7 +156,7 @@ export async function planModel(store: ModelStore, options: PlanModelOptions = {
     }
     return { manifest, encoder: manifest.encoder.file, decoder: manifest.decoder.file, layout: null };
   }
-  const config = options.config ?? (layout.config === undefined ? undefined : await readConfig(store, layout.config));
+  const config = options.config ?? (layout.config === undefined ? undefined : await readConfig(store, layout.config, limits));
   const name = store.name ?? layoutOfFiles([layout.encoder, layout.decoder])?.name ?? 'model';
   return {
     manifest: ({ encoder, decoder }) =>
@@ -160,11 +177,13 @@ export async function planModel(store: ModelStore, options: PlanModelOptions = {
 /**
  * A graph as the backend takes it: the store's own source (a path) where it has one, else its bytes.
  *
- * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`
+ * @param limits - `maxGraphBytes` bounds the graph (default: the defaults of `LIMITS`)
+ * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link LimitExceededError} for a graph over `maxGraphBytes`
  */
-export function graphSource(store: ModelStore, file: string, role: 'encoder' | 'decoder'): Promise<ModelSource> {
+export async function graphSource(store: ModelStore, file: string, role: 'encoder' | 'decoder', limits: ResolvedLimits = DEFAULT_LIMITS): Promise<ModelSource> {
   const what = `${role} graph`;
-  return store.source ? store.source(file, what) : store.read(file, what).then((bytes) => ({ bytes }));
+  if (store.source) return store.source(file, what, { limit: 'maxGraphBytes', maximum: limits.maxGraphBytes });
+  return { bytes: await readLimited(store, file, what, limits, 'maxGraphBytes') };
 }
 
 /**
@@ -176,9 +195,10 @@ export function graphSource(store: ModelStore, file: string, role: 'encoder' | '
  * const vae = await loadModel(memoryModelStore({ 'vae.json': text, 'encoder.onnx': e, 'decoder.onnx': d }), { backend });
  */
 export async function loadModel<I = never, O = never, W = never>(store: ModelStore, options: LoadModelOptions<I, O, W>): Promise<Vae<I, O, W>> {
-  const plan = await planModel(store, options);
+  const limits = resolveLimits(options.limits);
+  const plan = await planModel(store, { ...options, limits });
   const files = options.graphs !== undefined && typeof plan.manifest !== 'function' ? await options.graphs(plan.manifest) : plan;
-  const [encoder, decoder] = await Promise.all([graphSource(store, files.encoder, 'encoder'), graphSource(store, files.decoder, 'decoder')]);
+  const [encoder, decoder] = await Promise.all([graphSource(store, files.encoder, 'encoder', limits), graphSource(store, files.decoder, 'decoder', limits)]);
   return createVae<I, O, W>({
     manifest: plan.manifest,
     backend: options.backend,
@@ -186,6 +206,7 @@ export async function loadModel<I = never, O = never, W = never>(store: ModelSto
     decoder,
     ...(options.images === undefined ? {} : { images: options.images }),
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+    limits,
     ...(options.batching === undefined ? {} : { batching: options.batching }),
     ...(options.preload === undefined ? {} : { preload: options.preload }),
     ...(options.openFile === undefined ? {} : { openFile: options.openFile }),

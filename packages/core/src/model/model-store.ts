@@ -4,10 +4,22 @@
  */
 import type { ModelSource } from '../backend.js';
 import { ModelFileError } from '../errors.js';
+import type { LimitName } from '../limits.js';
 import { utf8Encode } from '../text.js';
 
 /** The manifest's file name inside a model. */
 export const MANIFEST_FILE = 'vae.json';
+
+/**
+ * A bound on a file's size that the loader asks a store to apply while reading (so a 10 GB file is refused before it
+ * is in memory); the loader also checks the size of what comes back, for stores that cannot bound their reads.
+ */
+export interface ReadLimit {
+  /** Which limit, for the error (`maxManifestBytes`, `maxGraphBytes`). */
+  readonly limit: LimitName;
+  /** Its value in bytes. */
+  readonly maximum: number;
+}
 
 /** Read access to one model's files, by paths relative to the model (`/`-separated, e.g. `vae_encoder/model.onnx`). */
 export interface ModelStore {
@@ -22,9 +34,11 @@ export interface ModelStore {
    * The bytes of a file.
    *
    * @param what - what the file is, for messages, e.g. `'the manifest'`
-   * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` saying why and what to do
+   * @param limit - a size bound to apply while reading, where the store can (see {@link ReadLimit})
+   * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND` saying why and what to do; {@link LimitExceededError}
+   *   for a file over `limit`
    */
-  read(file: string, what: string): Promise<Uint8Array>;
+  read(file: string, what: string, limit?: ReadLimit): Promise<Uint8Array>;
   /**
    * Whether a file exists, without reading it. Stores that cannot tell cheaply (HTTP) leave it out: the loader then
    * assumes a manifest and reads it, and detects no layout.
@@ -36,9 +50,10 @@ export interface ModelStore {
    * A graph as the backend takes it without reading it here (a path, for onnxruntime-node). Default:
    * `{ bytes: await read(file) }`.
    *
-   * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`
+   * @param limit - the size bound of the graph (`maxGraphBytes`), which the store checks
+   * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link LimitExceededError} for a file over `limit`
    */
-  source?(file: string, what: string): Promise<ModelSource>;
+  source?(file: string, what: string, limit?: ReadLimit): Promise<ModelSource>;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { ModelMismatchError, describe } from '../errors.js';
 import { klStandardNormal } from '../math.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
+import { checkLimit, resolveLimits } from '../limits.js';
+import type { ResourceLimits } from '../limits.js';
 import { positiveIntegerOption } from '../validate.js';
 import { noise } from './noise.js';
 import type { NoiseOptions } from './noise.js';
@@ -12,6 +14,8 @@ export const LOGVAR_RANGE = Object.freeze([-30, 20] as const);
 export interface PosteriorSampleOptions extends NoiseOptions {
   /** Number of draws per item; when given, the result has dims `[n, N, ...latent]`, else `[N, ...latent]`. */
   readonly n?: number;
+  /** `maxDraws` bounds `n` x items (default: the default of `LIMITS`). */
+  readonly limits?: ResourceLimits;
 }
 
 /**
@@ -101,6 +105,7 @@ export class Posterior {
    */
   sample(options: PosteriorSampleOptions = {}): VaeTensor {
     const draws = positiveIntegerOption(options.n, 'n', 1);
+    if (options.n !== undefined) checkLimit(resolveLimits(options.limits), 'maxDraws', draws * this.batch, `"n" x items (${draws} x ${this.batch})`);
     const dims = options.n === undefined ? [...this.mean.dims] : [draws, ...this.mean.dims];
     const eps = noise(dims, options);
     const out = new Float32Array(eps.size);

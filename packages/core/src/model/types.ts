@@ -1,6 +1,7 @@
 /** Options and results of the {@link Vae} API. */
 import type { Backend, ModelSource } from '../backend.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
+import type { ResourceLimits } from '../limits.js';
 import type { Detection } from '../manifest/detect.js';
 import type { GraphInfo, Manifest } from '../manifest/types.js';
 import type { SpatialSize } from '../tensor/spatial.js';
@@ -19,6 +20,8 @@ export const DEFAULT_MAX_BATCH = 256;
 export interface VaeOptions {
   /** Largest batch sent to a graph in one run; bigger inputs are split and joined. Default {@link DEFAULT_MAX_BATCH} (256). */
   readonly maxBatch?: number;
+  /** Resource limits of every call (see `LIMITS`, docs/limits.md); calls may override them with their own `limits`. */
+  readonly limits?: ResourceLimits;
   /** Coalesce concurrent calls into shared graph runs (see {@link BatchingOptions}). Default: off. */
   readonly batching?: BatchingOptions;
   /**
@@ -27,6 +30,12 @@ export interface VaeOptions {
    * runtime's (`loadVae` in Node on the CPU: `[]`; see its docs); `createVae`: both.
    */
   readonly preload?: readonly GraphRole[];
+}
+
+/** The `limits` option of a call: overrides the VAE's limits for this call only. */
+export interface CallLimitOptions {
+  /** Resource limits for this call, over the VAE's (see `LIMITS`). */
+  readonly limits?: ResourceLimits;
 }
 
 /**
@@ -48,13 +57,13 @@ export type EncodeTiling = boolean | Omit<TiledEncodeOptions, 'factor' | 'layout
 export type DecodeTiling = boolean | Omit<TiledDecodeOptions, 'factor' | 'layout' | 'onProgress'>;
 
 /** Options of {@link Vae.encode}. */
-export interface EncodeOptions extends ImageReadOptions, ProgressOptions, CallOptions {
+export interface EncodeOptions extends ImageReadOptions, ProgressOptions, CallOptions, CallLimitOptions {
   /** Encode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: EncodeTiling;
 }
 
 /** Options of {@link Vae.decode}. */
-export interface DecodeOptions extends ProgressOptions, CallOptions {
+export interface DecodeOptions extends ProgressOptions, CallOptions, CallLimitOptions {
   /** Decode in overlapping tiles blended with linear ramps (image models). Default false. */
   readonly tiling?: DecodeTiling;
   /** Crop the decoded images to this size (top-left), e.g. the size before padding. */
@@ -84,7 +93,7 @@ export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOp
 }
 
 /** Options of prior draws ({@link Vae.sample} without a posterior, {@link Vae.generate}). */
-export interface PriorSampleOptions extends NoiseOptions {
+export interface PriorSampleOptions extends NoiseOptions, CallLimitOptions {
   /** Number of draws. Default 1. */
   readonly n?: number;
   /** Latent item shape, needed only when the manifest leaves spatial sizes open (`null`). */
@@ -95,7 +104,7 @@ export interface PriorSampleOptions extends NoiseOptions {
 export interface GenerateOptions extends PriorSampleOptions, ProgressOptions, CallOptions {}
 
 /** Options of {@link Vae.reconstruct}. */
-export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions, CallOptions {
+export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, ProgressOptions, CallOptions, CallLimitOptions {
   /** Tiled encode and decode (image models): `true` for the defaults of both. Default false. */
   readonly tiling?: boolean | { readonly encode?: EncodeTiling; readonly decode?: DecodeTiling };
   /** Decode a posterior sample instead of the mean. Default false. */
@@ -103,7 +112,7 @@ export interface ReconstructOptions extends ImageReadOptions, NoiseOptions, Prog
 }
 
 /** Options of {@link Vae.score}. */
-export interface ScoreOptions extends ImageReadOptions, CallOptions {
+export interface ScoreOptions extends ImageReadOptions, CallOptions, CallLimitOptions {
   /** Importance samples k per item. Default 1. */
   readonly samples?: number;
   /** Seed of the `normal-v1` generator. Default: a fresh random seed, reported in the result. */

@@ -4,19 +4,24 @@ import { startCall } from '../cancellation.js';
 import type { AbortSignalLike, CallOptions } from '../cancellation.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
+import { checkLimit, resolveLimits } from '../limits.js';
+import type { ResolvedLimits } from '../limits.js';
 import type { Detection } from '../manifest/detect.js';
 import { PRESETS } from '../manifest/presets.js';
 import type { Manifest } from '../manifest/types.js';
 import { cropTo } from '../tensor/spatial.js';
+import type { SpatialSize } from '../tensor/spatial.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import { tiledDecode, tiledEncode } from '../tiling/tiled.js';
 import type { TileProgress, TilingPreset } from '../tiling/tiled.js';
+import type { TileSource } from '../tiling/source.js';
 import { booleanOption, functionOption, positiveIntegerOption } from '../validate.js';
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
 import type { RowsDone } from './graph-runner.js';
-import { checkShape, dataInput, latentInput, latentItemShape, prepareInput, spatialFactor } from './inputs.js';
+import { checkShape, dataInput, latentInput, latentItemShape, openImageTiles, prepareInput, spatialFactor } from './inputs.js';
+import { checkBatchItems, checkDecodeOutput, checkDraws, checkScoreWork, checkSizeOption, checkTilingOption } from './limit-checks.js';
 import { interpolateLatents } from './interpolate.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './latent-scaling.js';
@@ -69,6 +74,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   readonly maxBatch: number;
   /** How the manifest was detected, for an export loaded without `vae.json`; `null` when a manifest was given. */
   readonly detection: Detection | null;
+  /** The resource limits of its calls (see `LIMITS`). */
+  readonly limits: ResolvedLimits;
   /** The micro-batching settings, counters and events; `null` without the `batching` option. */
   readonly batching: Batching | null;
   private readonly images: ImageCodec<I, O, W> | null;
@@ -77,9 +84,10 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
     this.manifest = manifest;
     this.batching = batching;
+    this.limits = limits;
     this.backend = backend;
     this.detection = detection;
     this.images = images;
@@ -118,7 +126,9 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   `tiling` (image models: `true` or `{ tileSize, overlap }` in image pixels), `onProgress(done, total)` (rows)
    * @returns the posterior; an image model pads inputs whose size is not a multiple of `latent.spatialFactor`, so
    *   its latent covers the padded size (`reconstruct` crops back)
-   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`
+   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`;
+   *   {@link LimitExceededError} over `maxInputPixels`, `maxUntiledPixels` (without tiling) or `maxBatchItems`
+   *   (`limits` overrides the VAE's for this call). With tiling, Node reads images region by region.
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
@@ -126,9 +136,15 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
     this.assertUsable();
     const onProgress = functionOption(options.onProgress, 'onProgress');
+    checkTilingOption(options.tiling);
+    const limits = resolveLimits(options.limits, this.limits);
     const call = startCall(options);
     try {
-      const { tensor } = await this.prepare(x, options, 'pad');
+      if (options.tiling) {
+        const streamed = await this.encodeStreamed(x, options, options.tiling, limits, { signal: call.signal, onProgress });
+        if (streamed !== null) return streamed.posterior;
+      }
+      const { tensor } = await this.prepare(x, options, 'pad', limits, !options.tiling);
       const rows = tensor.dims[0]!;
       return await this.encodePrepared(tensor, options.tiling, { signal: call.signal, onProgress, offset: 0, total: rows });
     } finally {
@@ -152,7 +168,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
     this.assertUsable();
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
-    const { tensor } = await this.prepare(x, options, 'pad');
+    const { tensor } = await this.prepare(x, options, 'pad', resolveLimits((options as EncodeOptions).limits, this.limits), true);
     return (await this.graphs.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.graphs.encode(tensor)).mean);
   }
 
@@ -161,16 +177,21 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *
    * @param z - latents of dims `[N, ...latent.shape]`, or a {@link DeviceLatent} from {@link Vae.encodeToDevice}
    * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop),
-   *   `onProgress(done, total)` (rows)
-   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
+   *   `onProgress(done, total)` (rows), `limits`
+   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values; {@link InvalidOptionError} for
+   *   a bad `tiling` or `size`; {@link LimitExceededError} when the output is over `maxOutputPixels`, or over
+   *   `maxUntiledPixels` without tiling (checked before the decoder runs)
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
     const onProgress = functionOption(options.onProgress, 'onProgress');
+    checkTilingOption(options.tiling);
+    checkSizeOption(options.size);
     const rows = z instanceof DeviceLatent ? z.dims[0]! : undefined;
+    const limits = resolveLimits(options.limits, this.limits);
     const call = startCall(options);
     try {
-      return await this.decodeStage(z, options, { signal: call.signal, onProgress, offset: 0, total: rows ?? this.rowsOf(z) });
+      return await this.decodeStage(z, options, { signal: call.signal, onProgress, offset: 0, total: rows ?? this.rowsOf(z) }, limits);
     } finally {
       call.end();
     }
@@ -206,7 +227,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *
    * @param options - `seed`, `eps` or `noise` (a shared stream from {@link createNoise}); `n`; for the prior,
    *   `latentShape` where the manifest leaves sizes open
-   * @throws {@link InvalidOptionError} for a bad `n`, `seed`, `noise` or `latentShape`
+   * @throws {@link InvalidOptionError} for a bad `n`, `seed`, `noise` or `latentShape`; {@link LimitExceededError}
+   *   over `maxDraws` (n x items) or, for image models, `maxOutputPixels`
    * @example
    * const z = vae.sample(await vae.encode(x), { seed: 1 });
    * const prior = vae.sample({ n: 16, seed: 1 });
@@ -214,10 +236,15 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
   sample(options?: PriorSampleOptions): VaeTensor;
   sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
-    if (first instanceof Posterior) return first.sample(options);
+    if (first instanceof Posterior) {
+      // The VAE's limits, unless the call brings its own (or options that the posterior refuses).
+      const inherit = options === undefined || (typeof options === 'object' && options !== null && options.limits === undefined);
+      return first.sample(inherit ? { ...options, limits: this.limits } : options);
+    }
     const prior = first ?? {};
     const n = positiveIntegerOption(prior.n, 'n', 1);
     const itemShape = latentItemShape(this.manifest, prior.latentShape);
+    checkDraws(resolveLimits(prior.limits, this.limits), this.manifest, n, itemShape);
     return noise([n, ...itemShape], prior);
   }
 
@@ -228,7 +255,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
+    return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.limits === undefined ? {} : { limits: options.limits }) });
   }
 
   /**
@@ -241,7 +268,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    */
   async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
-    return this.decode(interpolateLatents(latentInput(this.manifest, a, 'a'), latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
+    const start = latentInput(this.manifest, a, 'a');
+    const steps = (options as InterpolateOptions | null)?.steps;
+    // steps x B latents are allocated before the decode's own checks.
+    if (typeof steps === 'number' && Number.isSafeInteger(steps)) checkLimit(this.limits, 'maxDraws', steps * start.dims[0]!, `"steps" x items (${steps} x ${start.dims[0]})`);
+    return this.decode(interpolateLatents(start, latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -257,10 +288,31 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     this.assertUsable();
     booleanOption(options.sample, 'sample');
     const onProgress = functionOption(options.onProgress, 'onProgress');
+    checkTilingOption(options.tiling);
+    const limits = resolveLimits(options.limits, this.limits);
+    const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
+    checkTilingOption(tiling.encode, 'tiling.encode');
+    checkTilingOption(tiling.decode, 'tiling.decode');
+    const decodeTiling = tiling.decode === undefined ? {} : { tiling: tiling.decode };
+    // The decode's output is known from the input's size: refuse it before any encoding work.
+    const beforeEncode = (dims: readonly number[]): void => {
+      const factor = this.manifest.latent.spatialFactor ?? 1;
+      if (this.manifest.data.layout === 'NCHW' && dims.length === 4) checkDecodeOutput(limits, this.manifest, [dims[0]!, 1, Math.ceil(dims[2]! / factor), Math.ceil(dims[3]! / factor)], Boolean(tiling.decode));
+    };
     const call = startCall(options);
     const signal = call.signal;
     try {
-      const { tensor, original } = await this.prepare(x, options, 'pad');
+      if (tiling.encode) {
+        const streamed = await this.encodeStreamed(x, options, tiling.encode, limits, { signal, onProgress }, beforeEncode);
+        if (streamed !== null) {
+          const rows = streamed.rows;
+          const z = options.sample ? streamed.posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : streamed.posterior.mode();
+          const crop = streamed.original === null ? {} : { size: streamed.original };
+          return await this.decodeStage(z, { ...decodeTiling, ...crop }, { signal, onProgress, offset: rows, total: 2 * rows }, limits);
+        }
+      }
+      const { tensor, original } = await this.prepare(x, options, 'pad', limits, !tiling.encode);
+      beforeEncode(tensor.dims);
       const rows = tensor.dims[0]!;
       const size = original === null ? {} : { size: original };
       if (!options.sample && !options.tiling) {
@@ -269,16 +321,15 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
         if (latent !== null) {
           onProgress?.(rows, 2 * rows);
           try {
-            return await this.decodeStage(latent, size, { signal, onProgress, offset: rows, total: 2 * rows });
+            return await this.decodeStage(latent, size, { signal, onProgress, offset: rows, total: 2 * rows }, limits);
           } finally {
             latent.dispose();
           }
         }
       }
-      const tiling = options.tiling === true ? { encode: true, decode: true } : options.tiling || {};
       const posterior = await this.encodePrepared(tensor, tiling.encode, { signal, onProgress, offset: 0, total: 2 * rows });
       const z = options.sample ? posterior.sample({ seed: options.seed, eps: options.eps, noise: options.noise }) : posterior.mode();
-      return await this.decodeStage(z, { ...(tiling.decode === undefined ? {} : { tiling: tiling.decode }), ...size }, { signal, onProgress, offset: rows, total: 2 * rows });
+      return await this.decodeStage(z, { ...decodeTiling, ...size }, { signal, onProgress, offset: rows, total: 2 * rows }, limits);
     } finally {
       call.end();
     }
@@ -291,16 +342,21 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param x - data of dims `[N, ...data.shape]`
    * @param options - `samples` k (default 1), `seed` (default random, reported), `eps` of dims `[k, N, ...latent]`,
    *   `onProgress(done, total)` over the k x N sample rows
-   * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1])
+   * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1]);
+   *   {@link LimitExceededError} over `maxSamples` (k) or `maxScoreRows` (k x N), before any work
    * @example
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
     this.assertUsable();
+    const limits = resolveLimits(options.limits, this.limits);
+    const samples = positiveIntegerOption(options.samples, 'samples', 1);
+    checkScoreWork(limits, samples, 1);
     // No padding: padded pixels would enter the likelihood.
     const call = startCall(options);
     try {
-      const { tensor } = await this.prepare(x, options, 'refuse');
+      const { tensor } = await this.prepare(x, options, 'refuse', limits, true);
+      checkScoreWork(limits, samples, tensor.dims[0]!);
       return await scoreData(this.graphs, tensor, options, call);
     } finally {
       call.end();
@@ -333,8 +389,33 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
   }
 
-  private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse') {
-    return prepareInput(this.manifest, this.images as ImageCodec<unknown, unknown, unknown> | null, x, options, padding);
+  private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse', limits: ResolvedLimits, untiled: boolean) {
+    return prepareInput(this.manifest, this.images as ImageCodec<unknown, unknown, unknown> | null, x, options, padding, limits, untiled);
+  }
+
+  /**
+   * A tiled encode of images read region by region, where the codec can (`openTiles`); `null` otherwise (tensors,
+   * or a codec that reads images whole).
+   */
+  private async encodeStreamed(
+    x: unknown,
+    options: ImageReadOptions,
+    tiling: EncodeTiling,
+    limits: ResolvedLimits,
+    call: { readonly signal: AbortSignalLike | undefined; readonly onProgress: ProgressCallback | undefined },
+    beforeEncode?: (dims: readonly number[]) => void,
+  ): Promise<{ posterior: Posterior; original: SpatialSize | null; rows: number } | null> {
+    const source = await openImageTiles(this.manifest, this.images as ImageCodec<unknown, unknown, unknown> | null, x, options, limits);
+    if (source === null) return null;
+    try {
+      beforeEncode?.(source.dims);
+      const rows = source.dims[0]!;
+      // A reconstruct (beforeEncode given) counts 2N rows: the encoder's, then the decoder's.
+      const total = beforeEncode === undefined ? rows : 2 * rows;
+      return { posterior: await this.encodePrepared(source, tiling, { ...call, offset: 0, total }), original: source.original, rows };
+    } finally {
+      await source.close();
+    }
   }
 
   /** Rows of a latent argument, for progress; 0 when it is not a tensor (the checks then throw). */
@@ -349,8 +430,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     return preset !== null && preset !== undefined && Object.hasOwn(PRESETS, preset) ? { preset: preset as TilingPreset } : {};
   }
 
-  private async encodePrepared(tensor: VaeTensor, tiling: EncodeTiling | undefined, stage: Stage): Promise<Posterior> {
-    if (!tiling) return this.graphs.encode(tensor, rowsDone(stage), stage);
+  private async encodePrepared(tensor: VaeTensor | TileSource, tiling: EncodeTiling | undefined, stage: Stage): Promise<Posterior> {
+    if (!tiling) return this.graphs.encode(tensor as VaeTensor, rowsDone(stage), stage);
     const settings = tiling === true ? {} : tiling;
     const { mean, logvar } = await tiledEncode(
       async (tile) => {
@@ -363,22 +444,25 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     return new Posterior(mean, logvar);
   }
 
-  private async decodeStage(z: TensorInput | DeviceLatent, options: { readonly tiling?: DecodeTiling; readonly size?: DecodeOptions['size'] }, stage: Stage): Promise<VaeTensor> {
+  private async decodeStage(z: TensorInput | DeviceLatent, options: { readonly tiling?: DecodeTiling; readonly size?: DecodeOptions['size'] }, stage: Stage, limits: ResolvedLimits): Promise<VaeTensor> {
     if (z instanceof DeviceLatent) {
       const held = z.peek('z');
       if (!(held instanceof VaeTensor)) {
         checkShape(held.dims, this.manifest.latent.shape, 'z', 'latent', this.manifest.name);
+        checkDecodeOutput(limits, this.manifest, held.dims, Boolean(options.tiling));
         if (!options.tiling && held.dims[0]! <= this.maxBatch) {
           const data = await this.graphs.decodeOnDevice(held, stage);
           rowsDone(stage)?.(held.dims[0]!);
           return options.size === undefined ? data : cropTo(data, options.size, this.manifest.data.layout);
         }
         // Tiles and batch splits are cut on the CPU.
-        return this.decodeStage(await held.download(), options, stage);
+        return this.decodeStage(await held.download(), options, stage, limits);
       }
-      return this.decodeStage(held, options, stage);
+      return this.decodeStage(held, options, stage, limits);
     }
     const latent = latentInput(this.manifest, z, 'z');
+    checkBatchItems(limits, latent.dims, 'z');
+    checkDecodeOutput(limits, this.manifest, latent.dims, Boolean(options.tiling));
     let data: VaeTensor;
     if (options.tiling) {
       const tiling = options.tiling === true ? {} : options.tiling;

@@ -24,8 +24,13 @@ export function spatialSize(tensor: VaeTensor, layout: Layout): SpatialSize {
   return { height: tensor.dims[a.h]!, width: tensor.dims[a.w]! };
 }
 
-/** Index of a reflect-padded position: mirrors without repeating the edge (`dcb|abcd|cba`), periodic for any pad. */
-function reflect(index: number, size: number): number {
+/**
+ * Index of a reflect-padded position: mirrors without repeating the edge (`dcb|abcd|cba`), periodic for any pad.
+ *
+ * @param index - the position on the padded axis
+ * @param size - the axis length before padding
+ */
+export function reflectIndex(index: number, size: number): number {
   if (size === 1) return 0;
   const period = 2 * (size - 1);
   const m = ((index % period) + period) % period;
@@ -42,7 +47,7 @@ export function padToMultiple(tensor: VaeTensor, factor: number, layout: Layout)
   const height = Math.ceil(original.height / factor) * factor;
   const width = Math.ceil(original.width / factor) * factor;
   if (height === original.height && width === original.width) return { tensor, original };
-  return { tensor: resample(tensor, layout, height, width, (y) => reflect(y, original.height), (x) => reflect(x, original.width)), original };
+  return { tensor: resample(tensor, layout, height, width, (y) => reflectIndex(y, original.height), (x) => reflectIndex(x, original.width)), original };
 }
 
 /**

@@ -2,25 +2,11 @@
  * Running tiles through a graph and blending their outputs: a normalised weighted average (linear ramps across the
  * overlaps) written into one preallocated output.
  */
-import { ModelMismatchError, describe } from '../errors.js';
+import { InvalidInputError, ModelMismatchError, describe } from '../errors.js';
 import { VaeTensor } from '../tensor/tensor.js';
 import { rampWeights } from './plan.js';
-import type { TilePlan, TileRect } from './plan.js';
-
-/** Copies tile `rect` of item `item` out of an NCHW tensor into a new `[1, C, h, w]` tensor. */
-function extractTile(input: VaeTensor, item: number, rect: TileRect): VaeTensor {
-  const [, channels, height, width] = input.dims as [number, number, number, number];
-  const out = new Float32Array(channels * rect.height * rect.width);
-  const source = input.data;
-  for (let c = 0; c < channels; c++) {
-    const plane = (item * channels + c) * height * width;
-    for (let i = 0; i < rect.height; i++) {
-      const from = plane + (rect.top + i) * width + rect.left;
-      out.set(source.subarray(from, from + rect.width), (c * rect.height + i) * rect.width);
-    }
-  }
-  return new VaeTensor(out, [1, channels, rect.height, rect.width]);
-}
+import type { TilePlan } from './plan.js';
+import type { TileSource } from './source.js';
 
 /** The output-side geometry of a plan (every size scaled to the output grid) and its blend weights. */
 interface Blend extends Omit<TilePlan, 'tiles'> {
@@ -60,7 +46,7 @@ function blendOf(plan: TilePlan, up: number, down: number): Blend {
  * outputs per tile (an entry may be `null` on every tile, e.g. the logvar of a deterministic encoder).
  */
 export async function runTiled(
-  input: VaeTensor,
+  input: TileSource,
   plan: TilePlan,
   up: number,
   down: number,
@@ -79,7 +65,10 @@ export async function runTiled(
     for (let r = 0; r < plan.tops.length; r++) {
       for (let c = 0; c < plan.lefts.length; c++) {
         const rect = plan.tiles[r * plan.lefts.length + c]!;
-        const tile = extractTile(input, item, rect);
+        const tile = await input.region(item, rect);
+        if (tile.dims.length !== 4 || tile.dims[0] !== 1 || tile.dims[1] !== input.dims[1] || tile.dims[2] !== rect.height || tile.dims[3] !== rect.width) {
+          throw new InvalidInputError('SHAPE_MISMATCH', 'x', `The tile source gave a region of dims ${describe([...tile.dims])} for ${rect.height}x${rect.width} at (${rect.top}, ${rect.left}); expected [1, ${input.dims[1]}, ${rect.height}, ${rect.width}].`);
+        }
         const results = (await run(tile)).map((result) => result ?? null);
         if (outputs === null) {
           channels = results.map((result, k) => (result === null ? 0 : checkTileOutput(result, null, blend, tile, graph, names[k]!, hint)));

@@ -17,6 +17,8 @@ import { TILING_PRESETS } from './defaults.js';
 import type { TilingDefaults } from './defaults.js';
 import { checkTileSettings, planTiles } from './plan.js';
 import type { TilePlan, TileSettings } from './plan.js';
+import { isTileSource, tensorSource } from './source.js';
+import type { TileSource } from './source.js';
 
 /** Names {@link TilingOptions.preset} takes: a VAE preset (`PRESETS`), or the older `'kl-f8'` / `'taef2'`. */
 export type TilingPreset = PresetName | keyof typeof TILING_PRESETS;
@@ -123,6 +125,14 @@ function spatialInput(input: TensorInput, argument: string, multiple: number, wh
   return tensor;
 }
 
+function sourceInput(source: TileSource, multiple: number): TileSource {
+  const dims = source.dims;
+  if (dims.length !== 4 || !dims.every((d) => Number.isSafeInteger(d) && d >= 1) || dims[2]! % multiple !== 0 || dims[3]! % multiple !== 0) {
+    throw new InvalidInputError('SHAPE_MISMATCH', 'x', `Expected a tile source of dims [N, C, H, W] with H and W multiples of ${multiple} but received ${describe([...dims])}.`);
+  }
+  return source;
+}
+
 /**
  * Decodes latents tile by tile and blends the tiles with linear ramps across the overlaps, so memory grows with the
  * tile, not the image: tiles and batch items run one at a time into one preallocated output. Tiles are squares of
@@ -145,7 +155,7 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
   const latent = spatialInput(z, 'z', 1, 'latents');
   const plan = planTiles(latent.dims[2]!, latent.dims[3]!, { tileSize, overlap });
   const hint = `set "factor" (now ${factor}) to the decoder's output/latent size ratio.`;
-  const [image] = await runTiled(latent, plan, factor, 1, async (tile) => [await decodeTile(tile)], 'decoder', ['output'], hint, options.onProgress);
+  const [image] = await runTiled(tensorSource(latent), plan, factor, 1, async (tile) => [await decodeTile(tile)], 'decoder', ['output'], hint, options.onProgress);
   return image!;
 }
 
@@ -156,7 +166,8 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
  *
  * @param encodeTile - encodes one tile, dims `[1, C, h, w]` to moments of dims `[1, C', h / factor, w / factor]`;
  *   called sequentially
- * @param x - images, dims `[N, C, H, W]` (NCHW), H and W multiples of `factor`
+ * @param x - images, dims `[N, C, H, W]` (NCHW), H and W multiples of `factor`; or a {@link TileSource} of such
+ *   dims, read region by region (peak memory is then one tile plus the outputs, whatever the image size)
  * @param options - `preset` (default `'kl-f8'`), `tileSize` and `overlap` in image pixels, multiples of `factor`
  *   (default: the preset's, 512 and 128 for `'kl-f8'`), `factor` (default: the preset's, 8), `layout` (only `'NCHW'`)
  * @returns blended `mean` and `logvar` (`null` when every tile's is), dims `[N, C', H / factor, W / factor]`
@@ -169,10 +180,10 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
  *   return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
  * }, x, { preset: 'taef2' });
  */
-export async function tiledEncode(encodeTile: EncodeTile, x: TensorInput, options: TiledEncodeOptions = {}): Promise<TiledMoments> {
+export async function tiledEncode(encodeTile: EncodeTile, x: TensorInput | TileSource, options: TiledEncodeOptions = {}): Promise<TiledMoments> {
   if (typeof encodeTile !== 'function') throw invalidOption('encodeTile', 'a function', encodeTile);
   const { tileSize, overlap, factor } = resolveOptions(options, 'encode');
-  const data = spatialInput(x, 'x', factor, 'images');
+  const data = isTileSource(x) ? sourceInput(x, factor) : tensorSource(spatialInput(x, 'x', factor, 'images'));
   const plan = planTiles(data.dims[2]!, data.dims[3]!, { tileSize, overlap, align: factor });
   const hint = `set "factor" (now ${factor}) to the encoder's image/latent size ratio.`;
   const [mean, logvar] = await runTiled(
