@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, process.argv[2] ?? join('out', 'demo'));
 const MODEL = join(ROOT, 'models', 'mnist-vae');
-const CLI = join(ROOT, 'packages', 'node', 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'packages', 'cli', 'dist', 'main.js');
 const requireFromNode = createRequire(join(ROOT, 'packages', 'node', 'package.json'));
 const sharp = requireFromNode('sharp');
 const DIGITS = 16;
