@@ -11,6 +11,7 @@ import type { Manifest } from '@onnx-vae/core';
  * @param manifest - its manifest (loaded or detected)
  */
 export async function decoderFingerprint(modelDir: string, manifest: Manifest): Promise<string> {
-  const bytes = await readFile(join(resolve(modelDir), manifest.decoder.file));
+  // An encoder-only model has no decoder: its encoder's bytes identify the latents it makes instead.
+  const bytes = await readFile(join(resolve(modelDir), (manifest.decoder ?? manifest.encoder)!.file));
   return createHash('sha256').update(bytes).digest('hex');
 }

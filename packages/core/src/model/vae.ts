@@ -15,6 +15,7 @@ import type { TileProgress, TilingPreset } from '../tiling/tiled.js';
 import { booleanOption, functionOption, positiveIntegerOption } from '../validate.js';
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
+import type { GraphRole } from './lazy-session.js';
 import type { RowsDone } from './graph-runner.js';
 import { checkShape, dataInput, latentInput, latentItemShape, prepareInput, spatialFactor } from './inputs.js';
 import { interpolateLatents } from './interpolate.js';
@@ -77,7 +78,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null) {
+  constructor(manifest: Manifest, encoder: BackendSession | null, decoder: BackendSession | null, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null) {
     this.manifest = manifest;
     this.batching = batching;
     this.backend = backend;
@@ -104,6 +105,17 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     return Object.freeze({ ...info });
   }
 
+  /**
+   * Whether the model has this graph: a decoder-only model (a diffusion pipeline's `vae_decoder/`) has no encoder, an
+   * encoder-only one no decoder. Methods that need a missing graph throw {@link GraphMissingError} `GRAPH_MISSING`.
+   *
+   * @example
+   * if (!vae.has('encoder')) console.log('decode-only model');
+   */
+  has(graph: GraphRole): boolean {
+    return this.graphs.has(graph);
+  }
+
   /** Elements of one data item, when the manifest fixes them. */
   get dataSize(): number | null {
     return this.manifest.data.shape.includes(null) ? null : sizeOf(this.manifest.data.shape as number[]);
@@ -118,13 +130,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   `tiling` (image models: `true` or `{ tileSize, overlap }` in image pixels), `onProgress(done, total)` (rows)
    * @returns the posterior; an image model pads inputs whose size is not a multiple of `latent.spatialFactor`, so
    *   its latent covers the padded size (`reconstruct` crops back)
-   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`
+   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`;
+   *   {@link GraphMissingError} `GRAPH_MISSING` for a model without an encoder
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
-    this.assertUsable();
+    this.assertUsable('encode', 'encoder');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     const call = startCall(options);
     try {
@@ -150,7 +163,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const y = await vae.decode(z);
    */
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
-    this.assertUsable();
+    this.assertUsable('encodeToDevice', 'encoder');
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
     const { tensor } = await this.prepare(x, options, 'pad');
     return (await this.graphs.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.graphs.encode(tensor)).mean);
@@ -162,10 +175,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param z - latents of dims `[N, ...latent.shape]`, or a {@link DeviceLatent} from {@link Vae.encodeToDevice}
    * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop),
    *   `onProgress(done, total)` (rows)
-   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
+   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values; {@link GraphMissingError}
+   *   `GRAPH_MISSING` for a model without a decoder
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('decode', 'decoder');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     const rows = z instanceof DeviceLatent ? z.dims[0]! : undefined;
     const call = startCall(options);
@@ -198,6 +212,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - those of {@link Vae.decode} and of {@link Vae.toImages}; absent: the defaults of both
    */
   async decodeImages(z: TensorInput, options?: DecodeOptions & W): Promise<O[]> {
+    this.assertUsable('decodeImages', 'decoder');
     return this.toImages(await this.decode(z, options), options);
   }
 
@@ -227,7 +242,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `n` (default 1), `seed`, `eps`, `noise`, `latentShape`, `onProgress(done, total)` (rows)
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('generate', 'decoder');
     return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
   }
 
@@ -240,7 +255,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
   async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('interpolate', 'decoder');
     return this.decode(interpolateLatents(latentInput(this.manifest, a, 'a'), latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
@@ -254,7 +269,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   decoder)
    */
   async reconstruct(x: TensorInput | I | readonly I[], options: ReconstructOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('reconstruct', 'encoder', 'decoder');
     booleanOption(options.sample, 'sample');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     const call = startCall(options);
@@ -296,7 +311,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
-    this.assertUsable();
+    this.assertUsable('score', 'encoder', 'decoder');
     // No padding: padded pixels would enter the likelihood.
     const call = startCall(options);
     try {
@@ -329,8 +344,10 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     await this.dispose();
   }
 
-  private assertUsable(): void {
+  /** @throws `DISPOSED` after dispose; `GRAPH_MISSING` when `method` needs a graph the model lacks. */
+  private assertUsable(method?: string, ...graphs: readonly GraphRole[]): void {
     if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
+    for (const graph of graphs) this.graphs.need(graph, method!);
   }
 
   private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse') {
