@@ -11,6 +11,7 @@ import {
   ManifestError,
   ModelFileError,
   ModelMismatchError,
+  GraphMissingError,
   RequestError,
   VaeError,
 } from './errors.js';
@@ -42,6 +43,7 @@ const REBUILDERS: Readonly<Record<string, Rebuild>> = Object.freeze({
   FileFormatError: (_code: never, message, f) => new FileFormatError(String(f.format), String(f.file), message),
   ManifestError: (code: ConstructorParameters<typeof ManifestError>[0], message, f) => new ManifestError(code, String(f.field), message),
   ModelMismatchError: (_code: never, message, f) => new ModelMismatchError(f.graph === 'decoder' ? 'decoder' : 'encoder', message),
+  GraphMissingError: (_code: never, message, f) => new GraphMissingError(f.graph === 'decoder' ? 'decoder' : 'encoder', String(f.method), message),
   ModelFileError: (code: ConstructorParameters<typeof ModelFileError>[0], message, f) => new ModelFileError(code, String(f.file), message),
   BackendError: (code: ConstructorParameters<typeof BackendError>[0], message) => new BackendError(code, message),
   RequestError: (code: ConstructorParameters<typeof RequestError>[0], message) => new RequestError(code, message),

@@ -35,6 +35,8 @@ export const ERROR_CODES = Object.freeze({
   INFERENCE_FAILED: 'INFERENCE_FAILED',
   /** The model asked for an operation it cannot do (e.g. a likelihood a manifest does not define). */
   UNSUPPORTED: 'UNSUPPORTED',
+  /** The model has no graph for this method (a decoder-only or encoder-only model). */
+  GRAPH_MISSING: 'GRAPH_MISSING',
   /** The VAE was disposed and cannot run any more. */
   DISPOSED: 'DISPOSED',
   /** An input or option asks for more memory or work than a resource limit allows (see `LIMITS`). */
@@ -135,6 +137,24 @@ export class ModelMismatchError extends VaeError {
   constructor(graph: 'encoder' | 'decoder', message: string) {
     super('MODEL_MISMATCH', message);
     this.graph = graph;
+  }
+}
+
+/**
+ * A method needs a graph the model does not have: `encode` on a decoder-only model, `decode` on an encoder-only one.
+ *
+ * @example
+ * try { await vae.encode(x); } catch (e) { if (e instanceof GraphMissingError) console.log(e.graph, e.method); }
+ */
+export class GraphMissingError extends VaeError {
+  /** The graph the model lacks: `"encoder"` or `"decoder"`. */
+  readonly graph: 'encoder' | 'decoder';
+  /** The method that needed it, e.g. `"encode"`. */
+  readonly method: string;
+  constructor(graph: 'encoder' | 'decoder', method: string, message: string) {
+    super('GRAPH_MISSING', message);
+    this.graph = graph;
+    this.method = method;
   }
 }
 

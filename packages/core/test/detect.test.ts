@@ -36,7 +36,7 @@ describe('detectManifest', () => {
       decoder: { file: 'vae_decoder/model.onnx', info: optimumDecoder },
       preset: 'sd-2',
     });
-    expect(d.manifest.encoder.output).toEqual({ kind: 'deterministic', name: 'latent_sample' });
+    expect(d.manifest.encoder?.output).toEqual({ kind: 'deterministic', name: 'latent_sample' });
     expect(d.reasons.join('\n')).toContain('older exports sample inside the graph; onnx-vae treats it as a deterministic latent, std 0, and cannot report KL');
     expect(d.manifest.latent.scalingFactor).toBe(0.18215);
   });
@@ -50,7 +50,7 @@ describe('detectManifest', () => {
       preset: 'sd3',
     });
     expect(d.layout).toBe('ort-sd-demo');
-    expect(d.manifest.encoder.output).toEqual({ kind: 'moments', name: 'latent' });
+    expect(d.manifest.encoder?.output).toEqual({ kind: 'moments', name: 'latent' });
     expect(d.manifest.latent).toEqual({ shape: [16, null, null], scalingFactor: 1.5305, shiftFactor: 0.0609, spatialFactor: 8 });
   });
 

@@ -95,7 +95,7 @@ describe('planModel and loadModel over a ModelStore', () => {
       message: '"preset" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.',
     });
     expect((await codeOf(planModel(withManifest, { layout: 'nope' as never }))).message).toBe(
-      'Expected "layout" to be one of "optimum", "ort-sd-demo", "encoder-decoder-pair" but received "nope".',
+      'Expected "layout" to be one of "optimum", "ort-sd-demo", "encoder-decoder-pair", "plain" but received "nope".',
     );
   });
 

@@ -24,8 +24,16 @@ function shippedManifests(): string[] {
 }
 
 describe('docs/manifest.schema.json', () => {
-  it('accepts the base manifest', () => {
+  it('accepts the base manifest, and it without encoder or without decoder (with float16 for the graph left)', () => {
     expect(validate(base)).toBe(true);
+    const { encoder: _encoder, ...decoderOnly } = base as Record<string, unknown>;
+    const { decoder: _decoder, ...encoderOnly } = base as Record<string, unknown>;
+    expect(validate(decoderOnly)).toBe(true);
+    expect(validate(encoderOnly)).toBe(true);
+    expect(validate({ ...decoderOnly, float16: { decoder: 'd16.onnx' } })).toBe(true);
+    expect(validate({ ...decoderOnly, float16: { encoder: 'e16.onnx', decoder: 'd16.onnx' } })).toBe(false);
+    const { encoder: _e, decoder: _d, ...neither } = base as Record<string, unknown>;
+    expect(validate(neither)).toBe(false);
   });
 
   const shipped = shippedManifests();

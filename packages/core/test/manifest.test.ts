@@ -8,12 +8,12 @@ describe('parseManifest', () => {
     const manifest = parseManifest(JSON.stringify(base));
     expect(manifest.latent).toEqual({ shape: [50], scalingFactor: 1, shiftFactor: 0 });
     expect(manifest.data.range).toEqual([0, 1]);
-    expect(Object.isFrozen(manifest.encoder.output)).toBe(true);
+    expect(Object.isFrozen(manifest.encoder!.output)).toBe(true);
   });
 
   it('accepts moments, deterministic, Gaussian and none variants', () => {
-    expect(parseManifest(edit((m) => (m.encoder.output = { kind: 'moments', name: 'latent_parameters' }))).encoder.output).toEqual({ kind: 'moments', name: 'latent_parameters' });
-    expect(parseManifest(edit((m) => (m.encoder.output = { kind: 'deterministic', name: 'z' }))).encoder.output.kind).toBe('deterministic');
+    expect(parseManifest(edit((m) => (m.encoder.output = { kind: 'moments', name: 'latent_parameters' }))).encoder?.output).toEqual({ kind: 'moments', name: 'latent_parameters' });
+    expect(parseManifest(edit((m) => (m.encoder.output = { kind: 'deterministic', name: 'z' }))).encoder?.output.kind).toBe('deterministic');
     expect(parseManifest(edit((m) => (m.likelihood = { kind: 'gaussian', scale: 0.1 }))).likelihood).toEqual({ kind: 'gaussian', scale: 0.1 });
     expect(parseManifest(edit((m) => (m.likelihood = { kind: 'gaussian', logScaleOutput: 'ls' }))).likelihood).toEqual({ kind: 'gaussian', logScaleOutput: 'ls' });
     expect(parseManifest(edit((m) => (m.likelihood = { kind: 'none' }))).likelihood).toEqual({ kind: 'none' });

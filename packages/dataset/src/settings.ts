@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidOptionError, describe } from '@onnx-vae/core';
+import { GraphMissingError, InvalidOptionError, describe } from '@onnx-vae/core';
 import type { Manifest } from '@onnx-vae/core';
 import { decoderFingerprint } from '@onnx-vae/node';
 import { FITS } from './preprocess.js';
@@ -162,7 +162,7 @@ export function tensorNames(settings: Pick<EncodeSettings, 'kind' | 'flip'>): st
 export interface ModelIdentity {
   /** The manifest's name. */
   readonly name: string;
-  /** SHA-256 of the decoder graph: the fingerprint `.vlat` latent files record, the model that decodes the latents. */
+  /** SHA-256 of the decoder graph: the fingerprint `.vlat` latent files record, the model that decodes the latents (of the encoder graph for an encoder-only model). */
   readonly fingerprint: string;
   /** SHA-256 of the encoder graph, which made them. */
   readonly encoderSha256: string;
@@ -175,6 +175,9 @@ export interface ModelIdentity {
  * @param manifest - its manifest (`vae.manifest`)
  */
 export async function modelIdentity(modelDir: string, manifest: Manifest): Promise<ModelIdentity> {
+  if (manifest.encoder === undefined) {
+    throw new GraphMissingError('encoder', 'encodeDataset', `Encoding a dataset needs the encoder, but the model "${manifest.name}" has no encoder (a decoder-only model). Load a model folder that has the encoder (an "encoder" section in vae.json, or optimum's vae_encoder/model.onnx).`);
+  }
   const encoder = await readFile(join(modelDir, manifest.encoder.file));
   return {
     name: manifest.name,

@@ -14,7 +14,9 @@ import { readFileLimited } from './read-limited.js';
  * @throws {@link LimitExceededError} for a graph over `maxGraphBytes`; the file system's error as thrown
  */
 export async function decoderFingerprint(modelDir: string, manifest: Manifest, limits: ResolvedLimits = DEFAULT_LIMITS): Promise<string> {
-  const path = join(resolve(modelDir), manifest.decoder.file);
-  const bytes = await readFileLimited(path, limits.maxGraphBytes, 'maxGraphBytes', `The decoder graph ${path}`);
+  // An encoder-only model has no decoder: its encoder's bytes identify the latents it makes instead.
+  const graph = (manifest.decoder ?? manifest.encoder)!;
+  const path = join(resolve(modelDir), graph.file);
+  const bytes = await readFileLimited(path, limits.maxGraphBytes, 'maxGraphBytes', `The ${manifest.decoder ? 'decoder' : 'encoder'} graph ${path}`);
   return createHash('sha256').update(bytes).digest('hex');
 }

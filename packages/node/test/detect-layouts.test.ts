@@ -30,7 +30,7 @@ describe('loading exports without vae.json', () => {
     const vae = await loadVae(dir, { intraOpNumThreads: 1 });
     try {
       expect(vae.detection?.layout).toBe('optimum');
-      expect(vae.manifest.encoder.output).toEqual({ kind: 'moments', name: 'latent_parameters' });
+      expect(vae.manifest.encoder!.output).toEqual({ kind: 'moments', name: 'latent_parameters' });
       expect(vae.manifest.latent).toEqual({ shape: [4, null, null], scalingFactor: 0.18215, shiftFactor: 0.5, spatialFactor: 4 });
       expect(vae.detection?.reasons).toContain('spatial factor 4: config block_out_channels has 3 levels');
       // The detected model runs: an odd-size input is padded to 4 and cropped back.

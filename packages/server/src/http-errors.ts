@@ -22,6 +22,8 @@ export const STATUS_OF_CODE = Object.freeze({
   // A .vlat file made by another model.
   MODEL_MISMATCH: 400,
   UNSUPPORTED: 400,
+  // The model lacks the graph the route needs (a decoder-only model asked to encode).
+  GRAPH_MISSING: 501,
   INPUT_TOO_LARGE: 413,
   // Over a resource limit (LIMITS): the request asks for more memory or work than the server allows.
   LIMIT_EXCEEDED: 413,

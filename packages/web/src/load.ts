@@ -14,7 +14,8 @@ export type WebVae = Vae<WebImageInput, ImageData, WebImageWriteOptions>;
 export type GraphBytes = ArrayBuffer | Uint8Array | Blob;
 
 /**
- * A model given in memory: its manifest (object or `vae.json` text) and both graphs. Without a manifest (an export
+ * A model given in memory: its manifest (object or `vae.json` text) and its graphs (both, or one alone for a
+ * decoder-only or encoder-only model). Without a manifest (an export
  * that ships none, e.g. TAESD's `NAME_encoder.onnx` / `NAME_decoder.onnx`) it is detected from the graphs as Node's
  * `loadVae` does for a folder: see the `layout` and `preset` options.
  */
@@ -23,10 +24,10 @@ export interface ModelFiles {
   readonly manifest?: unknown;
   /** A diffusers VAE `config.json` (parsed), for a detected manifest's scaling factors. */
   readonly config?: Record<string, unknown>;
-  /** The encoder graph: bytes, or a `File`/`Blob` (e.g. from `<input type="file">`). */
-  readonly encoder: GraphBytes;
-  /** The decoder graph. */
-  readonly decoder: GraphBytes;
+  /** The encoder graph: bytes, or a `File`/`Blob` (e.g. from `<input type="file">`); left out for a decoder-only model. */
+  readonly encoder?: GraphBytes;
+  /** The decoder graph; left out for an encoder-only model. */
+  readonly decoder?: GraphBytes;
 }
 
 /** Options of {@link loadVae}: batching, the onnxruntime-web options, and fetching. */
@@ -49,11 +50,17 @@ export interface LoadVaeOptions extends VaeOptions, OrtWebOptions {
   readonly preset?: string;
 }
 
-/** The names of two `File`s when they show a layout (as a folder's names do for Node's loader), else `null`. */
-function namesOfFiles(encoder: unknown, decoder: unknown): { readonly encoder: string; readonly decoder: string } | null {
-  if (typeof File === 'undefined' || !(encoder instanceof File) || !(decoder instanceof File)) return null;
-  const found = layoutOfFiles([encoder.name, decoder.name]);
-  return found && found.encoder === encoder.name ? { encoder: encoder.name, decoder: decoder.name } : null;
+/** The names of the `File`s given when they show a layout (as a folder's names do for Node's loader), else `null`. */
+function namesOfFiles(encoder: unknown, decoder: unknown): { readonly encoder?: string; readonly decoder?: string } | null {
+  if (typeof File === 'undefined' || ![encoder, decoder].every((f) => f === undefined || f instanceof File)) return null;
+  const [e, d] = [encoder as File | undefined, decoder as File | undefined];
+  const found = layoutOfFiles([e?.name, d?.name].filter((n) => n !== undefined));
+  return found && found.encoder === e?.name && found.decoder === d?.name ? { ...(e ? { encoder: e.name } : {}), ...(d ? { decoder: d.name } : {}) } : null;
+}
+
+/** `{ [name]: bytes }` for a graph that is there, else nothing. */
+function graphFiles(name: string | undefined, bytes: Uint8Array | undefined): Record<string, Uint8Array> {
+  return name === undefined || bytes === undefined ? {} : { [name]: bytes };
 }
 
 /**
@@ -63,19 +70,19 @@ function namesOfFiles(encoder: unknown, decoder: unknown): { readonly encoder: s
  * @throws {@link InvalidOptionError} for graphs without a manifest whose layout neither names nor `layout` give
  */
 async function memoryStore(source: ModelFiles, options: LoadVaeOptions, limits: ResolvedLimits): Promise<ModelStore> {
-  const [encoder, decoder] = await Promise.all([graphBytes(source.encoder, 'encoder'), graphBytes(source.decoder, 'decoder')]);
+  const [encoder, decoder] = await Promise.all([source.encoder === undefined ? undefined : graphBytes(source.encoder, 'encoder'), source.decoder === undefined ? undefined : graphBytes(source.decoder, 'decoder')]);
   if (source.manifest !== undefined) {
     const manifest = parseManifest(source.manifest, limits);
     const text = typeof source.manifest === 'string' ? source.manifest : JSON.stringify(source.manifest);
-    return memoryModelStore({ [MANIFEST_FILE]: text, [manifest.encoder.file]: encoder, [manifest.decoder.file]: decoder });
+    return memoryModelStore({ [MANIFEST_FILE]: text, ...graphFiles(manifest.encoder?.file, encoder), ...graphFiles(manifest.decoder?.file, decoder) });
   }
   const named = namesOfFiles(source.encoder, source.decoder);
-  if (named !== null) return memoryModelStore({ [named.encoder]: encoder, [named.decoder]: decoder });
+  if (named !== null) return memoryModelStore({ ...graphFiles(named.encoder, encoder), ...graphFiles(named.decoder, decoder) });
   if (options.layout === undefined) {
     throw new InvalidOptionError('layout', `Graphs given without a manifest need "layout" (one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')}) to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.`);
   }
   const files = Object.hasOwn(KNOWN_LAYOUTS, options.layout) ? KNOWN_LAYOUTS[options.layout] : { encoder: 'encoder.onnx', decoder: 'decoder.onnx' };
-  return memoryModelStore({ [files.encoder]: encoder, [files.decoder]: decoder }, 'model');
+  return memoryModelStore({ ...graphFiles(files.encoder, encoder), ...graphFiles(files.decoder, decoder) }, 'model');
 }
 
 /** A model folder's URL as a {@link ModelStore}: files fetched with progress, graphs kept in the Cache API. */
@@ -109,7 +116,7 @@ async function graphBytes(value: unknown, role: 'encoder' | 'decoder'): Promise<
 }
 
 function isModelFiles(value: unknown): value is ModelFiles {
-  return typeof value === 'object' && value !== null && !(value instanceof URL) && 'encoder' in value && 'decoder' in value;
+  return typeof value === 'object' && value !== null && !(value instanceof URL) && ('encoder' in value || 'decoder' in value);
 }
 
 /**
@@ -170,7 +177,10 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
     return loadModel(urlStore(source, options), {
       ...loading,
       ...described,
-      graphs: async (manifest) => ((await backend.choosePrecision(manifest.name, manifest.float16 !== undefined)) === 'float16' ? manifest.float16! : { encoder: manifest.encoder.file, decoder: manifest.decoder.file }),
+      graphs: async (manifest) =>
+        (await backend.choosePrecision(manifest.name, manifest.float16 !== undefined)) === 'float16'
+          ? manifest.float16!
+          : { ...(manifest.encoder ? { encoder: manifest.encoder.file } : {}), ...(manifest.decoder ? { decoder: manifest.decoder.file } : {}) },
     });
   }
   throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`);

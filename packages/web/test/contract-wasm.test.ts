@@ -49,12 +49,29 @@ describe('onnxruntime-web backend in Node', () => {
   it('with preload: ["decoder"] decodes without creating the encoder session, which the first encode creates', async () => {
     const vae = await loadFromDisk('fixtures/mlp-probs', { preload: ['decoder'], enableMemPattern: true } as never);
     try {
-      const internals = vae as unknown as { graphs: { encoder: { opened?: boolean } } };
-      expect(internals.graphs.encoder.opened).toBe(false);
+      const internals = vae as unknown as { graphs: { encoderSession: { opened?: boolean } } };
+      expect(internals.graphs.encoderSession.opened).toBe(false);
       expect((await vae.decode({ data: new Float32Array(2), dims: [1, 2] })).dims).toEqual([1, 6]);
-      expect(internals.graphs.encoder.opened).toBe(false);
+      expect(internals.graphs.encoderSession.opened).toBe(false);
       expect((await vae.encode({ data: new Float32Array(6).fill(0.5), dims: [1, 6] })).mean.dims).toEqual([1, 2]);
-      expect(internals.graphs.encoder.opened).toBe(true);
+      expect(internals.graphs.encoderSession.opened).toBe(true);
+    } finally {
+      await vae.dispose();
+    }
+  });
+
+  it('loads a decoder-only model from memory (manifest without "encoder", the decoder alone): decode runs, encode throws GRAPH_MISSING', async () => {
+    const dir = join(MODELS, 'fixtures/mlp-probs');
+    const { encoder: _encoder, float16, ...rest } = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8')) as Record<string, unknown>;
+    // Its float16 graphs lose the encoder's too (a float16 entry for a graph the manifest lacks is refused).
+    const manifest = { ...rest, ...(float16 ? { float16: { decoder: (float16 as { decoder: string }).decoder } } : {}) };
+    const vae = await loadVae({ manifest, decoder: new Uint8Array(await readFile(join(dir, 'decoder.onnx'))) }, { device: 'wasm', numThreads: 1 });
+    try {
+      expect([vae.has('encoder'), vae.has('decoder')]).toEqual([false, true]);
+      expect((await vae.decode({ data: new Float32Array(2), dims: [1, 2] })).dims).toEqual([1, 6]);
+      const error = (await vae.encode({ data: new Float32Array(6), dims: [1, 6] }).catch((e: unknown) => e)) as { code?: string; message: string };
+      expect(error.code).toBe('GRAPH_MISSING');
+      expect(error.message).toMatch(/^encode\(\) needs the encoder, but the model "mlp-probs" has no encoder/);
     } finally {
       await vae.dispose();
     }
@@ -184,11 +201,11 @@ describe('graphs without a manifest are detected', () => {
     const [encoder, decoder] = (await Promise.all(['encoder.onnx', 'decoder.onnx'].map((f) => readFile(join(dir, f))))).map((b) => new Uint8Array(b));
     const error = (await loadVae({ encoder: encoder!, decoder: decoder! }, { device: 'wasm' }).catch((e: unknown) => e)) as { code?: string; message: string };
     expect(error.code).toBe('INVALID_OPTION');
-    expect(error.message).toBe('Graphs given without a manifest need "layout" (one of "optimum", "ort-sd-demo", "encoder-decoder-pair") to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.');
+    expect(error.message).toBe('Graphs given without a manifest need "layout" (one of "optimum", "ort-sd-demo", "encoder-decoder-pair", "plain") to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.');
     const vae = await loadVae({ encoder: encoder!, decoder: decoder! }, { device: 'wasm', numThreads: 1, layout: 'ort-sd-demo', preset: 'sd-1' });
     try {
       const shipped = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
-      expect(vae.manifest.encoder.output).toEqual(shipped.encoder.output);
+      expect(vae.manifest.encoder!.output).toEqual(shipped.encoder!.output);
       expect(vae.manifest.data.range).toEqual([-1, 1]);
       expect(vae.manifest.latent.scalingFactor).toBe(0.18215);
       expect(vae.manifest.latent.spatialFactor).toBe(8);

@@ -50,11 +50,11 @@ export interface ModelInfo {
   readonly folder: string;
   /** The validated manifest, defaults filled in. */
   readonly manifest: Manifest;
-  /** vae.json and both graphs. */
+  /** vae.json and the graphs. */
   readonly files: readonly ModelFileInfo[];
-  /** Both graphs. */
-  readonly graphs: { readonly encoder: GraphSummary; readonly decoder: GraphSummary };
-  /** Parameters of both graphs together. */
+  /** The graphs; `null` for the one a decoder-only (or encoder-only) model lacks. */
+  readonly graphs: { readonly encoder: GraphSummary | null; readonly decoder: GraphSummary | null };
+  /** Parameters of the graphs together. */
   readonly parameters: number;
   /** The backend that opened the graphs. */
   readonly backend: string;
@@ -89,6 +89,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     const graphs: Partial<Record<'encoder' | 'decoder', GraphSummary>> = {};
     for (const role of ['encoder', 'decoder'] as const) {
       const file = plan[role];
+      if (file === undefined) continue;
       const bytes = await store.read(file, `${role} graph`, graphLimit);
       files.push({ role, file, bytes: bytes.length, sha256: await sha256Hex(bytes) });
       const summary = readOnnxSummary(bytes, store.locate(file));
@@ -106,8 +107,8 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
         outputs: session.outputs,
       };
     }
-    const { encoder, decoder } = sessions as Record<'encoder' | 'decoder', BackendSession>;
-    const detection = typeof plan.manifest === 'function' ? plan.manifest({ encoder, decoder }) : null;
+    const { encoder, decoder } = sessions;
+    const detection = typeof plan.manifest === 'function' ? plan.manifest(sessions) : null;
     const manifest = detection?.manifest ?? (plan.manifest as Manifest);
     // The float16 graphs (onnxruntime-web on WebGPU with shader-f16) are listed and hashed; Node runs the float32 ones.
     for (const role of ['encoder', 'decoder'] as const) {
@@ -118,12 +119,12 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
     }
     let mismatch: VaeError | null = null;
     try {
-      checkManifestAgainstGraphs(manifest, encoder, decoder);
+      checkManifestAgainstGraphs(manifest, encoder ?? null, decoder ?? null);
     } catch (error) {
       if (!VaeError.isInstance(error)) throw error;
       mismatch = error;
     }
-    const summaries = graphs as Record<'encoder' | 'decoder', GraphSummary>;
+    const summaries = { encoder: graphs.encoder ?? null, decoder: graphs.decoder ?? null };
     const info: ModelInfo = {
       name: manifest.name,
       description: manifest.description ?? null,
@@ -131,7 +132,7 @@ export async function modelInfo(context: CommandContext): Promise<{ info: ModelI
       manifest,
       files,
       graphs: summaries,
-      parameters: summaries.encoder.parameters + summaries.decoder.parameters,
+      parameters: (summaries.encoder?.parameters ?? 0) + (summaries.decoder?.parameters ?? 0),
       backend: backend.name,
       detection: detection === null ? null : { layout: detection.layout, preset: detection.preset, reasons: [...detection.reasons] },
       check: mismatch === null ? { ok: true } : { ok: false, code: mismatch.code, message: mismatch.message },
@@ -153,6 +154,12 @@ function sizeText(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
+/** What a model without each graph cannot do, for `info`. */
+const MISSING = Object.freeze({
+  encoder: 'a decoder-only model (decode and generate work; encode, reconstruct, score and compress need an encoder)',
+  decoder: 'an encoder-only model (encode and encode-dataset work; decode, generate, reconstruct, score and decompress need a decoder)',
+});
+
 function formatInfo(info: ModelInfo): string {
   const m = info.manifest;
   const count = (n: number): string => n.toLocaleString('en-US');
@@ -166,6 +173,10 @@ function formatInfo(info: ModelInfo): string {
   ];
   for (const role of ['encoder', 'decoder'] as const) {
     const graph = info.graphs[role];
+    if (graph === null) {
+      lines.push(`${role.padEnd(12)}none: ${MISSING[role]}`);
+      continue;
+    }
     const file = info.files.find((f) => f.role === role)!;
     const opset = graph.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
     lines.push(`${role.padEnd(12)}${graph.file}, ${sizeText(file.bytes)}, ${count(graph.parameters)} parameters${opset ? `, opset ${opset.version}` : ''}${graph.producer ? `, ${graph.producer}` : ''}`);
@@ -174,7 +185,7 @@ function formatInfo(info: ModelInfo): string {
       for (const t of list) lines.push(`  ${side}  ${t.name.padEnd(width)}  ${t.type ?? '?'} ${shapeText(t.shape)}`);
     }
   }
-  if (m.float16) lines.push(`float16     ${m.float16.encoder}, ${m.float16.decoder} (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)`);
+  if (m.float16) lines.push(`float16     ${[m.float16.encoder, m.float16.decoder].filter((f) => f !== undefined).join(', ')} (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)`);
   lines.push(`parameters  ${count(info.parameters)} in total`);
   const width = Math.max(...info.files.map((f) => f.file.length));
   info.files.forEach((f, i) => lines.push(`${i === 0 ? 'sha256      ' : '            '}${f.file.padEnd(width)}  ${f.sha256}  ${count(f.bytes)} bytes`));

@@ -1,39 +1,50 @@
 import { ModelMismatchError, describe } from '../errors.js';
 import { likelihoodOutputs } from '../likelihood/registry.js';
-import type { Dim, GraphInfo, Manifest } from './types.js';
+import type { DecoderGraph, Dim, EncoderGraph, GraphInfo, Manifest } from './types.js';
 
-/** Names of the decoder outputs a manifest uses, in order. */
+/** Names of the decoder outputs a manifest uses, in order; none for a model without a decoder. */
 export function decoderOutputNames(manifest: Manifest): string[] {
+  if (manifest.decoder === undefined) return [];
   return [manifest.decoder.output, ...likelihoodOutputs(manifest.likelihood).map((output) => output.name)];
 }
 
-/** Names of the encoder outputs a manifest uses, in order. */
+/** Names of the encoder outputs a manifest uses, in order; none for a model without an encoder. */
 export function encoderOutputNames(manifest: Manifest): string[] {
-  const output = manifest.encoder.output;
+  const output = manifest.encoder?.output;
+  if (output === undefined) return [];
   return output.kind === 'gaussian' ? [output.mean, output.logvar] : [output.name];
 }
 
 /**
- * Checks a manifest against the real inputs and outputs of both graphs: names, ranks, element types (float32 or
- * float16) and
- * every size both sides state.
+ * Checks a manifest against the real inputs and outputs of its graphs (both, or the one a decoder-only or
+ * encoder-only model has): names, ranks, element types (float32 or float16) and every size both sides state.
  *
+ * @param encoder - the encoder's inputs and outputs; `null` where the manifest has no encoder
+ * @param decoder - the decoder's; `null` where it has no decoder
  * @throws {@link ModelMismatchError} `MODEL_MISMATCH` naming both sides
  */
-export function checkManifestAgainstGraphs(manifest: Manifest, encoder: GraphInfo, decoder: GraphInfo): void {
+export function checkManifestAgainstGraphs(manifest: Manifest, encoder: GraphInfo | null, decoder: GraphInfo | null): void {
+  if (manifest.encoder !== undefined && encoder !== null) checkEncoder(manifest, manifest.encoder, encoder);
+  if (manifest.decoder !== undefined && decoder !== null) checkDecoder(manifest, manifest.decoder, decoder);
+}
+
+function checkEncoder(manifest: Manifest, section: EncoderGraph, encoder: GraphInfo): void {
   const latentChannels = manifest.latent.shape[0] ?? null;
-  const encoderOutput = manifest.encoder.output;
+  const encoderOutput = section.output;
   const encoderExpected: Expectation[] = encoderOutputNames(manifest).map((name) => ({
     name,
     itemShape: encoderOutput.kind === 'moments' ? [latentChannels === null ? null : 2 * latentChannels, ...manifest.latent.shape.slice(1)] : manifest.latent.shape,
     what: encoderOutput.kind === 'moments' ? `moments (2 x latent.shape[0] channels)` : 'latent',
   }));
-  checkGraph('encoder', manifest.encoder.file, encoder, [{ name: manifest.encoder.input, itemShape: manifest.data.shape, what: 'data' }], encoderExpected);
+  checkGraph('encoder', section.file, encoder, [{ name: section.input, itemShape: manifest.data.shape, what: 'data' }], encoderExpected);
+}
+
+function checkDecoder(manifest: Manifest, section: DecoderGraph, decoder: GraphInfo): void {
   const decoderExpected: Expectation[] = [
-    { name: manifest.decoder.output, itemShape: manifest.data.shape, what: 'data' },
+    { name: section.output, itemShape: manifest.data.shape, what: 'data' },
     ...likelihoodOutputs(manifest.likelihood).map((output) => ({ name: output.name, itemShape: undefined, what: output.what })),
   ];
-  checkGraph('decoder', manifest.decoder.file, decoder, [{ name: manifest.decoder.input, itemShape: manifest.latent.shape, what: 'latent' }], decoderExpected);
+  checkGraph('decoder', section.file, decoder, [{ name: section.input, itemShape: manifest.latent.shape, what: 'latent' }], decoderExpected);
 }
 
 interface Expectation {

@@ -8,10 +8,10 @@
 export interface LayoutMatch {
   /** Which layout. */
   readonly layout: KnownLayout;
-  /** The encoder graph's name (a path relative to the model folder). */
-  readonly encoder: string;
-  /** The decoder graph's name. */
-  readonly decoder: string;
+  /** The encoder graph's name (a path relative to the model folder); absent for a decoder-only export. */
+  readonly encoder?: string;
+  /** The decoder graph's name; absent for an encoder-only export. */
+  readonly decoder?: string;
   /** The model's name the files suggest (`NAME` of a pair, else `vae`). */
   readonly name: string;
   /** A diffusers `config.json` among the names, when the layout has one. */
@@ -41,11 +41,17 @@ export interface ExportLayout {
 const DIFFUSERS_RANGE = Object.freeze([-1, 1] as const);
 const DIFFUSERS_RANGE_REASON = 'diffusers pipelines feed VAEs images in [-1, 1]';
 
-function fixedPair(encoder: string, decoder: string, configs: readonly string[]): ExportLayout['match'] {
+/**
+ * Fixed file names: both graphs, or one alone (a decoder-only or encoder-only export); with `needConfig`, only
+ * together with a `config.json` (names too plain to tell a VAE by alone).
+ */
+function fixedPair(encoder: string, decoder: string, configs: readonly string[], needConfig = false): ExportLayout['match'] {
   return (names) => {
-    if (!names.includes(encoder) || !names.includes(decoder)) return null;
+    const graphs = { ...(names.includes(encoder) ? { encoder } : {}), ...(names.includes(decoder) ? { decoder } : {}) };
+    if (Object.keys(graphs).length === 0) return null;
     const config = configs.find((c) => names.includes(c));
-    return { encoder, decoder, name: 'vae', ...(config === undefined ? {} : { config }) };
+    if (needConfig && config === undefined) return null;
+    return { ...graphs, name: 'vae', ...(config === undefined ? {} : { config }) };
   };
 }
 
@@ -83,12 +89,27 @@ export const KNOWN_LAYOUTS = Object.freeze({
     range: Object.freeze([0, 1] as const),
     rangeReason: 'tiny autoencoders (TAESD family) take images in [0, 1]',
     match(names: readonly string[]) {
-      const pairs = names
-        .filter((f) => !f.includes('/') && f.endsWith('_encoder.onnx'))
-        .map((f) => f.slice(0, -'_encoder.onnx'.length))
-        .filter((prefix) => names.includes(`${prefix}_decoder.onnx`));
-      return pairs.length === 1 ? { encoder: `${pairs[0]}_encoder.onnx`, decoder: `${pairs[0]}_decoder.onnx`, name: pairs[0]! } : null;
+      const prefixes = (suffix: string) => names.filter((f) => !f.includes('/') && f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length));
+      const [encoders, decoders] = [prefixes('_encoder.onnx'), prefixes('_decoder.onnx')];
+      const pairs = encoders.filter((prefix) => decoders.includes(prefix));
+      if (pairs.length === 1) return { encoder: `${pairs[0]}_encoder.onnx`, decoder: `${pairs[0]}_decoder.onnx`, name: pairs[0]! };
+      // One graph alone: a lone NAME_decoder.onnx (decoder-only) or NAME_encoder.onnx (encoder-only).
+      if (pairs.length === 0 && encoders.length + decoders.length === 1) {
+        return encoders.length === 1 ? { encoder: `${encoders[0]}_encoder.onnx`, name: encoders[0]! } : { decoder: `${decoders[0]}_decoder.onnx`, name: decoders[0]! };
+      }
+      return null;
     },
+  }),
+  /** Plain `encoder.onnx` and/or `decoder.onnx` beside a diffusers `config.json` (e.g. a latent explorer's lone decoder). */
+  plain: Object.freeze({
+    description: 'encoder.onnx and/or decoder.onnx beside a diffusers config.json (e.g. a lone decoder.onnx)',
+    encoder: 'encoder.onnx',
+    decoder: 'decoder.onnx',
+    config: 'config.json',
+    configs: Object.freeze(['config.json']),
+    range: DIFFUSERS_RANGE,
+    rangeReason: 'a diffusers config.json: diffusers pipelines feed VAEs images in [-1, 1]',
+    match: fixedPair('encoder.onnx', 'decoder.onnx', ['config.json'], true),
   }),
 } as const satisfies Record<string, ExportLayout>);
 /** One of {@link KNOWN_LAYOUTS}. */

@@ -4,7 +4,7 @@ import type { ResolvedLimits } from '../limits.js';
 import { parseLikelihood } from '../likelihood/registry.js';
 import { choice, deepFreeze, fail, fileName, finiteNumber, object, positiveInteger, shape, string } from './fields.js';
 import { ENCODER_OUTPUT_KINDS, LAYOUTS } from './types.js';
-import type { EncoderOutput, Manifest } from './types.js';
+import type { DecoderGraph, EncoderGraph, EncoderOutput, Manifest } from './types.js';
 
 /** Manifest versions this release reads. */
 export const MANIFEST_VERSIONS = Object.freeze([1] as const);
@@ -43,27 +43,39 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
   const name = string(root, 'name', '');
   const description = root.description === undefined ? undefined : string(root, 'description', '');
 
-  const encoderJson = object(root.encoder, 'encoder', ['file', 'input', 'output']);
-  const outputJson = object(encoderJson.output, 'encoder.output', ['kind', 'mean', 'logvar', 'name']);
-  const kind = choice(outputJson, 'kind', 'encoder.output', ENCODER_OUTPUT_KINDS);
-  let output: EncoderOutput;
-  if (kind === 'gaussian') {
-    object(outputJson, 'encoder.output', ['kind', 'mean', 'logvar']);
-    output = { kind, mean: string(outputJson, 'mean', 'encoder.output'), logvar: string(outputJson, 'logvar', 'encoder.output') };
-    if (output.mean === output.logvar) fail('encoder.output.logvar', 'must name another output than "mean".');
-  } else {
-    object(outputJson, 'encoder.output', ['kind', 'name']);
-    output = { kind, name: string(outputJson, 'name', 'encoder.output') };
+  if (root.encoder === undefined && root.decoder === undefined) fail('encoder', 'and "decoder" are both missing; a manifest names at least one graph (a decoder-only or an encoder-only model leaves the other out).');
+  let encoder: EncoderGraph | undefined;
+  if (root.encoder !== undefined) {
+    const encoderJson = object(root.encoder, 'encoder', ['file', 'input', 'output']);
+    const outputJson = object(encoderJson.output, 'encoder.output', ['kind', 'mean', 'logvar', 'name']);
+    const kind = choice(outputJson, 'kind', 'encoder.output', ENCODER_OUTPUT_KINDS);
+    let output: EncoderOutput;
+    if (kind === 'gaussian') {
+      object(outputJson, 'encoder.output', ['kind', 'mean', 'logvar']);
+      output = { kind, mean: string(outputJson, 'mean', 'encoder.output'), logvar: string(outputJson, 'logvar', 'encoder.output') };
+      if (output.mean === output.logvar) fail('encoder.output.logvar', 'must name another output than "mean".');
+    } else {
+      object(outputJson, 'encoder.output', ['kind', 'name']);
+      output = { kind, name: string(outputJson, 'name', 'encoder.output') };
+    }
+    encoder = { file: fileName(encoderJson, 'file', 'encoder'), input: string(encoderJson, 'input', 'encoder'), output };
   }
-  const encoder = { file: fileName(encoderJson, 'file', 'encoder'), input: string(encoderJson, 'input', 'encoder'), output };
 
-  const decoderJson = object(root.decoder, 'decoder', ['file', 'input', 'output']);
-  const decoder = { file: fileName(decoderJson, 'file', 'decoder'), input: string(decoderJson, 'input', 'decoder'), output: string(decoderJson, 'output', 'decoder') };
+  let decoder: DecoderGraph | undefined;
+  if (root.decoder !== undefined) {
+    const decoderJson = object(root.decoder, 'decoder', ['file', 'input', 'output']);
+    decoder = { file: fileName(decoderJson, 'file', 'decoder'), input: string(decoderJson, 'input', 'decoder'), output: string(decoderJson, 'output', 'decoder') };
+  }
 
-  let float16: { encoder: string; decoder: string } | undefined;
+  let float16: { encoder?: string; decoder?: string } | undefined;
   if (root.float16 !== undefined) {
     const float16Json = object(root.float16, 'float16', ['encoder', 'decoder']);
-    float16 = { encoder: fileName(float16Json, 'encoder', 'float16'), decoder: fileName(float16Json, 'decoder', 'float16') };
+    float16 = {};
+    for (const graph of ['encoder', 'decoder'] as const) {
+      const present = graph === 'encoder' ? encoder !== undefined : decoder !== undefined;
+      if (present) float16[graph] = fileName(float16Json, graph, 'float16');
+      else if (float16Json[graph] !== undefined) fail(`float16.${graph}`, `names a float16 ${graph} but the manifest has no "${graph}"; remove it, or add the float32 ${graph}.`);
+    }
   }
 
   const dataJson = object(root.data, 'data', ['shape', 'layout', 'range', 'image']);
@@ -106,8 +118,8 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
     version: 1,
     name,
     ...(description === undefined ? {} : { description }),
-    encoder,
-    decoder,
+    ...(encoder === undefined ? {} : { encoder }),
+    ...(decoder === undefined ? {} : { decoder }),
     ...(float16 === undefined ? {} : { float16 }),
     data: { shape: dataShape, layout, range: [rangeValue[0], rangeValue[1]] as [number, number], ...(image ? { image } : {}) },
     latent,

@@ -24,6 +24,20 @@ export const ENCODER_OUTPUT_KINDS = Object.freeze({
 /** One of {@link ENCODER_OUTPUT_KINDS}. */
 export type EncoderOutputKind = keyof typeof ENCODER_OUTPUT_KINDS;
 
+/** A manifest's encoder: its file, input name and output. */
+export interface EncoderGraph {
+  readonly file: string;
+  readonly input: string;
+  readonly output: EncoderOutput;
+}
+
+/** A manifest's decoder: its file, input name and output name. */
+export interface DecoderGraph {
+  readonly file: string;
+  readonly input: string;
+  readonly output: string;
+}
+
 /** The encoder's output, per {@link ENCODER_OUTPUT_KINDS}. */
 export type EncoderOutput =
   | { readonly kind: 'gaussian'; readonly mean: string; readonly logvar: string }
@@ -39,13 +53,15 @@ export interface Manifest {
   readonly version: 1;
   readonly name: string;
   readonly description?: string;
-  readonly encoder: { readonly file: string; readonly input: string; readonly output: EncoderOutput };
-  readonly decoder: { readonly file: string; readonly input: string; readonly output: string };
+  /** The encoder; absent in a decoder-only model (then `encode`, `reconstruct`, `score` throw `GRAPH_MISSING`). */
+  readonly encoder?: EncoderGraph;
+  /** The decoder; absent in an encoder-only model (then `decode`, `generate`, `reconstruct`, `score` throw `GRAPH_MISSING`). */
+  readonly decoder?: DecoderGraph;
   /**
    * Optional float16 graphs (same tensor names; float16 or float32 at inputs and outputs), used by runtimes that
    * can run them well: onnxruntime-web on a WebGPU adapter with `shader-f16`.
    */
-  readonly float16?: { readonly encoder: string; readonly decoder: string };
+  readonly float16?: { readonly encoder?: string; readonly decoder?: string };
   readonly data: {
     readonly shape: readonly Dim[];
     readonly layout: Layout;

@@ -5,6 +5,7 @@ import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
 import type { Manifest } from '../manifest/types.js';
 import { invalidOption } from '../validate.js';
+import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_MAX_BATCH } from './types.js';
 import type { CreateVaeOptions } from './types.js';
 import { Vae } from './vae.js';
@@ -18,8 +19,9 @@ function checkMaxBatch(value: unknown): number {
 }
 
 /**
- * Opens both graphs through a backend (sessions for those in `preload`, default both; the others when first used),
- * checks them against the manifest and returns a {@link Vae}. Runtime packages wrap this as `loadVae(folder)`.
+ * Opens the graphs through a backend (sessions for those in `preload`, default both; the others when first used),
+ * checks them against the manifest and returns a {@link Vae}. A decoder-only (or encoder-only) model leaves the other
+ * graph out of both the manifest and the options; its methods that need it throw `GRAPH_MISSING`. Runtime packages wrap this as `loadVae(folder)`.
  *
  * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; {@link ModelFileError}
  *   `MODEL_FILE_CORRUPT` for a graph file that is not ONNX; {@link InvalidOptionError} for a bad `preload`; backend
@@ -33,27 +35,39 @@ export async function createVae<I = never, O = never, W = never>(options: Create
   const batching = options.batching === undefined ? null : new Batching(options.batching);
   const preload = checkPreload(options.preload, Object.values(GRAPHS));
   const openFile = options.openFile;
-  const graph = (role: GraphRole) => openGraph({ backend: options.backend, role, source: options[role], ...(openFile ? { openFile } : {}) }, preload.includes(role));
-  const encoder = await graph('encoder');
-  let decoder: BackendSession;
-  try {
-    decoder = await graph('decoder');
-  } catch (error) {
-    await encoder.release();
-    throw error;
+  const given = typeof options.manifest === 'function' ? null : options.manifest;
+  for (const role of Object.values(GRAPHS)) {
+    if (given === null) continue;
+    if (given[role] !== undefined && options[role] === undefined) throw new InvalidOptionError(role, `The manifest "${given.name}" names a ${role} (${given[role].file}) but no "${role}" source was given; pass its path or bytes.`);
+    if (given[role] === undefined && options[role] !== undefined) throw new InvalidOptionError(role, `A "${role}" source was given but the manifest "${given.name}" has no ${role} section; add one to the manifest, or leave the source out.`);
   }
+  if (options.encoder === undefined && options.decoder === undefined) throw new InvalidOptionError('decoder', 'Expected an "encoder" or a "decoder" source (or both) but received neither.');
+  const opened: BackendSession[] = [];
+  const graph = async (role: GraphRole): Promise<BackendSession | null> => {
+    const source = options[role];
+    if (source === undefined) return null;
+    const session = await openGraph({ backend: options.backend, role, source, ...(openFile ? { openFile } : {}) }, preload.includes(role));
+    opened.push(session);
+    return session;
+  };
+  const releaseAll = () => Promise.all(opened.map((session) => session.release()));
+  let encoder: BackendSession | null;
+  let decoder: BackendSession | null;
   let manifest: Manifest;
   let detection: Detection | null = null;
   try {
+    encoder = await graph('encoder');
+    decoder = await graph('decoder');
     if (typeof options.manifest === 'function') {
-      detection = options.manifest({ encoder, decoder });
+      detection = options.manifest({ ...(encoder ? { encoder } : {}), ...(decoder ? { decoder } : {}) });
       manifest = detection.manifest;
     } else manifest = options.manifest;
     checkManifestAgainstGraphs(manifest, encoder, decoder);
   } catch (error) {
-    await Promise.all([encoder.release(), decoder.release()]);
+    await releaseAll();
     throw error;
   }
-  const [batchedEncoder, batchedDecoder] = batching ? [batching.wrap(encoder, 'encoder'), batching.wrap(decoder, 'decoder')] : [encoder, decoder];
+  const wrap = (session: BackendSession | null, role: GraphRole) => (session && batching ? batching.wrap(session, role) : session);
+  const [batchedEncoder, batchedDecoder] = [wrap(encoder, 'encoder'), wrap(decoder, 'decoder')];
   return new Vae<I, O, W>(manifest, batchedEncoder, batchedDecoder, options.backend, maxBatch, detection, options.images ?? null, batching, limits);
 }

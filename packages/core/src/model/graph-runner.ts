@@ -4,11 +4,11 @@
  */
 import type { BackendSession, DeviceTensor, RunOptions } from '../backend.js';
 import { raceAbort } from '../cancellation.js';
-import { BackendError, ModelMismatchError, VaeError, describe } from '../errors.js';
+import { BackendError, GraphMissingError, ModelMismatchError, VaeError, describe } from '../errors.js';
 import { likelihoodModel, toDataSpace } from '../likelihood/registry.js';
 import type { DecoderRows } from '../likelihood/types.js';
 import { decoderOutputNames, encoderOutputNames } from '../manifest/graph-check.js';
-import type { Manifest } from '../manifest/types.js';
+import type { DecoderGraph, EncoderGraph, Manifest } from '../manifest/types.js';
 import { VaeTensor, concatBatches } from '../tensor/tensor.js';
 import { DeviceLatent } from './device-latent.js';
 import { Posterior, momentsHalf } from './posterior.js';
@@ -19,8 +19,29 @@ export type RowsDone = (rows: number) => void;
 /** Decoded rows with their dims. @internal */
 export type DecodedRows = DecoderRows & { readonly dims: readonly number[] };
 
+/** What works without each graph, for {@link graphMissing}'s messages. */
+const WORKS_WITHOUT = Object.freeze({
+  encoder: 'decode(), generate(), interpolate(), decodeImages() and toImages() work without it',
+  decoder: 'encode(), encodeToDevice() and toDiffusionLatent() work without it',
+});
+
 /**
- * The encoder and decoder sessions of one model, with the manifest's names and checks.
+ * The error for a method that needs a graph the model lacks.
+ *
+ * @internal
+ */
+export function graphMissing(manifest: Manifest, graph: 'encoder' | 'decoder', method: string): GraphMissingError {
+  const kind = graph === 'encoder' ? 'a decoder-only' : 'an encoder-only';
+  return new GraphMissingError(
+    graph,
+    method,
+    `${method}() needs the ${graph}, but the model "${manifest.name}" has no ${graph} (${kind} model: its manifest or export has no ${graph} graph). ` +
+      `Load a model that has the ${graph} (the "${graph}" section of vae.json, or optimum's vae_${graph}/model.onnx) to call ${method}(); ${WORKS_WITHOUT[graph]}.`,
+  );
+}
+
+/**
+ * The encoder and decoder sessions of one model (either may be absent), with the manifest's names and checks.
  *
  * @internal
  */
@@ -30,18 +51,45 @@ export class GraphRunner {
 
   constructor(
     readonly manifest: Manifest,
-    private readonly encoder: BackendSession,
-    private readonly decoder: BackendSession,
+    private readonly encoderSession: BackendSession | null,
+    private readonly decoderSession: BackendSession | null,
     readonly maxBatch: number,
   ) {
     this.encoderOutputs = Object.freeze(encoderOutputNames(manifest));
     this.decoderOutputs = Object.freeze(decoderOutputNames(manifest));
   }
 
+  /** Whether the model has this graph. */
+  has(graph: 'encoder' | 'decoder'): boolean {
+    return (graph === 'encoder' ? this.encoderSession : this.decoderSession) !== null;
+  }
+
+  /**
+   * Throws {@link GraphMissingError} when the model lacks the graph `method` needs.
+   *
+   * @throws {@link GraphMissingError} `GRAPH_MISSING`
+   */
+  need(graph: 'encoder' | 'decoder', method: string): void {
+    if (!this.has(graph)) throw graphMissing(this.manifest, graph, method);
+  }
+
+  private get encoder(): { session: BackendSession; section: EncoderGraph } {
+    const { encoderSession: session, manifest } = this;
+    if (session === null || manifest.encoder === undefined) throw graphMissing(manifest, 'encoder', 'encode');
+    return { session, section: manifest.encoder };
+  }
+
+  private get decoder(): { session: BackendSession; section: DecoderGraph } {
+    const { decoderSession: session, manifest } = this;
+    if (session === null || manifest.decoder === undefined) throw graphMissing(manifest, 'decoder', 'decode');
+    return { session, section: manifest.decoder };
+  }
+
   /** Encodes data (batches split at `maxBatch`) into the posterior. */
   async encode(x: VaeTensor, onRows?: RowsDone, run: RunOptions = {}): Promise<Posterior> {
-    const output = this.manifest.encoder.output;
-    const results = await this.runChunks(this.encoder, 'encoder', this.manifest.encoder.input, this.encoderOutputs, x, onRows, run);
+    const { session, section } = this.encoder;
+    const output = section.output;
+    const results = await this.runChunks(session, 'encoder', section.input, this.encoderOutputs, x, onRows, run);
     let posterior: Posterior;
     if (output.kind === 'gaussian') posterior = new Posterior(results[0]!, results[1]!);
     else if (output.kind === 'deterministic') posterior = new Posterior(results[0]!, null);
@@ -56,7 +104,8 @@ export class GraphRunner {
 
   /** Decodes latents to the raw decoder outputs (what the likelihood reads). */
   async decodeRows(z: VaeTensor, onRows?: RowsDone, run: RunOptions = {}): Promise<DecodedRows> {
-    return this.decodedRows(await this.runChunks(this.decoder, 'decoder', this.manifest.decoder.input, this.decoderOutputs, z, onRows, run));
+    const { session, section } = this.decoder;
+    return this.decodedRows(await this.runChunks(session, 'decoder', section.input, this.decoderOutputs, z, onRows, run));
   }
 
   /** Decodes latents into the data space. */
@@ -70,13 +119,13 @@ export class GraphRunner {
    * takes the CPU path) or the batch would be split.
    */
   async encodeOnDevice(x: VaeTensor, run: RunOptions = {}): Promise<DeviceLatent | null> {
-    const encoder = this.encoder;
-    if (!encoder.runDevice || !this.decoder.runDevice || x.dims[0]! > this.maxBatch) return null;
-    const output = this.manifest.encoder.output;
+    const { session: encoder, section } = this.encoder;
+    if (!encoder.runDevice || !this.decoderSession?.runDevice || x.dims[0]! > this.maxBatch) return null;
+    const output = section.output;
     const name = output.kind === 'gaussian' ? output.mean : output.name;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
-      result = await raceAbort(encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]), run.signal);
+      result = await raceAbort(encoder.runDevice({ [section.input]: x }, [name]), run.signal);
     } catch (error) {
       this.runFailed(error, 'encoder', x.dims);
     }
@@ -104,9 +153,10 @@ export class GraphRunner {
   /** Decodes latents in device memory; the decoder's outputs come back to the CPU, in the data space. */
   async decodeOnDevice(z: DeviceTensor, run: RunOptions = {}): Promise<VaeTensor> {
     const names = this.decoderOutputs;
+    const { session, section } = this.decoder;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
-      result = await raceAbort(this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names), run.signal);
+      result = await raceAbort(session.runDevice!({ [section.input]: z }, names), run.signal);
     } catch (error) {
       this.runFailed(error, 'decoder', z.dims);
     }
@@ -127,9 +177,9 @@ export class GraphRunner {
     return new VaeTensor(toDataSpace(this.manifest.likelihood, decoded.output), decoded.dims);
   }
 
-  /** Releases both sessions. */
+  /** Releases the sessions. */
   async release(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.decoder.release()]);
+    await Promise.all([this.encoderSession?.release(), this.decoderSession?.release()]);
   }
 
   private checkLatentDims(dims: readonly number[], rows: number): void {

@@ -25,10 +25,10 @@ import type { CreateVaeOptions, VaeOptions } from './types.js';
 export interface FoundLayout {
   /** Which of {@link KNOWN_LAYOUTS}. */
   readonly layout: KnownLayout;
-  /** The encoder graph's path in the store. */
-  readonly encoder: string;
-  /** The decoder graph's path. */
-  readonly decoder: string;
+  /** The encoder graph's path in the store; absent for a decoder-only export. */
+  readonly encoder?: string;
+  /** The decoder graph's path; absent for an encoder-only export. */
+  readonly decoder?: string;
   /** A diffusers `config.json` beside the graphs, when there is one. */
   readonly config?: string;
 }
@@ -36,11 +36,11 @@ export interface FoundLayout {
 /** What {@link planModel} decided: the manifest (or how to detect it from the graphs) and the graphs to open. */
 export interface ModelPlan {
   /** The manifest read from `vae.json`, or the detection to run on the opened graphs (as {@link createVae} takes). */
-  readonly manifest: Manifest | ((graphs: { readonly encoder: GraphInfo; readonly decoder: GraphInfo }) => Detection);
-  /** The encoder graph's path in the store. */
-  readonly encoder: string;
-  /** The decoder graph's path. */
-  readonly decoder: string;
+  readonly manifest: Manifest | ((graphs: { readonly encoder?: GraphInfo; readonly decoder?: GraphInfo }) => Detection);
+  /** The encoder graph's path in the store; absent for a model without an encoder. */
+  readonly encoder?: string;
+  /** The decoder graph's path; absent for a model without a decoder. */
+  readonly decoder?: string;
   /** The layout found for an export without `vae.json`; `null` with one. */
   readonly layout: FoundLayout | null;
 }
@@ -67,7 +67,7 @@ export interface LoadModelOptions<I = never, O = never, W = never> extends VaeOp
    * Which graphs of a manifest to open (e.g. its float16 ones on a capable GPU). Default: the manifest's encoder and
    * decoder files.
    */
-  readonly graphs?: (manifest: Manifest) => Promise<{ readonly encoder: string; readonly decoder: string }>;
+  readonly graphs?: (manifest: Manifest) => Promise<{ readonly encoder?: string; readonly decoder?: string }>;
   /** Reads a graph given by path without a session (see {@link CreateVaeOptions.openFile}). */
   readonly openFile?: CreateVaeOptions['openFile'];
 }
@@ -80,14 +80,19 @@ export interface LoadModelOptions<I = never, O = never, W = never> extends VaeOp
  */
 export async function findModelLayout(store: ModelStore): Promise<FoundLayout | null> {
   const optimum = KNOWN_LAYOUTS.optimum;
-  if (store.exists && (await store.exists(optimum.encoder)) && (await store.exists(optimum.decoder))) {
-    for (const config of [optimum.config, 'vae_encoder/config.json', 'config.json']) {
-      if (await store.exists(config)) return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder, config };
+  if (store.exists) {
+    // Both subfolders, or one of them alone (a pipeline that ships vae_decoder/ only).
+    const [encoder, decoder] = await Promise.all([store.exists(optimum.encoder), store.exists(optimum.decoder)]);
+    if (encoder || decoder) {
+      const graphs = { ...(encoder ? { encoder: optimum.encoder } : {}), ...(decoder ? { decoder: optimum.decoder } : {}) };
+      for (const config of optimum.configs) {
+        if (await store.exists(config)) return { layout: 'optimum', ...graphs, config };
+      }
+      return { layout: 'optimum', ...graphs };
     }
-    return { layout: 'optimum', encoder: optimum.encoder, decoder: optimum.decoder };
   }
   const found = store.list ? layoutOfFiles(await store.list()) : null;
-  return found && { layout: found.layout, encoder: found.encoder, decoder: found.decoder };
+  return found && { layout: found.layout, ...(found.encoder === undefined ? {} : { encoder: found.encoder }), ...(found.decoder === undefined ? {} : { decoder: found.decoder }), ...(found.config === undefined ? {} : { config: found.config }) };
 }
 
 /** Reads a file through the store, bounded by `limit`: by the store while reading where it can, and checked after. */
@@ -154,22 +159,22 @@ export async function planModel(store: ModelStore, options: PlanModelOptions = {
         `"${given}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`,
       );
     }
-    return { manifest, encoder: manifest.encoder.file, decoder: manifest.decoder.file, layout: null };
+    return { manifest, ...(manifest.encoder ? { encoder: manifest.encoder.file } : {}), ...(manifest.decoder ? { decoder: manifest.decoder.file } : {}), layout: null };
   }
   const config = options.config ?? (layout.config === undefined ? undefined : await readConfig(store, layout.config, limits));
-  const name = store.name ?? layoutOfFiles([layout.encoder, layout.decoder])?.name ?? 'model';
+  const name = store.name ?? layoutOfFiles([layout.encoder, layout.decoder].filter((f) => f !== undefined))?.name ?? 'model';
+  const files = { ...(layout.encoder === undefined ? {} : { encoder: layout.encoder }), ...(layout.decoder === undefined ? {} : { decoder: layout.decoder }) };
   return {
     manifest: ({ encoder, decoder }) =>
       detectManifest({
         name,
         layout: layout.layout,
-        encoder: { file: layout.encoder, info: encoder },
-        decoder: { file: layout.decoder, info: decoder },
+        ...(layout.encoder !== undefined && encoder ? { encoder: { file: layout.encoder, info: encoder } } : {}),
+        ...(layout.decoder !== undefined && decoder ? { decoder: { file: layout.decoder, info: decoder } } : {}),
         ...(config ? { config } : {}),
         ...(options.preset === undefined ? {} : { preset: options.preset }),
       }),
-    encoder: layout.encoder,
-    decoder: layout.decoder,
+    ...files,
     layout,
   };
 }
@@ -198,12 +203,12 @@ export async function loadModel<I = never, O = never, W = never>(store: ModelSto
   const limits = resolveLimits(options.limits);
   const plan = await planModel(store, { ...options, limits });
   const files = options.graphs !== undefined && typeof plan.manifest !== 'function' ? await options.graphs(plan.manifest) : plan;
-  const [encoder, decoder] = await Promise.all([graphSource(store, files.encoder, 'encoder', limits), graphSource(store, files.decoder, 'decoder', limits)]);
+  const [encoder, decoder] = await Promise.all([files.encoder === undefined ? undefined : graphSource(store, files.encoder, 'encoder', limits), files.decoder === undefined ? undefined : graphSource(store, files.decoder, 'decoder', limits)]);
   return createVae<I, O, W>({
     manifest: plan.manifest,
     backend: options.backend,
-    encoder,
-    decoder,
+    ...(encoder === undefined ? {} : { encoder }),
+    ...(decoder === undefined ? {} : { decoder }),
     ...(options.images === undefined ? {} : { images: options.images }),
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     limits,

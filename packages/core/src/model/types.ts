@@ -76,13 +76,13 @@ export interface CreateVaeOptions<I = never, O = never, W = never> extends VaeOp
    * The validated manifest, or a function that detects one from the graphs' inputs and outputs (for exports
    * without `vae.json`, see `detectManifest`).
    */
-  readonly manifest: Manifest | ((graphs: { readonly encoder: GraphInfo; readonly decoder: GraphInfo }) => Detection);
+  readonly manifest: Manifest | ((graphs: { readonly encoder?: GraphInfo; readonly decoder?: GraphInfo }) => Detection);
   /** The runtime binding. */
   readonly backend: Backend;
-  /** Where the encoder graph is. */
-  readonly encoder: ModelSource;
-  /** Where the decoder graph is. */
-  readonly decoder: ModelSource;
+  /** Where the encoder graph is; left out for a decoder-only model (whose manifest has no `encoder`). */
+  readonly encoder?: ModelSource;
+  /** Where the decoder graph is; left out for an encoder-only model. */
+  readonly decoder?: ModelSource;
   /** The runtime's image reader and writer, if it has one. */
   readonly images?: ImageCodec<I, O, W>;
   /**

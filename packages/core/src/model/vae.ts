@@ -19,6 +19,7 @@ import type { TileSource } from '../tiling/source.js';
 import { booleanOption, functionOption, positiveIntegerOption } from '../validate.js';
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
+import type { GraphRole } from './lazy-session.js';
 import type { RowsDone } from './graph-runner.js';
 import { checkShape, dataInput, latentInput, latentItemShape, openImageTiles, prepareInput, spatialFactor } from './inputs.js';
 import { checkBatchItems, checkDecodeOutput, checkDraws, checkScoreWork, checkSizeOption, checkTilingOption } from './limit-checks.js';
@@ -84,7 +85,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private disposed = false;
 
   /** @internal Use `loadVae` or {@link createVae}. */
-  constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
+  constructor(manifest: Manifest, encoder: BackendSession | null, decoder: BackendSession | null, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
     this.manifest = manifest;
     this.batching = batching;
     this.limits = limits;
@@ -112,6 +113,17 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     return Object.freeze({ ...info });
   }
 
+  /**
+   * Whether the model has this graph: a decoder-only model (a diffusion pipeline's `vae_decoder/`) has no encoder, an
+   * encoder-only one no decoder. Methods that need a missing graph throw {@link GraphMissingError} `GRAPH_MISSING`.
+   *
+   * @example
+   * if (!vae.has('encoder')) console.log('decode-only model');
+   */
+  has(graph: GraphRole): boolean {
+    return this.graphs.has(graph);
+  }
+
   /** Elements of one data item, when the manifest fixes them. */
   get dataSize(): number | null {
     return this.manifest.data.shape.includes(null) ? null : sizeOf(this.manifest.data.shape as number[]);
@@ -129,12 +141,13 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`;
    *   {@link LimitExceededError} over `maxInputPixels`, `maxUntiledPixels` (without tiling) or `maxBatchItems`
    *   (`limits` overrides the VAE's for this call). With tiling, Node reads images region by region.
+   *   {@link GraphMissingError} `GRAPH_MISSING` for a model without an encoder
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
-    this.assertUsable();
+    this.assertUsable('encode', 'encoder');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     checkTilingOption(options.tiling);
     const limits = resolveLimits(options.limits, this.limits);
@@ -166,7 +179,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const y = await vae.decode(z);
    */
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
-    this.assertUsable();
+    this.assertUsable('encodeToDevice', 'encoder');
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
     const { tensor } = await this.prepare(x, options, 'pad', resolveLimits((options as EncodeOptions).limits, this.limits), true);
     return (await this.graphs.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.graphs.encode(tensor)).mean);
@@ -180,10 +193,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   `onProgress(done, total)` (rows), `limits`
    * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values; {@link InvalidOptionError} for
    *   a bad `tiling` or `size`; {@link LimitExceededError} when the output is over `maxOutputPixels`, or over
-   *   `maxUntiledPixels` without tiling (checked before the decoder runs)
+   *   `maxUntiledPixels` without tiling (checked before the decoder runs); {@link GraphMissingError}
+   *   `GRAPH_MISSING` for a model without a decoder
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('decode', 'decoder');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     checkTilingOption(options.tiling);
     checkSizeOption(options.size);
@@ -219,6 +233,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - those of {@link Vae.decode} and of {@link Vae.toImages}; absent: the defaults of both
    */
   async decodeImages(z: TensorInput, options?: DecodeOptions & W): Promise<O[]> {
+    this.assertUsable('decodeImages', 'decoder');
     return this.toImages(await this.decode(z, options), options);
   }
 
@@ -254,7 +269,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `n` (default 1), `seed`, `eps`, `noise`, `latentShape`, `onProgress(done, total)` (rows)
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('generate', 'decoder');
     return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.limits === undefined ? {} : { limits: options.limits }) });
   }
 
@@ -267,7 +282,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
   async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('interpolate', 'decoder');
     const start = latentInput(this.manifest, a, 'a');
     const steps = (options as InterpolateOptions | null)?.steps;
     // steps x B latents are allocated before the decode's own checks.
@@ -285,7 +300,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   decoder)
    */
   async reconstruct(x: TensorInput | I | readonly I[], options: ReconstructOptions = {}): Promise<VaeTensor> {
-    this.assertUsable();
+    this.assertUsable('reconstruct', 'encoder', 'decoder');
     booleanOption(options.sample, 'sample');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     checkTilingOption(options.tiling);
@@ -348,7 +363,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
-    this.assertUsable();
+    this.assertUsable('score', 'encoder', 'decoder');
     const limits = resolveLimits(options.limits, this.limits);
     const samples = positiveIntegerOption(options.samples, 'samples', 1);
     checkScoreWork(limits, samples, 1);
@@ -385,8 +400,10 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     await this.dispose();
   }
 
-  private assertUsable(): void {
+  /** @throws `DISPOSED` after dispose; `GRAPH_MISSING` when `method` needs a graph the model lacks. */
+  private assertUsable(method?: string, ...graphs: readonly GraphRole[]): void {
     if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
+    for (const graph of graphs) this.graphs.need(graph, method!);
   }
 
   private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse', limits: ResolvedLimits, untiled: boolean) {

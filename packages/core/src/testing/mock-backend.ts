@@ -300,7 +300,7 @@ export class MockBackend implements Backend {
         ? encoder === 'gaussian'
           ? [tensor('mean', l), tensor('logvar', l)]
           : [tensor(encoder === 'moments' ? 'moments' : 'latent', encoder === 'moments' ? 2 * l : l)]
-        : [tensor(manifest.decoder.output, d), ...(likelihood === 'learned-scale' ? [tensor('log_scale', d)] : [])];
+        : [tensor(manifest.decoder!.output, d), ...(likelihood === 'learned-scale' ? [tensor('log_scale', d)] : [])];
     const compute = (feed: VaeTensor): Record<string, VaeTensor> => (role === 'encoder' ? this.encode(feed) : this.decode(feed));
     let released = false;
     this.openSessions++;
@@ -359,7 +359,7 @@ export class MockBackend implements Backend {
     for (let n = 0; n < batch; n++) out.set(this.model.decodeItem(z.data, n * l), n * d);
     const logScale = new Float32Array(batch * d);
     for (let n = 0; n < batch; n++) for (let i = 0; i < d; i++) logScale[n * d + i] = Math.log(this.model.scales[i]!);
-    const name = this.model.manifest().decoder.output;
+    const name = this.model.manifest().decoder!.output;
     return { [name]: new VaeTensor(out, [batch, d]), log_scale: new VaeTensor(logScale, [batch, d]) };
   }
 }
@@ -371,13 +371,18 @@ export const MOCK_SOURCE = Object.freeze({ bytes: new Uint8Array(0) });
  * A {@link Vae} on the mock backend.
  *
  * @param model - a name of {@link MOCK_MODELS} or a spec
- * @param options - `maxBatch`, `device` (mock device memory)
+ * @param options - `maxBatch`, `device` (mock device memory), `graphs` (default both; `['decoder']` makes a
+ *   decoder-only model, its manifest without `encoder`, `['encoder']` an encoder-only one)
  * @returns the Vae and its backend (for the recorded runs)
  */
-export async function createMockVae(model: MockModelName | LinearVaeSpec, options: { readonly maxBatch?: number; readonly device?: boolean } = {}): Promise<{ vae: Vae; backend: MockBackend }> {
+export async function createMockVae(model: MockModelName | LinearVaeSpec, options: { readonly maxBatch?: number; readonly device?: boolean; readonly graphs?: readonly ('encoder' | 'decoder')[] } = {}): Promise<{ vae: Vae; backend: MockBackend }> {
   const spec = typeof model === 'string' ? MOCK_MODELS[model] : model;
   const backend = new MockBackend(new LinearVae(spec), { device: options.device ?? false });
-  const vae = await createVae({ manifest: backend.model.manifest(), backend, encoder: MOCK_SOURCE, decoder: MOCK_SOURCE, ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }) });
+  const graphs = options.graphs ?? ['encoder', 'decoder'];
+  const { encoder, decoder, ...rest } = backend.model.manifest();
+  const manifest = { ...rest, ...(graphs.includes('encoder') ? { encoder } : {}), ...(graphs.includes('decoder') ? { decoder } : {}) };
+  const sources = { ...(graphs.includes('encoder') ? { encoder: MOCK_SOURCE } : {}), ...(graphs.includes('decoder') ? { decoder: MOCK_SOURCE } : {}) };
+  const vae = await createVae({ manifest, backend, ...sources, ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }) });
   return { vae, backend };
 }
 
