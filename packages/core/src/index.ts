@@ -39,6 +39,7 @@ export * from './model/posterior.js';
 export * from './model/device-latent.js';
 export * from './model/interpolate.js';
 export * from './model/latent-scaling.js';
+export * from './model/sample.js';
 export * from './model/create-vae.js';
 export * from './model/vae.js';
 export * from './model/model-store.js';

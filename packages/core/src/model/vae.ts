@@ -12,17 +12,17 @@ import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import { tiledDecode, tiledEncode } from '../tiling/tiled.js';
 import type { TileProgress, TilingPreset } from '../tiling/tiled.js';
-import { booleanOption, functionOption, positiveIntegerOption } from '../validate.js';
+import { booleanOption, functionOption } from '../validate.js';
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
 import type { RowsDone } from './graph-runner.js';
-import { checkShape, dataInput, latentInput, latentItemShape, prepareInput, spatialFactor } from './inputs.js';
+import { checkShape, dataInput, latentInput, prepareInput, spatialFactor } from './inputs.js';
 import { interpolateLatents } from './interpolate.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './latent-scaling.js';
-import { noise } from './noise.js';
 import { Posterior } from './posterior.js';
 import type { PosteriorSampleOptions } from './posterior.js';
+import { sampleLatents } from './sample.js';
 import { scoreData } from './scoring.js';
 import type { DecodeOptions, DecodeTiling, EncodeOptions, EncodeTiling, GenerateOptions, PriorSampleOptions, ProgressCallback, ReconstructOptions, ScoreOptions, ScoreResult } from './types.js';
 
@@ -214,11 +214,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
   sample(options?: PriorSampleOptions): VaeTensor;
   sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
-    if (first instanceof Posterior) return first.sample(options);
-    const prior = first ?? {};
-    const n = positiveIntegerOption(prior.n, 'n', 1);
-    const itemShape = latentItemShape(this.manifest, prior.latentShape);
-    return noise([n, ...itemShape], prior);
+    return sampleLatents(this.manifest, first, options);
   }
 
   /**
