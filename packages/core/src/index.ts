@@ -24,7 +24,7 @@ export * from './manifest/layouts.js';
 export * from './manifest/presets.js';
 export * from './manifest/detect.js';
 
-export { LIKELIHOODS, LIKELIHOOD_KINDS, describeLikelihood, likelihoodModel, rowLogLikelihood, toDataSpace } from './likelihood/registry.js';
+export { LIKELIHOODS, LIKELIHOOD_KINDS, describeLikelihood } from './likelihood/registry.js';
 export type { Likelihood, LikelihoodKind } from './likelihood/registry.js';
 export type { DecoderRows, LikelihoodModel, LikelihoodOutput } from './likelihood/types.js';
 export { BERNOULLI_PARAMETERIZATIONS } from './likelihood/bernoulli.js';

@@ -76,7 +76,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private readonly backend: Pick<Backend, 'name' | 'info'>;
   private disposed = false;
 
-  /** @internal Use `loadVae` or {@link createVae}. */
+  /** Use `loadVae` or {@link createVae} (kept in the declarations so that `new Vae()` without arguments does not type-check). */
   constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null) {
     this.manifest = manifest;
     this.batching = batching;
