@@ -25,7 +25,7 @@ export * from './manifest/layouts.js';
 export * from './manifest/presets.js';
 export * from './manifest/detect.js';
 
-export { LIKELIHOODS, LIKELIHOOD_KINDS, describeLikelihood, likelihoodModel, rowLogLikelihood, toDataSpace } from './likelihood/registry.js';
+export { LIKELIHOODS, LIKELIHOOD_KINDS, describeLikelihood } from './likelihood/registry.js';
 export type { Likelihood, LikelihoodKind } from './likelihood/registry.js';
 export type { DecoderRows, LikelihoodModel, LikelihoodOutput } from './likelihood/types.js';
 export { BERNOULLI_PARAMETERIZATIONS } from './likelihood/bernoulli.js';
@@ -40,6 +40,7 @@ export * from './model/posterior.js';
 export * from './model/device-latent.js';
 export * from './model/interpolate.js';
 export * from './model/latent-scaling.js';
+export * from './model/sample.js';
 export * from './model/create-vae.js';
 export * from './model/vae.js';
 export * from './model/model-store.js';

@@ -4,8 +4,8 @@
  * same types the in-page API returns (tensors, posteriors, score results), errors as {@link VaeError}s with their
  * `code`.
  */
-import { Posterior, VaeError, VaeTensor, deserializeError, raceAbort, serializeError } from '@onnx-vae/core';
-import type { AbortSignalLike, BackendInfo, DecodeOptions, Detection, InterpolateOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
+import { DeviceLatent, Posterior, VaeError, VaeTensor, deserializeError, fromDiffusionLatent, raceAbort, sampleLatents, serializeError, toDiffusionLatent } from '@onnx-vae/core';
+import type { AbortSignalLike, BackendInfo, DecodeOptions, Detection, ImageReadOptions, InterpolateOptions, PosteriorSampleOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
 import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
 import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
@@ -21,17 +21,32 @@ export type WorkerLoadOptions = LoadVaeOptions;
 
 /**
  * What a worker VAE shares with the in-page {@link WebVae} (which has this type too, so code written against it runs
- * either way): the in-page API but for `encodeToDevice` (a latent in GPU memory cannot cross to another thread) and
- * the synchronous helpers (`sample`, `toDiffusionLatent`, ...; call them on a {@link Posterior}, or use core's
- * functions). `onProgress` options are called on the page.
+ * either way): the in-page API. `encodeToDevice` gives a latent in page (CPU) memory, since a GPU buffer cannot cross
+ * to another thread; the synchronous helpers (`sample`, `toDiffusionLatent`, `fromDiffusionLatent`) run on the page
+ * from the manifest, with core's seeded noise (the same numbers as in the worker). `onProgress` options are called
+ * on the page.
  */
 export type WorkerVaeApi = Pick<
   Vae<WorkerImageInput, ImageData, WebImageWriteOptions>,
-  'manifest' | 'backendName' | 'backendInfo' | 'maxBatch' | 'detection' | 'encode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose'
-> & {
-  /** `decode` of tensors (not of device latents). */
-  decode(z: TensorInput, options?: DecodeOptions): Promise<VaeTensor>;
-};
+  | 'manifest'
+  | 'backendName'
+  | 'backendInfo'
+  | 'maxBatch'
+  | 'detection'
+  | 'encode'
+  | 'encodeToDevice'
+  | 'decode'
+  | 'sample'
+  | 'toDiffusionLatent'
+  | 'fromDiffusionLatent'
+  | 'reconstruct'
+  | 'generate'
+  | 'interpolate'
+  | 'score'
+  | 'toImages'
+  | 'decodeImages'
+  | 'dispose'
+>;
 
 type Method = 'encode' | 'decode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose';
 type Request =
@@ -94,6 +109,8 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
       vae = await loadVae(source, { ...options, ...progress });
       return { manifest: vae.manifest, backendName: vae.backendName, backendInfo: vae.backendInfo, maxBatch: vae.maxBatch, detection: vae.detection } satisfies Loaded;
     }
+    // Disposing twice is allowed, as on the page.
+    if (request.method === 'dispose' && !vae) return null;
     if (!vae) throw new VaeError('DISPOSED', 'No VAE is loaded in this worker; call loadVaeInWorker() first.');
     const args = request.args as readonly [never, never, never];
     const last = (index: number): never => ({ ...(args[index] as object | undefined), ...progress }) as never;
@@ -167,9 +184,41 @@ export class WorkerVae implements WorkerVaeApi {
     return new Posterior(unwire(q.mean), q.logvar ? unwire(q.logvar) : null);
   }
 
-  /** `vae.decode` in the worker. */
-  async decode(z: TensorInput, options: DecodeOptions = {}): Promise<VaeTensor> {
-    return unwire((await this.call('decode', [z, options])) as WireTensor);
+  /**
+   * `vae.encode` in the worker, its mean kept as a {@link DeviceLatent} in page memory (`location` `'cpu'`): a GPU
+   * buffer cannot cross to another thread, so code written for `encodeToDevice` runs here too.
+   */
+  async encodeToDevice(x: WorkerInput, options: ImageReadOptions = {}): Promise<DeviceLatent> {
+    return new DeviceLatent((await this.encode(x, options)).mean);
+  }
+
+  /** `vae.decode` in the worker; a {@link DeviceLatent} crosses as its tensor. */
+  async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
+    // peek first: a disposed latent is refused as `vae.decode` refuses it, naming "z".
+    const latent = z instanceof DeviceLatent ? z.peek('z') && (await z.download()) : z;
+    return unwire((await this.call('decode', [latent, options])) as WireTensor);
+  }
+
+  /**
+   * `vae.sample`, on the page: z = mean + std * eps from a posterior, or z ~ N(0, I) from the prior; the same
+   * numbers as in the worker for the same seed.
+   *
+   * @throws {@link InvalidOptionError} for a bad `n`, `seed`, `noise` or `latentShape`
+   */
+  sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
+  sample(options?: PriorSampleOptions): VaeTensor;
+  sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
+    return sampleLatents(this.manifest, first, options);
+  }
+
+  /** `vae.toDiffusionLatent`, on the page: `(z - shiftFactor) * scalingFactor`. */
+  toDiffusionLatent(z: TensorInput): VaeTensor {
+    return toDiffusionLatent(z, this.manifest.latent);
+  }
+
+  /** `vae.fromDiffusionLatent`, on the page: `latent / scalingFactor + shiftFactor`. */
+  fromDiffusionLatent(latent: TensorInput): VaeTensor {
+    return fromDiffusionLatent(latent, this.manifest.latent);
   }
 
   /** `vae.reconstruct` in the worker. */

@@ -30,7 +30,7 @@ export class Batching {
   private readonly listeners = new Set<(event: BatchEvent) => void>();
   private counts = { queued: 0, running: 0, batches: 0, requests: 0, items: 0, rejected: 0 };
 
-  /** @internal Made by `createVae` from its `batching` option. */
+  /** Made by `createVae` from its `batching` option (kept in the declarations so that `new Batching()` without options does not type-check). */
   constructor(options: BatchingOptions) {
     this.settings = Object.freeze(batchingSettings(options));
     if (options.onBatch) this.listeners.add(options.onBatch);

@@ -9,7 +9,10 @@ import { LAPLACE } from './laplace.js';
 import { NONE } from './none.js';
 import type { DecoderRows, LikelihoodModel, LikelihoodOutput } from './types.js';
 
-/** Every likelihood, by its manifest `kind`. @internal */
+/**
+ * Every likelihood, by its manifest `kind`: the registry the `Likelihood` union and {@link LIKELIHOOD_KINDS} are derived
+ * from (public for those types; a new likelihood is one line here, docs/architecture.md).
+ */
 export const LIKELIHOODS = Object.freeze({
   bernoulli: BERNOULLI,
   gaussian: GAUSSIAN,

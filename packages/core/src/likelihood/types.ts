@@ -3,9 +3,7 @@ import type { VaeTensor } from '../tensor/tensor.js';
 
 /**
  * Decoder outputs for a run of rows: the main output and the likelihood's extra outputs (a learned-scale
- * Gaussian's log std).
- *
- * @internal
+ * Gaussian's log std), as {@link LikelihoodModel.logLikelihood} reads them.
  */
 export interface DecoderRows {
   readonly output: Float32Array;
@@ -31,7 +29,6 @@ export interface LikelihoodOutput {
  * fixture.
  *
  * @typeParam L - the parsed manifest section, `{ kind, ...fields }`
- * @internal
  */
 export interface LikelihoodModel<L extends { readonly kind: string }> {
   /** The manifest's `likelihood.kind`. */

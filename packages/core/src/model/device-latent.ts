@@ -19,7 +19,12 @@ export class DeviceLatent {
   readonly dims: readonly number[];
   private value: DeviceTensor | VaeTensor | null;
 
-  /** @internal Made by `vae.encodeToDevice`. */
+  /**
+   * Made by `vae.encodeToDevice`; wrappers make one over a CPU tensor where the latent cannot stay on a device (a VAE
+   * in a Web Worker: `location` `'cpu'`).
+   *
+   * @param value - a backend's device tensor, or a {@link VaeTensor} in CPU memory
+   */
   constructor(value: DeviceTensor | VaeTensor) {
     this.value = value;
     this.location = value instanceof VaeTensor ? 'cpu' : value.location;
@@ -31,7 +36,12 @@ export class DeviceLatent {
     return this.value === null;
   }
 
-  /** @internal The tensor inside; throws `DISPOSED` after dispose. */
+  /**
+   * The tensor inside, for code that hands it on (the graph runner, a worker wrapper); no copy.
+   *
+   * @param argument - the argument's name for the error message, e.g. `"z"`
+   * @throws {@link BackendError} `DISPOSED` after {@link DeviceLatent.dispose}
+   */
   peek(argument: string): DeviceTensor | VaeTensor {
     if (this.value === null) throw new BackendError('DISPOSED', `"${argument}" is a DeviceLatent that was disposed; encode again, or download() latents you want to keep before disposing them.`);
     return this.value;

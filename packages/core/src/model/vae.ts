@@ -21,14 +21,14 @@ import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
 import type { GraphRole } from './lazy-session.js';
 import type { RowsDone } from './graph-runner.js';
-import { checkShape, dataInput, latentInput, latentItemShape, openImageTiles, prepareInput, spatialFactor } from './inputs.js';
-import { checkBatchItems, checkDecodeOutput, checkDraws, checkScoreWork, checkSizeOption, checkTilingOption } from './limit-checks.js';
+import { checkShape, dataInput, latentInput, openImageTiles, prepareInput, spatialFactor } from './inputs.js';
+import { checkBatchItems, checkDecodeOutput, checkScoreWork, checkSizeOption, checkTilingOption } from './limit-checks.js';
 import { interpolateLatents } from './interpolate.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './latent-scaling.js';
-import { noise } from './noise.js';
 import { Posterior } from './posterior.js';
 import type { PosteriorSampleOptions } from './posterior.js';
+import { sampleLatents } from './sample.js';
 import { scoreData } from './scoring.js';
 import type { DecodeOptions, DecodeTiling, EncodeOptions, EncodeTiling, GenerateOptions, PriorSampleOptions, ProgressCallback, ReconstructOptions, ScoreOptions, ScoreResult } from './types.js';
 
@@ -84,7 +84,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private readonly backend: Pick<Backend, 'name' | 'info'>;
   private disposed = false;
 
-  /** @internal Use `loadVae` or {@link createVae}. */
+  /** Use `loadVae` or {@link createVae} (kept in the declarations so that `new Vae()` without arguments does not type-check). */
   constructor(manifest: Manifest, encoder: BackendSession | null, decoder: BackendSession | null, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
     this.manifest = manifest;
     this.batching = batching;
@@ -251,16 +251,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
   sample(options?: PriorSampleOptions): VaeTensor;
   sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
-    if (first instanceof Posterior) {
-      // The VAE's limits, unless the call brings its own (or options that the posterior refuses).
-      const inherit = options === undefined || (typeof options === 'object' && options !== null && options.limits === undefined);
-      return first.sample(inherit ? { ...options, limits: this.limits } : options);
-    }
-    const prior = first ?? {};
-    const n = positiveIntegerOption(prior.n, 'n', 1);
-    const itemShape = latentItemShape(this.manifest, prior.latentShape);
-    checkDraws(resolveLimits(prior.limits, this.limits), this.manifest, n, itemShape);
-    return noise([n, ...itemShape], prior);
+    return sampleLatents(this.manifest, first, options, this.limits);
   }
 
   /**

@@ -62,12 +62,18 @@ export const FIXTURE_CONTRACT_MODELS: ContractModels = Object.freeze({
   latentScaling: 'fixtures/conv-moments',
 });
 
+/**
+ * What the suite calls on a loaded model: the `Vae` API but its image, batching and backend helpers, so that a
+ * wrapper with the same methods (a VAE served from a Web Worker) runs the suite too.
+ */
+export type ContractVae = Pick<Vae, 'manifest' | 'encode' | 'encodeToDevice' | 'decode' | 'sample' | 'score' | 'reconstruct' | 'generate' | 'interpolate' | 'toDiffusionLatent' | 'fromDiffusionLatent' | 'dispose'>;
+
 /** A backend the contract suite runs on. */
 export interface ContractTarget {
   /** Label of the backend, e.g. "onnxruntime-node cpu". */
   readonly backend: string;
   /** Loads a model folder by path relative to the repository's `models/`. */
-  load(model: string, options?: { maxBatch?: number }): Promise<Vae>;
+  load(model: string, options?: { maxBatch?: number }): Promise<ContractVae>;
   /** Reads `models/<model>/golden.json`. */
   golden(model: string): Promise<Golden>;
   /** Where `encodeToDevice` leaves latents on this backend: `'gpu-buffer'` on WebGPU; default `'cpu'`. */
@@ -85,7 +91,7 @@ export interface ContractTarget {
  * mean and decoded mean within the network tolerances, and reconstruct (the same path) within 1e-6 relative; a
  * disposed latent is refused with DISPOSED.
  */
-async function checkDeviceLatents({ expect }: TestApi, target: ContractTarget, vae: Vae, golden: Golden): Promise<void> {
+async function checkDeviceLatents({ expect }: TestApi, target: ContractTarget, vae: ContractVae, golden: Golden): Promise<void> {
   // Against PyTorch's mean and decoded mean, so that slow backends (WebGPU on a software adapter) run few graphs.
   const x = goldenTensor(golden, 'x');
   const latent = await vae.encodeToDevice(x);
@@ -135,7 +141,7 @@ export function describeVaeContract(target: ContractTarget): void {
   const tolerances = { ...SCORE_TOLERANCE, ...target.scoreTolerance };
   describe(`VAE contract on ${target.backend}`, () => {
     describe.each(models.gaussian)('%s against its golden data', (model: string) => {
-      let vae: Vae;
+      let vae: ContractVae;
       let golden: Golden;
       beforeAll(async () => {
         [vae, golden] = await Promise.all([target.load(model), target.golden(model)]);
@@ -201,7 +207,7 @@ export function describeVaeContract(target: ContractTarget): void {
 
     if (models.deterministic !== null) describe(`deterministic encoder (${models.deterministic})`, () => {
       const model = models.deterministic!;
-      let vae: Vae;
+      let vae: ContractVae;
       let golden: Golden;
       beforeAll(async () => {
         [vae, golden] = await Promise.all([target.load(model), target.golden(model)]);
@@ -247,7 +253,7 @@ export function describeVaeContract(target: ContractTarget): void {
     });
 
     describe(`API behaviour (${models.api})`, () => {
-      let vae: Vae;
+      let vae: ContractVae;
       let golden: Golden;
       beforeAll(async () => {
         [vae, golden] = await Promise.all([target.load(models.api), target.golden(models.api)]);

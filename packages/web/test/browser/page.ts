@@ -6,11 +6,11 @@
 import { runTests } from './harness';
 import type { TestResult } from './harness';
 import { OrtWebBackend, createVae, float16ToFloat32, float32ToFloat16, imageDataToBlob, imageDataToCanvas, loadVae, loadVaeInWorker, parseManifest, pixelsToTensor, sha256Hex } from '../../../web/src/index';
-import type { LoadProgress, LoadVaeOptions, WebVae } from '../../../web/src/index';
+import type { LoadProgress, LoadVaeOptions, WebVae, WorkerVae } from '../../../web/src/index';
 import type { Vae } from '../../../core/src/index';
 import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../../core/src/testing/index';
 import { MODEL_FIXTURES, expectClose, goldenArray, goldenTensor, testFixtures } from '../../../core/src/testing/index';
-import type { Golden } from '../../../core/src/testing/index';
+import type { ContractVae, Golden } from '../../../core/src/testing/index';
 
 const device = (new URLSearchParams(location.search).get('device') ?? 'wasm') as 'wasm' | 'webgpu';
 const WASM_PATHS = '/packages/web/node_modules/onnxruntime-web/dist/';
@@ -21,6 +21,14 @@ const fixtures = testFixtures('/packages/web/test/browser');
 const golden = (model: string): Promise<Golden> => fixtures.golden(model, async (path) => (await fetch(path)).text());
 const load = (model: string, options: LoadVaeOptions = {}): Promise<WebVae> => loadVae(`${fixtures.model(model)}/`, { ...base, ...options });
 const MLP_PROBS = `${fixtures.model(MODEL_FIXTURES.probs)}/`;
+// VAEs served from Web Workers (worker-entry.ts), one worker each; terminated when their suite ends.
+const workers: Worker[] = [];
+const loadInWorker = (model: string, options: LoadVaeOptions = {}): Promise<WorkerVae> => {
+  const worker = new Worker('/out/browser/worker.js', { type: 'module' });
+  workers.push(worker);
+  return loadVaeInWorker(worker, `${fixtures.model(model)}/`, { ...base, numThreads: 1, ...options });
+};
+const terminateWorkers = () => workers.splice(0).forEach((worker) => worker.terminate());
 
 describe(`page on ${device}`, () => {
   it('is cross-origin isolated (wasm threads) and a secure context (WebGPU, Cache API)', () => {
@@ -129,13 +137,33 @@ describeVaeContract({
   deviceLocation: device === 'webgpu' ? 'gpu-buffer' : 'cpu',
 });
 
-describe('models/mnist-vae against PyTorch', () => {
-  let vae: WebVae;
+describe('through a Web Worker', () => {
+  // The same suite on WorkerVae: the calls cross to a worker (loadVaeInWorker), sample and the latent scaling run on
+  // the page, and encodeToDevice gives a latent in page memory ('cpu'), since a GPU buffer cannot cross threads.
+  // WebGPU on SwiftShader is slow: there only the API model runs.
+  describeVaeContract({
+    backend: `onnxruntime-web (${device}, Chromium) in a Web Worker`,
+    load: (model, options) => loadInWorker(model, options) as unknown as Promise<ContractVae>,
+    golden,
+    deviceLocation: 'cpu',
+    ...(device === 'webgpu' ? { models: { gaussian: ['fixtures/mlp-probs'], deterministic: null, none: null, api: 'fixtures/mlp-probs', latentScaling: null } } : {}),
+  });
+  afterAll(terminateWorkers);
+});
+
+// In the page, and on wasm also through a Web Worker (WorkerVae) with the same numbers expected.
+type Inference = Pick<WebVae, 'encode' | 'decode' | 'score' | 'dispose'>;
+const MNIST_TARGETS: [string, (model: string) => Promise<Inference>][] = [['in the page', load], ...(device === 'wasm' ? [['in a Web Worker', loadInWorker] as [string, typeof loadInWorker]] : [])];
+describe.each(MNIST_TARGETS)('models/mnist-vae against PyTorch, %s', (_where: string, loadMnist: (model: string) => Promise<Inference>) => {
+  let vae: Inference;
   let data: Golden;
   beforeAll(async () => {
-    [vae, data] = await Promise.all([load('mnist-vae'), golden('mnist-vae')]);
+    [vae, data] = await Promise.all([loadMnist('mnist-vae'), golden('mnist-vae')]);
   });
-  afterAll(() => vae?.dispose());
+  afterAll(async () => {
+    await vae?.dispose();
+    terminateWorkers();
+  });
 
   it('encodes: mean, clamped logvar, closed-form KL; decodes the mean to PyTorch probabilities', async () => {
     const q = await vae.encode(goldenTensor(data, 'x'));
