@@ -3,7 +3,7 @@
  * and the device-memory path (latents left in a GPU buffer between the graphs where the backend keeps them there).
  */
 import type { BackendSession, DeviceTensor, RunOptions } from '../backend.js';
-import { raceAbort } from '../cancellation.js';
+import { raceAbort, throwIfAborted } from '../cancellation.js';
 import { BackendError, ModelMismatchError, VaeError, describe } from '../errors.js';
 import { likelihoodModel, toDataSpace } from '../likelihood/registry.js';
 import type { DecoderRows } from '../likelihood/types.js';
@@ -76,6 +76,7 @@ export class GraphRunner {
     const name = output.kind === 'gaussian' ? output.mean : output.name;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
+      throwIfAborted(run.signal);
       result = await raceAbort(encoder.runDevice({ [this.manifest.encoder.input]: x }, [name]), run.signal);
     } catch (error) {
       this.runFailed(error, 'encoder', x.dims);
@@ -106,6 +107,7 @@ export class GraphRunner {
     const names = this.decoderOutputs;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
+      throwIfAborted(run.signal);
       result = await raceAbort(this.decoder.runDevice!({ [this.manifest.decoder.input]: z }, names), run.signal);
     } catch (error) {
       this.runFailed(error, 'decoder', z.dims);
@@ -162,6 +164,8 @@ export class GraphRunner {
   private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
     let pending: Promise<Record<string, VaeTensor>>;
     try {
+      // Not started once the call has aborted (a long call stops between its graph runs).
+      throwIfAborted(run.signal);
       // Rejects as soon as the call's signal fires, also where the runtime cannot stop a graph that has started.
       pending = run.signal === undefined ? session.run({ [input]: feed }, outputs) : raceAbort(session.run({ [input]: feed }, outputs, run), run.signal);
     } catch (error) {

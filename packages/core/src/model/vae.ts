@@ -1,7 +1,7 @@
 import type { BackendInfo, BackendSession } from '../backend.js';
 import type { Batching } from '../batching/index.js';
-import { startCall } from '../cancellation.js';
 import type { AbortSignalLike, CallOptions } from '../cancellation.js';
+import { startCall } from '../cancellation.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
 import type { Detection } from '../manifest/detect.js';
@@ -18,6 +18,7 @@ import { GraphRunner } from './graph-runner.js';
 import type { RowsDone } from './graph-runner.js';
 import { checkShape, dataInput, latentInput, latentItemShape, prepareInput, spatialFactor } from './inputs.js';
 import { interpolateLatents } from './interpolate.js';
+import { Lifecycle } from './lifecycle.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './latent-scaling.js';
 import { noise } from './noise.js';
@@ -80,7 +81,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   readonly batching: Batching | null;
   private readonly images: ImageCodec<I, O, W> | null;
   private readonly graphs: GraphRunner;
-  private disposed = false;
+  private readonly lifecycle: Lifecycle;
 
   /** @internal Use `loadVae` or {@link createVae}. */
   constructor(manifest: Manifest, encoder: BackendSession, decoder: BackendSession, backendName: string, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, backendInfo?: BackendInfo, batching: Batching | null = null) {
@@ -91,7 +92,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     this.images = images;
     this.backendName = backendName;
     this.maxBatch = maxBatch;
-    this.graphs = new GraphRunner(manifest, encoder, decoder, maxBatch);
+    this.lifecycle = new Lifecycle(manifest.name);
+    this.graphs = new GraphRunner(manifest, this.lifecycle.guard(encoder), this.lifecycle.guard(decoder), maxBatch);
   }
 
   /** Elements of one data item, when the manifest fixes them. */
@@ -103,12 +105,15 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * Encodes data into the approximate posterior q(z|x).
    *
    * @param x - data of dims `[N, ...data.shape]` in the manifest's range, float32, finite; or, where the runtime
-   *   reads images (Node: file paths and encoded bytes), an image or a list of images of one size
+   *   reads images (Node: file paths and encoded bytes), an image or a list of images of one size; a tensor's values
+   *   are copied when the call is made, so the caller may reuse its buffer at once
    * @param options - image reading (`fit` `'pad'` default, `'resize'`, `'crop'`; `alpha`; `background`),
    *   `tiling` (image models: `true` or `{ tileSize, overlap }` in image pixels), `onProgress(done, total)` (rows)
    * @returns the posterior; an image model pads inputs whose size is not a multiple of `latent.spatialFactor`, so
    *   its latent covers the padded size (`reconstruct` crops back)
-   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`
+   * @throws {@link InvalidInputError} `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE_INPUT`, `INVALID_INPUT`;
+   *   {@link RequestError} `ABORTED`/`TIMEOUT` (checked before each graph run: batches over `maxBatch`, tiles);
+   *   {@link BackendError} `DISPOSED` when the VAE is (or gets) disposed
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
@@ -149,10 +154,13 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   /**
    * Decodes latents into the data space (probabilities for a Bernoulli-logits decoder).
    *
-   * @param z - latents of dims `[N, ...latent.shape]`, or a {@link DeviceLatent} from {@link Vae.encodeToDevice}
+   * @param z - latents of dims `[N, ...latent.shape]` (copied when the call is made), or a {@link DeviceLatent} from
+   *   {@link Vae.encodeToDevice}
    * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop),
    *   `onProgress(done, total)` (rows)
-   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values
+   * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values; {@link RequestError}
+   *   `ABORTED`/`TIMEOUT` (checked before each graph run: batches over `maxBatch`, tiles); {@link BackendError}
+   *   `DISPOSED`
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
     this.assertUsable();
@@ -282,6 +290,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `samples` k (default 1), `seed` (default random, reported), `eps` of dims `[k, N, ...latent]`,
    *   `onProgress(done, total)` over the k x N sample rows
    * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1])
+   *   {@link RequestError} `ABORTED`/`TIMEOUT` (checked before each decoder chunk of the k x N sample rows);
+   *   {@link BackendError} `DISPOSED` when the VAE is (or gets) disposed
    * @example
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
@@ -307,11 +317,16 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     return fromDiffusionLatent(latentInput(this.manifest, latent, 'latent'), this.manifest.latent);
   }
 
-  /** Releases both graphs. Later calls throw `DISPOSED`; a second `dispose()` does nothing. */
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.graphs.release();
+  /**
+   * Releases both graphs, safely with calls in flight: the graph runs already started finish (a call whose last run
+   * it was gets its result), every later run is refused, so a call in flight that needs another run (score's next
+   * chunk, the decoder after the encoder, the next tile) rejects with `DISPOSED`, as do calls made later (micro-batched
+   * calls still queued too); never `INFERENCE_FAILED`. The promise resolves when the sessions are released, after at
+   * most one graph run per call in flight. A second `dispose()` returns the first's promise.
+   */
+  dispose(): Promise<void> {
+    // Micro-batching sessions reject their queue and wait for their running batches themselves.
+    return this.lifecycle.dispose(() => this.graphs.release(), this.batching === null);
   }
 
   /** `await using vae = await loadVae(...)` disposes it at the end of the scope. */
@@ -320,7 +335,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   }
 
   private assertUsable(): void {
-    if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
+    this.lifecycle.assertUsable();
   }
 
   private prepare(x: unknown, options: ImageReadOptions, padding: 'pad' | 'refuse') {
