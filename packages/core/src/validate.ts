@@ -93,3 +93,15 @@ export function booleanOption(value: unknown, option: string): boolean | undefin
   if (value !== undefined && typeof value !== 'boolean') throw invalidOption(option, 'true or false', value);
   return value;
 }
+
+/**
+ * The options argument of a public function: `undefined` (the defaults) or an object, checked once at the top of
+ * the function so that `null`, a number, a string or an array gives `INVALID_OPTION` rather than a `TypeError`.
+ *
+ * @param method - the function as the message names it, e.g. `'vae.encode()'`
+ * @throws {@link InvalidOptionError}
+ * @internal
+ */
+export function optionsObject(value: unknown, method: string): void {
+  if (value !== undefined && !isPlainObject(value)) throw invalidOption('options', `an object (or undefined) for ${method}`, value);
+}

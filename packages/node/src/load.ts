@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, findModelLayout, loadModel, readManifestFile } from '@onnx-vae/core';
+import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, findModelLayout, invalidOption, loadModel, optionsObject, readManifestFile } from '@onnx-vae/core';
 import type { FoundLayout, Manifest, ModelStore, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
@@ -44,6 +44,7 @@ async function isFile(path: string): Promise<boolean> {
  * const plan = await planModel(folderModelStore('models/kl-f8'));
  */
 export function folderModelStore(modelDir: string): ModelStore {
+  if (typeof modelDir !== 'string' || modelDir === '') throw invalidOption('modelDir', 'the path of a model folder (a non-empty string)', modelDir);
   const dir = resolve(modelDir);
   return {
     name: basename(dir),
@@ -77,7 +78,7 @@ export function folderModelStore(modelDir: string): ModelStore {
  *
  * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest
  */
-export function readManifest(modelDir: string): Promise<Manifest> {
+export async function readManifest(modelDir: string): Promise<Manifest> {
   return readManifestFile(folderModelStore(modelDir));
 }
 
@@ -86,7 +87,7 @@ export function readManifest(modelDir: string): Promise<Manifest> {
  *
  * @returns file names relative to the folder, or `null`
  */
-export function findLayout(dir: string): Promise<FoundLayout | null> {
+export async function findLayout(dir: string): Promise<FoundLayout | null> {
   return findModelLayout(folderModelStore(dir));
 }
 
@@ -111,6 +112,7 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  * await vae.dispose();
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
+  optionsObject(options, 'loadVae()');
   return loadModel(folderModelStore(modelDir), {
     backend: nodeBackend(options),
     images: nodeImageCodec,

@@ -3,7 +3,7 @@ import { Batching } from '../batching/index.js';
 import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
 import type { Manifest } from '../manifest/types.js';
-import { invalidOption } from '../validate.js';
+import { invalidOption, isPlainObject } from '../validate.js';
 import { DEFAULT_MAX_BATCH } from './types.js';
 import type { CreateVaeOptions } from './types.js';
 import { Vae } from './vae.js';
@@ -23,6 +23,7 @@ function checkMaxBatch(value: unknown): number {
  * const vae = await createVae({ manifest, backend, encoder: { bytes: encoderOnnx }, decoder: { bytes: decoderOnnx } });
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
+  if (!isPlainObject(options)) throw invalidOption('options', 'an object with "manifest", "backend", "encoder" and "decoder" for createVae()', options);
   const maxBatch = checkMaxBatch(options.maxBatch);
   const batching = options.batching === undefined ? null : new Batching(options.batching);
   const encoder = await options.backend.createSession(options.encoder, 'encoder');

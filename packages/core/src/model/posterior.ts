@@ -1,7 +1,7 @@
 import { ModelMismatchError, describe } from '../errors.js';
 import { klStandardNormal } from '../math.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
-import { positiveIntegerOption } from '../validate.js';
+import { optionsObject, positiveIntegerOption } from '../validate.js';
 import { noise } from './noise.js';
 import type { NoiseOptions } from './noise.js';
 
@@ -100,6 +100,7 @@ export class Posterior {
    * const z = vae.encode(x).then((q) => q.sample({ seed: 7 }));
    */
   sample(options: PosteriorSampleOptions = {}): VaeTensor {
+    optionsObject(options, 'posterior.sample()');
     const draws = positiveIntegerOption(options.n, 'n', 1);
     const dims = options.n === undefined ? [...this.mean.dims] : [draws, ...this.mean.dims];
     const eps = noise(dims, options);

@@ -12,7 +12,7 @@ import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import { tiledDecode, tiledEncode } from '../tiling/tiled.js';
 import type { TileProgress, TilingPreset } from '../tiling/tiled.js';
-import { booleanOption, functionOption, positiveIntegerOption } from '../validate.js';
+import { booleanOption, functionOption, optionsObject, positiveIntegerOption } from '../validate.js';
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
 import type { RowsDone } from './graph-runner.js';
@@ -119,6 +119,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
+    optionsObject(options, 'vae.encode()');
     this.assertUsable();
     const onProgress = functionOption(options.onProgress, 'onProgress');
     const call = startCall(options);
@@ -145,6 +146,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const y = await vae.decode(z);
    */
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
+    optionsObject(options, 'vae.encodeToDevice()');
     this.assertUsable();
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
     const { tensor } = await this.prepare(x, options, 'pad');
@@ -163,6 +165,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   `DISPOSED`
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.decode()');
     this.assertUsable();
     const onProgress = functionOption(options.onProgress, 'onProgress');
     const rows = z instanceof DeviceLatent ? z.dims[0]! : undefined;
@@ -185,6 +188,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const [png] = await vae.toImages(await vae.generate({ seed: 0 }));
    */
   async toImages(data: TensorInput, options?: W): Promise<O[]> {
+    optionsObject(options, 'vae.toImages()');
     const codec = this.images;
     if (codec === null) throw new BackendError('UNSUPPORTED', `The backend ${this.backendName} writes no images; convert the tensor with tensorToPixels().`);
     return codec.write(dataInput(this.manifest, data, 'data'), this.manifest, options);
@@ -196,6 +200,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - those of {@link Vae.decode} and of {@link Vae.toImages}; absent: the defaults of both
    */
   async decodeImages(z: TensorInput, options?: DecodeOptions & W): Promise<O[]> {
+    optionsObject(options, 'vae.decodeImages()');
     return this.toImages(await this.decode(z, options), options);
   }
 
@@ -212,7 +217,11 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
   sample(options?: PriorSampleOptions): VaeTensor;
   sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
-    if (first instanceof Posterior) return first.sample(options);
+    if (first instanceof Posterior) {
+      optionsObject(options, 'vae.sample(posterior, options)');
+      return first.sample(options);
+    }
+    optionsObject(first, 'vae.sample()');
     const prior = first ?? {};
     const n = positiveIntegerOption(prior.n, 'n', 1);
     const itemShape = latentItemShape(this.manifest, prior.latentShape);
@@ -225,6 +234,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `n` (default 1), `seed`, `eps`, `noise`, `latentShape`, `onProgress(done, total)` (rows)
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.generate()');
     this.assertUsable();
     return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
   }
@@ -238,6 +248,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
   async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.interpolate()');
     this.assertUsable();
     return this.decode(interpolateLatents(latentInput(this.manifest, a, 'a'), latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
@@ -252,6 +263,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   decoder)
    */
   async reconstruct(x: TensorInput | I | readonly I[], options: ReconstructOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.reconstruct()');
     this.assertUsable();
     booleanOption(options.sample, 'sample');
     const onProgress = functionOption(options.onProgress, 'onProgress');
@@ -296,6 +308,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
+    optionsObject(options, 'vae.score()');
     this.assertUsable();
     // No padding: padded pixels would enter the likelihood.
     const call = startCall(options);
