@@ -1,6 +1,6 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, findModelLayout, invalidOption, loadModel, optionsObject, readManifestFile } from '@onnx-vae/core';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, relative, resolve, isAbsolute } from 'node:path';
+import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, booleanOption, findModelLayout, invalidOption, loadModel, optionsObject, readManifestFile } from '@onnx-vae/core';
 import type { FoundLayout, Manifest, ModelStore, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
@@ -20,6 +20,20 @@ export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {
    * thread. Each worker gets `intraOpNumThreads` (default: cores / workers, at least 1) and 1 inter-op thread.
    */
   readonly workers?: number;
+  /**
+   * Follow symlinks in the model folder that lead outside it. Default false: model files must be regular files
+   * inside the folder after resolving symlinks (`MODEL_FILE_REFUSED` otherwise); see {@link FolderStoreOptions}.
+   */
+  readonly allowOutsideLinks?: boolean;
+}
+
+/** Options of {@link folderModelStore}. */
+export interface FolderStoreOptions {
+  /**
+   * Follow symlinks that lead outside the model folder. Default false. Files must always be regular files (never a
+   * device such as `/dev/zero`, a pipe or a folder).
+   */
+  readonly allowOutsideLinks?: boolean;
 }
 
 /** onnxruntime-node in this thread, or in a pool of worker threads with `workers`. */
@@ -37,24 +51,54 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * A model folder on disk as a {@link ModelStore}: graphs go to onnxruntime-node as paths.
+ * A model folder on disk as a {@link ModelStore}: graphs go to onnxruntime-node as paths. Every file read or handed
+ * to onnxruntime must be a regular file inside the folder after resolving symlinks (realpath), unless
+ * `allowOutsideLinks`; a link to `/dev/zero` or out of the folder is refused with `MODEL_FILE_REFUSED`, unread.
  *
  * @param modelDir - the folder
+ * @param options - `allowOutsideLinks` (default false)
+ * @throws {@link InvalidOptionError} for a `modelDir` that is not a non-empty string
  * @example
  * const plan = await planModel(folderModelStore('models/kl-f8'));
  */
-export function folderModelStore(modelDir: string): ModelStore {
+export function folderModelStore(modelDir: string, options: FolderStoreOptions = {}): ModelStore {
   if (typeof modelDir !== 'string' || modelDir === '') throw invalidOption('modelDir', 'the path of a model folder (a non-empty string)', modelDir);
+  optionsObject(options, 'folderModelStore()');
+  const allowOutsideLinks = booleanOption(options.allowOutsideLinks, 'allowOutsideLinks') ?? false;
   const dir = resolve(modelDir);
+  let realDir: Promise<string> | undefined;
+  /** The file's real path, checked: inside the folder (unless allowed) and a regular file. */
+  const checked = async (file: string, what: string): Promise<string> => {
+    const path = join(dir, file);
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch (error) {
+      throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+    }
+    const inside = relative(await (realDir ??= realpath(dir).catch(() => dir)), real);
+    if (!allowOutsideLinks && (inside.startsWith('..') || isAbsolute(inside))) {
+      throw new ModelFileError('MODEL_FILE_REFUSED', path, `The ${what} ${path} leads outside the model folder (to ${real}); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.`);
+    }
+    const info = await stat(real);
+    if (!info.isFile()) throw new ModelFileError('MODEL_FILE_REFUSED', path, `The ${what} ${path} is not a regular file${real === path ? '' : ` (it leads to ${real})`}; model files must be regular files.`);
+    return real;
+  };
   return {
     name: basename(dir),
     locate: (file) => join(dir, file),
     async read(file, what) {
-      const path = join(dir, file);
+      const real = await checked(file, what);
+      // Read through one handle, checked again, so the file cannot be swapped for a device between check and read.
+      const handle = await open(real, 'r');
       try {
-        return await readFile(path);
+        if (!(await handle.stat()).isFile()) throw new ModelFileError('MODEL_FILE_REFUSED', join(dir, file), `The ${what} ${join(dir, file)} is not a regular file; model files must be regular files.`);
+        return await handle.readFile();
       } catch (error) {
-        throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+        if (ModelFileError.isInstance(error)) throw error;
+        throw new ModelFileError('MODEL_FILE_NOT_FOUND', real, `Cannot read the ${what} ${real}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+      } finally {
+        await handle.close();
       }
     },
     exists: (file) => isFile(join(dir, file)),
@@ -64,11 +108,10 @@ export function folderModelStore(modelDir: string): ModelStore {
     },
     async source(file, what) {
       const path = join(dir, file);
-      const info = await stat(path).catch((error: unknown) => {
+      await stat(path).catch((error: unknown) => {
         throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} does not exist.`, { cause: error });
       });
-      if (!info.isFile()) throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} is not a file.`);
-      return { path };
+      return { path: await checked(file, what) };
     },
   };
 }
@@ -113,7 +156,7 @@ export async function findLayout(dir: string): Promise<FoundLayout | null> {
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
   optionsObject(options, 'loadVae()');
-  return loadModel(folderModelStore(modelDir), {
+  return loadModel(folderModelStore(modelDir, options.allowOutsideLinks === undefined ? {} : { allowOutsideLinks: options.allowOutsideLinks }), {
     backend: nodeBackend(options),
     images: nodeImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),

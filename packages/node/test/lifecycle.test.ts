@@ -89,10 +89,11 @@ describe('tiled calls stop between tiles when their signal aborts', () => {
   it('tiled decode: no tile starts after the abort', async () => {
     const { backend, runs } = countingBackend();
     const vae = await loadModel(folderModelStore(KL_F8), { backend });
+    const before = runs.length;
     const controller = new AbortController();
     const caught = await errorOf(vae.decode(latent(32, 32), { tiling: { tileSize: 16, overlap: 4 }, signal: controller.signal, onProgress: () => controller.abort() }));
     expect(caught).toEqual(ABORTED);
-    expect(runs.filter((role) => role === 'decoder')).toEqual(['decoder']);
+    expect(runs.slice(before)).toEqual(['decoder']);
     await vae.dispose();
   });
 

@@ -1,9 +1,93 @@
-// The Node loader's boundary (issue 10): arguments of the wrong type give typed errors.
-import { findLayout, folderModelStore, loadVae, readManifest } from '../src/index';
+// The Node loader's boundary (issue 10): arguments of the wrong type give typed errors (item 5); a graph swapped in
+// from another model with the same tensor names is refused by its behaviour, and model files must be regular files
+// inside the folder after resolving symlinks (item 4).
+import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findLayout, folderModelStore, loadVae, planModel, readManifest } from '../src/index';
 import { MODEL_FIXTURES, errorOf, testFixtures } from '@onnx-vae/core/testing';
 
 const fixtures = testFixtures(__dirname);
 const PROBS = fixtures.model(MODEL_FIXTURES.probs);
+const KL_F8 = fixtures.model('kl-f8');
+const CONV_MOMENTS = fixtures.model(MODEL_FIXTURES.convMoments);
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'onnx-vae-folder-'));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+/** A copy of kl-f8 in a new folder, with `encoder.onnx` made by `encoder(path)`. */
+async function klF8With(name: string, encoder: (path: string) => Promise<void>): Promise<string> {
+  const dir = join(scratch, name);
+  await mkdir(dir);
+  await copyFile(join(KL_F8, 'vae.json'), join(dir, 'vae.json'));
+  await copyFile(join(KL_F8, 'decoder.onnx'), join(dir, 'decoder.onnx'));
+  await encoder(join(dir, 'encoder.onnx'));
+  return dir;
+}
+
+describe('graphs checked at load by their behaviour', () => {
+  it('refuses the kl-f8 folder with the conv-moments encoder renamed in (same tensor names, another spatial factor)', async () => {
+    const dir = await klF8With('swapped', (path) => copyFile(join(CONV_MOMENTS, 'encoder.onnx'), path));
+    expect(await errorOf(loadVae(dir))).toEqual({
+      code: 'MODEL_MISMATCH',
+      message:
+        'The encoder encoder.onnx of "kl-f8" gives moments of dims [1, 8, 4, 4] for data of dims [1, 3, 16, 16], but the manifest (latent shape [4, null, null], data shape [3, null, null], spatialFactor 8) implies [1, 8, 2, 2]; the graph does not belong to this manifest (a file from another model?), or the manifest\'s factors are wrong.',
+    });
+  });
+
+  it('refuses the kl-f8 folder with the conv-moments decoder renamed in', async () => {
+    const dir = await klF8With('swapped-decoder', (path) => copyFile(join(KL_F8, 'encoder.onnx'), path));
+    await copyFile(join(CONV_MOMENTS, 'decoder.onnx'), join(dir, 'decoder.onnx'));
+    expect(await errorOf(loadVae(dir))).toEqual({
+      code: 'MODEL_MISMATCH',
+      message:
+        'The decoder decoder.onnx of "kl-f8" gives data of dims [1, 3, 8, 8] for latent of dims [1, 4, 2, 2], but the manifest (latent shape [4, null, null], data shape [3, null, null], spatialFactor 8) implies [1, 3, 16, 16]; the graph does not belong to this manifest (a file from another model?), or the manifest\'s factors are wrong.',
+    });
+  });
+});
+
+describe('symlinks in a model folder', () => {
+  it('refuses a graph linked to /dev/zero, without reading it (loadVae and planModel + read, as onnx-vae info reads)', async () => {
+    const dir = await klF8With('dev-zero', (path) => symlink('/dev/zero', path));
+    const path = join(dir, 'encoder.onnx');
+    const outside = { code: 'MODEL_FILE_REFUSED', message: `The encoder graph ${path} leads outside the model folder (to /dev/zero); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.` };
+    expect(await errorOf(loadVae(dir))).toEqual(outside);
+    const store = folderModelStore(dir);
+    const plan = await planModel(store);
+    expect(await errorOf(store.read(plan.encoder, 'encoder graph'))).toEqual(outside);
+    // Allowing outside links still refuses what is not a regular file.
+    const notAFile = { code: 'MODEL_FILE_REFUSED', message: `The encoder graph ${path} is not a regular file (it leads to /dev/zero); model files must be regular files.` };
+    expect(await errorOf(loadVae(dir, { allowOutsideLinks: true }))).toEqual(notAFile);
+    expect(await errorOf(folderModelStore(dir, { allowOutsideLinks: true }).read('encoder.onnx', 'encoder graph'))).toEqual(notAFile);
+  });
+
+  it('refuses a link to a graph outside the folder unless allowOutsideLinks, and follows links inside it', async () => {
+    const outsideDir = await klF8With('outside', (path) => symlink(join(KL_F8, 'encoder.onnx'), path));
+    expect((await errorOf(loadVae(outsideDir)))?.code).toBe('MODEL_FILE_REFUSED');
+    const vae = await loadVae(outsideDir, { allowOutsideLinks: true });
+    await vae.dispose();
+    const insideDir = await klF8With('inside', async (path) => {
+      await mkdir(join(scratch, 'inside', 'graphs'));
+      await copyFile(join(KL_F8, 'encoder.onnx'), join(scratch, 'inside', 'graphs', 'kl-f8-encoder.onnx'));
+      await symlink(join('graphs', 'kl-f8-encoder.onnx'), path);
+    });
+    const inside = await loadVae(insideDir);
+    await inside.dispose();
+  });
+
+  it('refuses a vae.json linked to a device', async () => {
+    const dir = join(scratch, 'manifest-link');
+    await mkdir(dir);
+    await symlink('/dev/zero', join(dir, 'vae.json'));
+    expect(await errorOf(loadVae(dir, { allowOutsideLinks: true }))).toEqual({
+      code: 'MODEL_FILE_REFUSED',
+      message: `The manifest ${join(dir, 'vae.json')} is not a regular file (it leads to /dev/zero); model files must be regular files.`,
+    });
+  });
+});
 
 describe('loadVae given arguments of the wrong type', () => {
   it.each([

@@ -4,6 +4,7 @@ import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
 import type { Manifest } from '../manifest/types.js';
 import { invalidOption, isPlainObject } from '../validate.js';
+import { probeGraph } from './graph-probe.js';
 import { DEFAULT_MAX_BATCH } from './types.js';
 import type { CreateVaeOptions } from './types.js';
 import { Vae } from './vae.js';
@@ -18,7 +19,9 @@ function checkMaxBatch(value: unknown): number {
  * Loads both graphs through a backend, checks them against the manifest and returns a {@link Vae}.
  * Runtime packages wrap this as `loadVae(folder)`.
  *
- * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; backend errors as thrown
+ * @throws {@link ModelMismatchError} when the manifest and the graphs disagree (names, declared shapes, and output
+ *   sizes against the manifest's factors, measured by a one-item run where the graphs leave them symbolic); backend
+ *   errors as thrown
  * @example
  * const vae = await createVae({ manifest, backend, encoder: { bytes: encoderOnnx }, decoder: { bytes: decoderOnnx } });
  */
@@ -42,6 +45,9 @@ export async function createVae<I = never, O = never, W = never>(options: Create
       manifest = detection.manifest;
     } else manifest = options.manifest;
     checkManifestAgainstGraphs(manifest, encoder, decoder);
+    // Sizes by behaviour (a swapped graph with the same names): static where declared, else a one-item run.
+    await probeGraph(manifest, encoder, 'encoder');
+    await probeGraph(manifest, decoder, 'decoder');
   } catch (error) {
     await Promise.all([encoder.release(), decoder.release()]);
     throw error;
