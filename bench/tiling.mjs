@@ -85,7 +85,8 @@ async function modelFolder(name) {
   throw new Error(`Unknown model "${name}"; use taef2 or kl-f8.`);
 }
 
-const sessionOptions = (arena) => ({ intraOpNumThreads: threads, interOpNumThreads: 1, ...(arena === 'off' ? { enableCpuMemArena: false, enableMemPattern: false } : {}) });
+// allowOutsideLinks: TAEF2's folder links to the graphs in ../shared/models/taesd.
+const sessionOptions = (arena) => ({ intraOpNumThreads: threads, interOpNumThreads: 1, allowOutsideLinks: true, ...(arena === 'off' ? { enableCpuMemArena: false, enableMemPattern: false } : {}) });
 const encodeWith = (vae) => async (tile) => {
   const q = await vae.encode(tile);
   return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };

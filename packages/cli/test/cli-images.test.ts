@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -61,6 +61,19 @@ describe('onnx-vae compress / decompress and image options', () => {
   afterAll(async () => {
     await vae?.dispose();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('compress and decompress -o naming an existing folder exit 2 with a typed error, not 1 (EISDIR)', async () => {
+    const folder = join(dir, 'a-folder.vlat');
+    await mkdir(folder, { recursive: true });
+    const compress = await cli(['compress', model, photo, '-o', folder]);
+    expect(compress).toMatchObject({ status: 2, stderr: `onnx-vae: error [INVALID_OPTION]: Cannot write -o ${folder}: it is a folder; name a file in it instead.\n` });
+    const vlat = join(dir, 'for-folder.vlat');
+    expect((await cli(['compress', model, photo, '-o', vlat])).status).toBe(0);
+    const pngFolder = join(dir, 'a-folder.png');
+    await mkdir(pngFolder, { recursive: true });
+    const decompress = await cli(['decompress', model, vlat, '-o', pngFolder]);
+    expect(decompress).toMatchObject({ status: 2, stderr: `onnx-vae: error [INVALID_OPTION]: Cannot write -o ${pngFolder}: it is a folder; name a file in it instead.\n` });
   });
 
   it('compresses an odd-size image and decompresses it to the size and pixels the API gives', async () => {
@@ -139,8 +152,8 @@ if (!taesdPresent) console.warn(`TAEF2 is not at ${TAESD}: the tests on a real t
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'onnx-vae-taef2-'));
     // The export as shipped: a NAME_encoder.onnx / NAME_decoder.onnx pair and no vae.json.
-    await symlink(join(TAESD, 'taef2_encoder.onnx'), join(dir, 'taef2_encoder.onnx'));
-    await symlink(join(TAESD, 'taef2_decoder.onnx'), join(dir, 'taef2_decoder.onnx'));
+    await copyFile(join(TAESD, 'taef2_encoder.onnx'), join(dir, 'taef2_encoder.onnx'));
+    await copyFile(join(TAESD, 'taef2_decoder.onnx'), join(dir, 'taef2_decoder.onnx'));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -228,6 +228,18 @@ describe('usage, help and errors', () => {
     expect(decode.status).toBe(2);
     expect(decode.stderr).toMatch(/^onnx-vae: error \[SHAPE_MISMATCH\]: .*outside\.npy has shape \[6\] but model "conv-moments" takes latent items of shape \[4, \*, \*\]/);
     expect((await readdir(dir)).sort()).toEqual(before);
+  });
+
+  it('info refuses a graph linked to /dev/zero without reading it (exit 2, a typed error)', async () => {
+    const model = join(dir, 'dev-zero');
+    await cp(MLP, model, { recursive: true });
+    await rm(join(model, 'encoder.onnx'));
+    await symlink('/dev/zero', join(model, 'encoder.onnx'));
+    const run = await inProcess(['info', model, ...ONE_THREAD]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(
+      `onnx-vae: error [MODEL_FILE_REFUSED]: The encoder graph ${join(model, 'encoder.onnx')} leads outside the model folder (to /dev/zero); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.\n`,
+    );
   });
 
   it('reports a manifest that does not match its graphs after printing the summary', async () => {

@@ -81,6 +81,14 @@ export function abortReason(signal: AbortSignalLike): VaeError {
 }
 
 /**
+ * Throws the signal's typed error when it has aborted: called before each graph run, so a long call (many chunks,
+ * tiles or score samples) stops between runs.
+ */
+export function throwIfAborted(signal: AbortSignalLike | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/**
  * `pending`, or a rejection with the signal's typed error as soon as it aborts (the work itself may go on).
  * Without a signal, `pending` itself.
  */

@@ -29,6 +29,11 @@ export const ERROR_CODES = Object.freeze({
   MODEL_FILE_NOT_FOUND: 'MODEL_FILE_NOT_FOUND',
   /** A model file exists but onnxruntime cannot load it. */
   MODEL_FILE_CORRUPT: 'MODEL_FILE_CORRUPT',
+  /**
+   * A model file is not a regular file inside the model folder after resolving symlinks (a device, a folder, a link
+   * leading out of the folder), so it is not read.
+   */
+  MODEL_FILE_REFUSED: 'MODEL_FILE_REFUSED',
   /** A requested backend or execution provider cannot be used. */
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   /** onnxruntime failed while running a graph. */
@@ -158,11 +163,11 @@ export class GraphMissingError extends VaeError {
   }
 }
 
-/** A model file is missing, unreadable or corrupt. */
+/** A model file is missing, unreadable, corrupt, or refused (not a regular file inside the model folder). */
 export class ModelFileError extends VaeError {
   /** The file at fault. */
   readonly file: string;
-  constructor(code: 'MODEL_FILE_NOT_FOUND' | 'MODEL_FILE_CORRUPT', file: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: 'MODEL_FILE_NOT_FOUND' | 'MODEL_FILE_CORRUPT' | 'MODEL_FILE_REFUSED', file: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.file = file;
   }

@@ -38,7 +38,7 @@ export function expectedMessage(option: string, what: string, received: unknown,
   return `Expected "${option}" to be ${what} but received ${describe(received)}${hint ? `; ${hint}` : ''}.`;
 }
 
-/** An {@link InvalidOptionError} in the one message format. @internal */
+/** An {@link InvalidOptionError} in the one message format, for the runtime packages' own option checks. */
 export function invalidOption(option: string, what: string, received: unknown, hint?: string): InvalidOptionError {
   return new InvalidOptionError(option, expectedMessage(option, what, received, hint));
 }
@@ -87,9 +87,19 @@ export function functionOption<F extends (...args: never[]) => unknown>(value: F
  * An optional boolean option.
  *
  * @throws {@link InvalidOptionError} when it is given and not a boolean
- * @internal
  */
 export function booleanOption(value: unknown, option: string): boolean | undefined {
   if (value !== undefined && typeof value !== 'boolean') throw invalidOption(option, 'true or false', value);
   return value;
+}
+
+/**
+ * The options argument of a public function: `undefined` (the defaults) or an object, checked once at the top of
+ * the function so that `null`, a number, a string or an array gives `INVALID_OPTION` rather than a `TypeError`.
+ *
+ * @param method - the function as the message names it, e.g. `'vae.encode()'`
+ * @throws {@link InvalidOptionError}
+ */
+export function optionsObject(value: unknown, method: string): void {
+  if (value !== undefined && !isPlainObject(value)) throw invalidOption('options', `an object (or undefined) for ${method}`, value);
 }

@@ -2,7 +2,7 @@
 // infos (the sessions are never run).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findModelLayout, loadModel, memoryModelStore, planModel } from '../src/index';
+import { VaeTensor, findModelLayout, loadModel, memoryModelStore, planModel } from '../src/index';
 import type { Backend, BackendSession, GraphInfo, ModelSource, ModelStore } from '../src/index';
 
 const MANIFEST = readFileSync(join(__dirname, '../../../models/fixtures/mlp-probs/vae.json'), 'utf8');
@@ -26,7 +26,14 @@ function infoBackend(infos: { encoder: GraphInfo; decoder: GraphInfo }): Backend
     released: 0,
     async createSession(source: ModelSource, role: 'encoder' | 'decoder'): Promise<BackendSession> {
       backend.opened.push(source);
-      return { ...infos[role], run: () => Promise.reject(new Error('not run here')), release: async () => void backend.released++ };
+      // Runs only the load's one-item probe, giving the declared channels and spatial factor 8.
+      const run: BackendSession['run'] = async (feeds, outputs) => {
+        const [n, , h, w] = Object.values(feeds)[0]!.dims as [number, number, number, number];
+        const channels = Number(infos[role].outputs.find((output) => output.name === outputs[0])?.shape?.[1]);
+        const size = role === 'encoder' ? [h / 8, w / 8] : [h * 8, w * 8];
+        return { [outputs[0]!]: new VaeTensor(new Float32Array(n * channels * size[0]! * size[1]!), [n, channels, ...size]) };
+      };
+      return { ...infos[role], run, release: async () => void backend.released++ };
     },
   };
   return backend;

@@ -1,8 +1,7 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, VaeError, findModelLayout, limitExceeded, loadModel, readManifestFile, resolveLimits } from '@onnx-vae/core';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, relative, resolve, isAbsolute } from 'node:path';
+import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, VaeError, booleanOption, findModelLayout, invalidOption, limitExceeded, loadModel, optionsObject, readManifestFile, resolveLimits } from '@onnx-vae/core';
 import type { FoundLayout, Manifest, ModelStore, ResourceLimits, Vae, VaeOptions } from '@onnx-vae/core';
-import { readFileLimited } from './read-limited.js';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
 import { nodeImageCodec } from './image-codec.js';
@@ -22,6 +21,20 @@ export interface LoadVaeOptions extends VaeOptions, OrtNodeOptions {
    * thread. Each worker gets `intraOpNumThreads` (default: cores / workers, at least 1) and 1 inter-op thread.
    */
   readonly workers?: number;
+  /**
+   * Follow symlinks in the model folder that lead outside it. Default false: model files must be regular files
+   * inside the folder after resolving symlinks (`MODEL_FILE_REFUSED` otherwise); see {@link FolderStoreOptions}.
+   */
+  readonly allowOutsideLinks?: boolean;
+}
+
+/** Options of {@link folderModelStore}. */
+export interface FolderStoreOptions {
+  /**
+   * Follow symlinks that lead outside the model folder. Default false. Files must always be regular files (never a
+   * device such as `/dev/zero`, a pipe or a folder).
+   */
+  readonly allowOutsideLinks?: boolean;
 }
 
 /** onnxruntime-node in this thread, or in a pool of worker threads with `workers`. */
@@ -39,24 +52,56 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * A model folder on disk as a {@link ModelStore}: graphs go to onnxruntime-node as paths.
+ * A model folder on disk as a {@link ModelStore}: graphs go to onnxruntime-node as paths. Every file read or handed
+ * to onnxruntime must be a regular file inside the folder after resolving symlinks (realpath), unless
+ * `allowOutsideLinks`; a link to `/dev/zero` or out of the folder is refused with `MODEL_FILE_REFUSED`, unread.
  *
  * @param modelDir - the folder
+ * @param options - `allowOutsideLinks` (default false)
+ * @throws {@link InvalidOptionError} for a `modelDir` that is not a non-empty string
  * @example
  * const plan = await planModel(folderModelStore('models/kl-f8'));
  */
-export function folderModelStore(modelDir: string): ModelStore {
+export function folderModelStore(modelDir: string, options: FolderStoreOptions = {}): ModelStore {
+  if (typeof modelDir !== 'string' || modelDir === '') throw invalidOption('modelDir', 'the path of a model folder (a non-empty string)', modelDir);
+  optionsObject(options, 'folderModelStore()');
+  const allowOutsideLinks = booleanOption(options.allowOutsideLinks, 'allowOutsideLinks') ?? false;
   const dir = resolve(modelDir);
+  let realDir: Promise<string> | undefined;
+  /** The file's real path, checked: inside the folder (unless allowed) and a regular file. */
+  const checked = async (file: string, what: string): Promise<string> => {
+    const path = join(dir, file);
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch (error) {
+      throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+    }
+    const inside = relative(await (realDir ??= realpath(dir).catch(() => dir)), real);
+    if (!allowOutsideLinks && (inside.startsWith('..') || isAbsolute(inside))) {
+      throw new ModelFileError('MODEL_FILE_REFUSED', path, `The ${what} ${path} leads outside the model folder (to ${real}); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.`);
+    }
+    const info = await stat(real);
+    if (!info.isFile()) throw new ModelFileError('MODEL_FILE_REFUSED', path, `The ${what} ${path} is not a regular file${real === path ? '' : ` (it leads to ${real})`}; model files must be regular files.`);
+    return real;
+  };
   return {
     name: basename(dir),
     locate: (file) => join(dir, file),
     async read(file, what, limit) {
-      const path = join(dir, file);
+      const real = await checked(file, what);
+      // Read through one handle, checked again, so the file cannot be swapped for a device between check and read.
+      const handle = await open(real, 'r');
       try {
-        return limit === undefined ? await readFile(path) : await readFileLimited(path, limit.maximum, limit.limit, `The ${what} ${path}`);
+        const info = await handle.stat();
+        if (!info.isFile()) throw new ModelFileError('MODEL_FILE_REFUSED', join(dir, file), `The ${what} ${join(dir, file)} is not a regular file; model files must be regular files.`);
+        if (limit !== undefined && info.size > limit.maximum) throw limitExceeded(limit.limit, info.size, limit.maximum, `The ${what} ${join(dir, file)}`);
+        return await handle.readFile();
       } catch (error) {
         if (VaeError.isInstance(error)) throw error;
-        throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+        throw new ModelFileError('MODEL_FILE_NOT_FOUND', real, `Cannot read the ${what} ${real}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+      } finally {
+        await handle.close();
       }
     },
     exists: (file) => isFile(join(dir, file)),
@@ -66,12 +111,15 @@ export function folderModelStore(modelDir: string): ModelStore {
     },
     async source(file, what, limit) {
       const path = join(dir, file);
-      const info = await stat(path).catch((error: unknown) => {
+      await stat(path).catch((error: unknown) => {
         throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} does not exist.`, { cause: error });
       });
-      if (!info.isFile()) throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `The ${what} ${path} named in ${MANIFEST_FILE} is not a file.`);
-      if (limit !== undefined && info.size > limit.maximum) throw limitExceeded(limit.limit, info.size, limit.maximum, `The ${what} ${path}`);
-      return { path };
+      const real = await checked(file, what);
+      if (limit !== undefined) {
+        const { size } = await stat(real);
+        if (size > limit.maximum) throw limitExceeded(limit.limit, size, limit.maximum, `The ${what} ${path}`);
+      }
+      return { path: real };
     },
   };
 }
@@ -84,7 +132,7 @@ export function folderModelStore(modelDir: string): ModelStore {
  * @throws {@link ModelFileError} `MODEL_FILE_NOT_FOUND`; {@link ManifestError} for an invalid manifest;
  *   {@link LimitExceededError} for one over `maxManifestBytes` or `maxJsonDepth`
  */
-export function readManifest(modelDir: string, limits?: ResourceLimits): Promise<Manifest> {
+export async function readManifest(modelDir: string, limits?: ResourceLimits): Promise<Manifest> {
   return readManifestFile(folderModelStore(modelDir), resolveLimits(limits));
 }
 
@@ -93,7 +141,7 @@ export function readManifest(modelDir: string, limits?: ResourceLimits): Promise
  *
  * @returns file names relative to the folder, or `null`
  */
-export function findLayout(dir: string): Promise<FoundLayout | null> {
+export async function findLayout(dir: string): Promise<FoundLayout | null> {
   return findModelLayout(folderModelStore(dir));
 }
 
@@ -121,11 +169,12 @@ export function findLayout(dir: string): Promise<FoundLayout | null> {
  * await vae.dispose();
  */
 export async function loadVae(modelDir: string, options: LoadVaeOptions = {}): Promise<NodeVae> {
+  optionsObject(options, 'loadVae()');
   // On the CPU sessions open when first used (a VAE that only decodes never holds its encoder, in this thread or in
   // the workers); on CUDA both open at load, so the device is decided (and a fallback warned about, or refused with
   // strict) by loadVae.
   const preload = options.preload ?? (options.device === 'cuda' ? (['encoder', 'decoder'] as const) : []);
-  return loadModel(folderModelStore(modelDir), {
+  return loadModel(folderModelStore(modelDir, options.allowOutsideLinks === undefined ? {} : { allowOutsideLinks: options.allowOutsideLinks }), {
     backend: nodeBackend(options),
     images: nodeImageCodec,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),

@@ -8,6 +8,7 @@ import { findLayout, loadVae, VaeError } from '../src/index';
 import { MODEL_FIXTURES, testFixtures } from '@onnx-vae/core/testing';
 
 const CONV = testFixtures(__dirname).model(MODEL_FIXTURES.convMoments);
+const KL_F8 = testFixtures(__dirname).model('kl-f8');
 
 describe('loading exports without vae.json', () => {
   let dir: string;
@@ -16,11 +17,11 @@ describe('loading exports without vae.json', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  async function optimumFolder(config?: Record<string, unknown>): Promise<void> {
+  async function optimumFolder(config?: Record<string, unknown>, graphs = CONV): Promise<void> {
     await mkdir(join(dir, 'vae_encoder'));
     await mkdir(join(dir, 'vae_decoder'));
-    await copyFile(join(CONV, 'encoder.onnx'), join(dir, 'vae_encoder', 'model.onnx'));
-    await copyFile(join(CONV, 'decoder.onnx'), join(dir, 'vae_decoder', 'model.onnx'));
+    await copyFile(join(graphs, 'encoder.onnx'), join(dir, 'vae_encoder', 'model.onnx'));
+    await copyFile(join(graphs, 'decoder.onnx'), join(dir, 'vae_decoder', 'model.onnx'));
     if (config) await writeFile(join(dir, 'vae_decoder', 'config.json'), JSON.stringify(config));
   }
 
@@ -42,7 +43,8 @@ describe('loading exports without vae.json', () => {
   });
 
   it('needs nothing but a preset when there is no config', async () => {
-    await optimumFolder();
+    // kl-f8's graphs (optimum's names too): the preset's spatial factor 8 is checked against the graphs at load.
+    await optimumFolder(undefined, KL_F8);
     const vae = await loadVae(dir, { preset: 'sd-1', intraOpNumThreads: 1 });
     try {
       expect(vae.manifest.latent.scalingFactor).toBe(0.18215);

@@ -105,6 +105,9 @@ describe('models with one graph', () => {
     const other = join(dir, 'encoder-only');
     await mkdir(join(other, 'vae_encoder'), { recursive: true });
     await copyFile(join(CONV, 'encoder.onnx'), join(other, 'vae_encoder', 'model.onnx'));
+    // Its factor (4, from three block widths) must be said: without a config the SD family's 8 is assumed, and the
+    // encoder's behaviour (a 16x16 input gives 4x4) refuses it.
+    await writeFile(join(other, 'vae_encoder', 'config.json'), JSON.stringify({ latent_channels: 4, block_out_channels: [8, 16, 32] }));
     const encoderOnly = await loadVae(other, ONE_THREAD);
     try {
       expect(encoderOnly.manifest.decoder).toBeUndefined();

@@ -198,7 +198,7 @@ describe('@onnx-vae/server', () => {
   });
 
   it('maps every VaeError code to a status: 4xx for requests, 503/504 for load, 500 only for faults', () => {
-    expect(Object.entries(STATUS_OF_CODE).filter(([, status]) => status === 500).map(([code]) => code).sort()).toEqual(['BACKEND_UNAVAILABLE', 'INFERENCE_FAILED', 'MANIFEST_INVALID', 'MANIFEST_VERSION', 'MODEL_FILE_CORRUPT', 'MODEL_FILE_NOT_FOUND']);
+    expect(Object.entries(STATUS_OF_CODE).filter(([, status]) => status === 500).map(([code]) => code).sort()).toEqual(['BACKEND_UNAVAILABLE', 'INFERENCE_FAILED', 'MANIFEST_INVALID', 'MANIFEST_VERSION', 'MODEL_FILE_CORRUPT', 'MODEL_FILE_NOT_FOUND', 'MODEL_FILE_REFUSED']);
     expect(httpError(new Error('a bug'))).toEqual({ status: 500, body: { code: 'INTERNAL', message: 'An internal error occurred; the server log has the details.' } });
   });
 

@@ -1,4 +1,4 @@
-import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, MANIFEST_FILE, describe, getPreset, layoutOfFiles, loadModel, memoryModelStore, parseManifest, resolveLimits } from '@onnx-vae/core';
+import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, MANIFEST_FILE, describe, getPreset, layoutOfFiles, loadModel, memoryModelStore, optionsObject, parseManifest, resolveLimits } from '@onnx-vae/core';
 import type { KnownLayout, ModelStore, ResolvedLimits, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
@@ -145,6 +145,7 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * await vae.dispose();
  */
 export async function loadVae(source: string | URL | ModelFiles, options: LoadVaeOptions = {}): Promise<WebVae> {
+  optionsObject(options, 'loadVae()');
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidOptionError('onProgress', `Expected "onProgress" to be a function but received ${describe(options.onProgress)}.`);
   }

@@ -7,11 +7,11 @@ import { InvalidOptionError, LATENT_DTYPES, decodeLatentFile, describe, encodeLa
 import type { LatentDtype, Posterior, SpatialSize } from '@onnx-vae/node';
 
 type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-import { IMAGE_FORMATS, decoderFingerprint, readImageSize, readInputFile, writeFileAtomic } from '@onnx-vae/node';
+import { IMAGE_FORMATS, decoderFingerprint, readImageSize, readInputFile } from '@onnx-vae/node';
 import type { ImageFormat } from '@onnx-vae/node';
 import { limitsOption, openModel, readModelManifest, requiredOutput } from '../context.js';
 import type { Command } from '../context.js';
-import { checkOutputFolder } from '../outputs.js';
+import { checkOutputFolder, writeOutputs } from '../outputs.js';
 import { readDataInputs } from '../inputs.js';
 import { choiceOption, integerOption } from '../options.js';
 
@@ -73,7 +73,7 @@ export const compressCommand: Command = {
         ...(level === undefined ? {} : { level: level as DeflateLevel }),
         ...(original === null ? {} : { imageSize: original }),
       });
-      await writeFileAtomic(output, file);
+      await writeOutputs([{ path: output, bytes: file }]);
       const pixels = original === null ? null : original.height * original.width;
       context.io.stdout.write(`onnx-vae: ${image} -> ${output}: ${file.length} bytes, latent ${describe([...posterior.mean.dims])} ${dtype}${pixels === null ? '' : `, ${((file.length * 8) / pixels).toFixed(4)} bits per pixel`}\n`);
     } finally {
@@ -112,7 +112,7 @@ export const decompressCommand: Command = {
         ...(header.imageSize === null ? {} : { size: header.imageSize }),
       });
       const [image] = await vae.toImages(data, { format, ...(quality === undefined ? {} : { quality }) });
-      await writeFileAtomic(output, image!);
+      await writeOutputs([{ path: output, bytes: image! }]);
       const size = itemImageGeometry(manifest.data, data.dims.slice(1));
       context.io.stdout.write(`onnx-vae: ${context.inputs[0]} -> ${output}: ${image!.length} bytes, ${format}${size === null ? '' : ` ${size.width}x${size.height}`}\n`);
     } finally {

@@ -4,12 +4,13 @@ import { Batching } from '../batching/index.js';
 import type { Detection } from '../manifest/detect.js';
 import { checkManifestAgainstGraphs } from '../manifest/graph-check.js';
 import type { Manifest } from '../manifest/types.js';
-import { invalidOption } from '../validate.js';
+import { invalidOption, isPlainObject } from '../validate.js';
 import { InvalidOptionError } from '../errors.js';
+import { probeGraph } from './graph-probe.js';
 import { DEFAULT_MAX_BATCH } from './types.js';
 import type { CreateVaeOptions } from './types.js';
 import { Vae } from './vae.js';
-import { GRAPHS, checkPreload, openGraph } from './lazy-session.js';
+import { GRAPHS, LazySession, checkPreload, openGraph } from './lazy-session.js';
 import type { GraphRole } from './lazy-session.js';
 
 function checkMaxBatch(value: unknown): number {
@@ -23,13 +24,16 @@ function checkMaxBatch(value: unknown): number {
  * checks them against the manifest and returns a {@link Vae}. A decoder-only (or encoder-only) model leaves the other
  * graph out of both the manifest and the options; its methods that need it throw `GRAPH_MISSING`. Runtime packages wrap this as `loadVae(folder)`.
  *
- * @throws {@link ModelMismatchError} when the manifest and the graphs disagree; {@link ModelFileError}
+ * @throws {@link ModelMismatchError} when the manifest and the graphs disagree (names, declared shapes, and output
+ *   sizes against the manifest's factors, measured by a one-item run where the graphs leave them symbolic: at load
+ *   for a preloaded graph, when its session is first created otherwise); {@link ModelFileError}
  *   `MODEL_FILE_CORRUPT` for a graph file that is not ONNX; {@link InvalidOptionError} for a bad `preload`; backend
  *   errors as thrown
  * @example
  * const vae = await createVae({ manifest, backend, encoder: { bytes: encoderOnnx }, decoder: { bytes: decoderOnnx } });
  */
 export async function createVae<I = never, O = never, W = never>(options: CreateVaeOptions<I, O, W>): Promise<Vae<I, O, W>> {
+  if (!isPlainObject(options)) throw invalidOption('options', 'an object with "manifest", "backend", "encoder" and "decoder" for createVae()', options);
   const maxBatch = checkMaxBatch(options.maxBatch);
   const limits = resolveLimits(options.limits);
   const batching = options.batching === undefined ? null : new Batching(options.batching);
@@ -63,6 +67,14 @@ export async function createVae<I = never, O = never, W = never>(options: Create
       manifest = detection.manifest;
     } else manifest = options.manifest;
     checkManifestAgainstGraphs(manifest, encoder, decoder);
+    // Sizes by behaviour (a swapped graph with the same names): static where declared, else a one-item run, made
+    // when the session exists (a lazy session is checked as it is created, so decode-only use never opens the encoder).
+    for (const [session, role] of [[encoder, 'encoder'], [decoder, 'decoder']] as const) {
+      if (session === null) continue;
+      const lazy = session instanceof LazySession && !session.opened ? session : null;
+      const decided = await probeGraph(manifest, session, role, lazy === null);
+      if (!decided) lazy!.checkOnOpen((real) => probeGraph(manifest, real, role));
+    }
   } catch (error) {
     await releaseAll();
     throw error;

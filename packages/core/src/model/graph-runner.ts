@@ -3,7 +3,7 @@
  * and the device-memory path (latents left in a GPU buffer between the graphs where the backend keeps them there).
  */
 import type { BackendSession, DeviceTensor, RunOptions } from '../backend.js';
-import { raceAbort } from '../cancellation.js';
+import { raceAbort, throwIfAborted } from '../cancellation.js';
 import { BackendError, GraphMissingError, ModelMismatchError, VaeError, describe } from '../errors.js';
 import { likelihoodModel, toDataSpace } from '../likelihood/registry.js';
 import type { DecoderRows } from '../likelihood/types.js';
@@ -125,6 +125,7 @@ export class GraphRunner {
     const name = output.kind === 'gaussian' ? output.mean : output.name;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
+      throwIfAborted(run.signal);
       result = await raceAbort(encoder.runDevice({ [section.input]: x }, [name]), run.signal);
     } catch (error) {
       this.runFailed(error, 'encoder', x.dims);
@@ -156,6 +157,7 @@ export class GraphRunner {
     const { session, section } = this.decoder;
     let result: Record<string, VaeTensor | DeviceTensor>;
     try {
+      throwIfAborted(run.signal);
       result = await raceAbort(session.runDevice!({ [section.input]: z }, names), run.signal);
     } catch (error) {
       this.runFailed(error, 'decoder', z.dims);
@@ -212,6 +214,8 @@ export class GraphRunner {
   private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
     let pending: Promise<Record<string, VaeTensor>>;
     try {
+      // Not started once the call has aborted (a long call stops between its graph runs).
+      throwIfAborted(run.signal);
       // Rejects as soon as the call's signal fires, also where the runtime cannot stop a graph that has started.
       pending = run.signal === undefined ? session.run({ [input]: feed }, outputs) : raceAbort(session.run({ [input]: feed }, outputs, run), run.signal);
     } catch (error) {

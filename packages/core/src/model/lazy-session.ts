@@ -48,6 +48,7 @@ export class LazySession implements BackendSession {
   private session: BackendSession | null = null;
   private opening: Promise<BackendSession> | null = null;
   private released = false;
+  private check: ((session: BackendSession) => Promise<unknown>) | null = null;
 
   /**
    * @param info - the graph's inputs and outputs
@@ -77,6 +78,14 @@ export class LazySession implements BackendSession {
     return session?.runDevice && ((feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => session.runDevice!(feeds, outputs));
   }
 
+  /**
+   * Runs `check` on the real session when it is created, before any run uses it; a check that throws releases the
+   * session and fails the call (and the next call tries again). For load-time checks that need a run.
+   */
+  checkOnOpen(check: (session: BackendSession) => Promise<unknown>): void {
+    this.check = check;
+  }
+
   /** The real session, created now if it is not yet. A failed creation is retried by the next call. */
   open(): Promise<BackendSession> {
     if (this.released) return Promise.reject(new BackendError('DISPOSED', 'This session was released; load the VAE again.'));
@@ -84,6 +93,14 @@ export class LazySession implements BackendSession {
     this.opening ??= this.create().then(
       async (session) => {
         this.opening = null;
+        if (this.check) {
+          try {
+            await this.check(session);
+          } catch (error) {
+            await session.release();
+            throw error;
+          }
+        }
         if (this.released) {
           await session.release();
           throw new BackendError('DISPOSED', 'This session was released while it was being created; load the VAE again.');

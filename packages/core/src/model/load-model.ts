@@ -16,6 +16,7 @@ import { MANIFEST_FILE } from './model-store.js';
 import type { ModelStore } from './model-store.js';
 import { getPreset } from '../manifest/presets.js';
 import { utf8Decode } from '../text.js';
+import { invalidOption, isPlainObject, optionsObject } from '../validate.js';
 import { createVae } from './create-vae.js';
 import type { ImageCodec } from '../image/codec.js';
 import type { Vae } from './vae.js';
@@ -133,6 +134,7 @@ async function readConfig(store: ModelStore, file: string, limits: ResolvedLimit
  *   {@link ManifestError}; {@link InvalidOptionError} for a bad `preset` or `layout`, or either with a manifest
  */
 export async function planModel(store: ModelStore, options: PlanModelOptions = {}): Promise<ModelPlan> {
+  optionsObject(options, 'planModel()');
   if (options.preset !== undefined) getPreset(options.preset);
   const limits = resolveLimits(options.limits);
   if (options.layout !== undefined && !Object.hasOwn(KNOWN_LAYOUTS, options.layout)) {
@@ -200,6 +202,7 @@ export async function graphSource(store: ModelStore, file: string, role: 'encode
  * const vae = await loadModel(memoryModelStore({ 'vae.json': text, 'encoder.onnx': e, 'decoder.onnx': d }), { backend });
  */
 export async function loadModel<I = never, O = never, W = never>(store: ModelStore, options: LoadModelOptions<I, O, W>): Promise<Vae<I, O, W>> {
+  if (!isPlainObject(options)) throw invalidOption('options', 'an object with "backend" for loadModel()', options);
   const limits = resolveLimits(options.limits);
   const plan = await planModel(store, { ...options, limits });
   const files = options.graphs !== undefined && typeof plan.manifest !== 'function' ? await options.graphs(plan.manifest) : plan;

@@ -3,7 +3,7 @@ import { klStandardNormal } from '../math.js';
 import { VaeTensor, sizeOf } from '../tensor/tensor.js';
 import { checkLimit, resolveLimits } from '../limits.js';
 import type { ResourceLimits } from '../limits.js';
-import { positiveIntegerOption } from '../validate.js';
+import { optionsObject, positiveIntegerOption } from '../validate.js';
 import { noise } from './noise.js';
 import type { NoiseOptions } from './noise.js';
 
@@ -104,6 +104,7 @@ export class Posterior {
    * const z = vae.encode(x).then((q) => q.sample({ seed: 7 }));
    */
   sample(options: PosteriorSampleOptions = {}): VaeTensor {
+    optionsObject(options, 'posterior.sample()');
     const draws = positiveIntegerOption(options.n, 'n', 1);
     if (options.n !== undefined) checkLimit(resolveLimits(options.limits), 'maxDraws', draws * this.batch, `"n" x items (${draws} x ${this.batch})`);
     const dims = options.n === undefined ? [...this.mean.dims] : [draws, ...this.mean.dims];

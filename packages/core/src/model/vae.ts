@@ -1,7 +1,7 @@
 import type { Backend, BackendInfo, BackendSession } from '../backend.js';
 import type { Batching } from '../batching/index.js';
-import { startCall } from '../cancellation.js';
 import type { AbortSignalLike, CallOptions } from '../cancellation.js';
+import { startCall } from '../cancellation.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import type { ImageCodec, ImageReadOptions } from '../image/codec.js';
 import { checkLimit, resolveLimits } from '../limits.js';
@@ -16,7 +16,7 @@ import type { TensorInput } from '../tensor/tensor.js';
 import { tiledDecode, tiledEncode } from '../tiling/tiled.js';
 import type { TileProgress, TilingPreset } from '../tiling/tiled.js';
 import type { TileSource } from '../tiling/source.js';
-import { booleanOption, functionOption, positiveIntegerOption } from '../validate.js';
+import { booleanOption, functionOption, optionsObject, positiveIntegerOption } from '../validate.js';
 import { DeviceLatent } from './device-latent.js';
 import { GraphRunner } from './graph-runner.js';
 import type { GraphRole } from './lazy-session.js';
@@ -24,6 +24,7 @@ import type { RowsDone } from './graph-runner.js';
 import { checkShape, dataInput, latentInput, openImageTiles, prepareInput, spatialFactor } from './inputs.js';
 import { checkBatchItems, checkDecodeOutput, checkScoreWork, checkSizeOption, checkTilingOption } from './limit-checks.js';
 import { interpolateLatents } from './interpolate.js';
+import { Lifecycle } from './lifecycle.js';
 import type { InterpolateOptions } from './interpolate.js';
 import { fromDiffusionLatent, toDiffusionLatent } from './latent-scaling.js';
 import { Posterior } from './posterior.js';
@@ -82,7 +83,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private readonly images: ImageCodec<I, O, W> | null;
   private readonly graphs: GraphRunner;
   private readonly backend: Pick<Backend, 'name' | 'info'>;
-  private disposed = false;
+  private readonly lifecycle: Lifecycle;
 
   /** Use `loadVae` or {@link createVae} (kept in the declarations so that `new Vae()` without arguments does not type-check). */
   constructor(manifest: Manifest, encoder: BackendSession | null, decoder: BackendSession | null, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
@@ -93,7 +94,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     this.detection = detection;
     this.images = images;
     this.maxBatch = maxBatch;
-    this.graphs = new GraphRunner(manifest, encoder, decoder, maxBatch);
+    this.lifecycle = new Lifecycle(manifest.name);
+    this.graphs = new GraphRunner(manifest, this.lifecycle.guard(encoder), this.lifecycle.guard(decoder), maxBatch);
   }
 
   /**
@@ -133,7 +135,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * Encodes data into the approximate posterior q(z|x).
    *
    * @param x - data of dims `[N, ...data.shape]` in the manifest's range, float32, finite; or, where the runtime
-   *   reads images (Node: file paths and encoded bytes), an image or a list of images of one size
+   *   reads images (Node: file paths and encoded bytes), an image or a list of images of one size; a tensor's values
+   *   are copied when the call is made, so the caller may reuse its buffer at once
    * @param options - image reading (`fit` `'pad'` default, `'resize'`, `'crop'`; `alpha`; `background`),
    *   `tiling` (image models: `true` or `{ tileSize, overlap }` in image pixels), `onProgress(done, total)` (rows)
    * @returns the posterior; an image model pads inputs whose size is not a multiple of `latent.spatialFactor`, so
@@ -142,11 +145,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   {@link LimitExceededError} over `maxInputPixels`, `maxUntiledPixels` (without tiling) or `maxBatchItems`
    *   (`limits` overrides the VAE's for this call). With tiling, Node reads images region by region.
    *   {@link GraphMissingError} `GRAPH_MISSING` for a model without an encoder
+   *   {@link RequestError} `ABORTED`/`TIMEOUT` (checked before each graph run: batches over `maxBatch`, tiles);
+   *   {@link BackendError} `DISPOSED` when the VAE is (or gets) disposed
    * @example
    * const q = await vae.encode({ data: pixels, dims: [1, 784] });
    * q.mean; q.std; q.kl(); q.sample({ seed: 0 });
    */
   async encode(x: TensorInput | I | readonly I[], options: EncodeOptions = {}): Promise<Posterior> {
+    optionsObject(options, 'vae.encode()');
     this.assertUsable('encode', 'encoder');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     checkTilingOption(options.tiling);
@@ -179,6 +185,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const y = await vae.decode(z);
    */
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
+    optionsObject(options, 'vae.encodeToDevice()');
     this.assertUsable('encodeToDevice', 'encoder');
     if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
     const { tensor } = await this.prepare(x, options, 'pad', resolveLimits((options as EncodeOptions).limits, this.limits), true);
@@ -188,15 +195,18 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   /**
    * Decodes latents into the data space (probabilities for a Bernoulli-logits decoder).
    *
-   * @param z - latents of dims `[N, ...latent.shape]`, or a {@link DeviceLatent} from {@link Vae.encodeToDevice}
+   * @param z - latents of dims `[N, ...latent.shape]` (copied when the call is made), or a {@link DeviceLatent} from
+   *   {@link Vae.encodeToDevice}
    * @param options - `tiling` (image models: `true` or `{ tileSize, overlap }` in latent pixels), `size` (crop),
    *   `onProgress(done, total)` (rows), `limits`
    * @throws {@link InvalidInputError} for a wrong shape, type or non-finite values; {@link InvalidOptionError} for
    *   a bad `tiling` or `size`; {@link LimitExceededError} when the output is over `maxOutputPixels`, or over
    *   `maxUntiledPixels` without tiling (checked before the decoder runs); {@link GraphMissingError}
-   *   `GRAPH_MISSING` for a model without a decoder
+   *   `GRAPH_MISSING` for a model without a decoder; {@link RequestError} `ABORTED`/`TIMEOUT` (checked before each
+   *   graph run: batches over `maxBatch`, tiles); {@link BackendError} `DISPOSED`
    */
   async decode(z: TensorInput | DeviceLatent, options: DecodeOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.decode()');
     this.assertUsable('decode', 'decoder');
     const onProgress = functionOption(options.onProgress, 'onProgress');
     checkTilingOption(options.tiling);
@@ -222,6 +232,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * const [png] = await vae.toImages(await vae.generate({ seed: 0 }));
    */
   async toImages(data: TensorInput, options?: W): Promise<O[]> {
+    optionsObject(options, 'vae.toImages()');
     const codec = this.images;
     if (codec === null) throw new BackendError('UNSUPPORTED', `The backend ${this.backendName} writes no images; convert the tensor with tensorToPixels().`);
     return codec.write(dataInput(this.manifest, data, 'data'), this.manifest, options);
@@ -233,6 +244,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - those of {@link Vae.decode} and of {@link Vae.toImages}; absent: the defaults of both
    */
   async decodeImages(z: TensorInput, options?: DecodeOptions & W): Promise<O[]> {
+    optionsObject(options, 'vae.decodeImages()');
     this.assertUsable('decodeImages', 'decoder');
     return this.toImages(await this.decode(z, options), options);
   }
@@ -251,6 +263,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   sample(posterior: Posterior, options?: PosteriorSampleOptions): VaeTensor;
   sample(options?: PriorSampleOptions): VaeTensor;
   sample(first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions): VaeTensor {
+    if (first instanceof Posterior) optionsObject(options, 'vae.sample(posterior, options)');
+    else optionsObject(first, 'vae.sample()');
     return sampleLatents(this.manifest, first, options, this.limits);
   }
 
@@ -260,6 +274,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `n` (default 1), `seed`, `eps`, `noise`, `latentShape`, `onProgress(done, total)` (rows)
    */
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.generate()');
     this.assertUsable('generate', 'decoder');
     return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.limits === undefined ? {} : { limits: options.limits }) });
   }
@@ -273,6 +288,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @returns data of dims `[steps * B, ...data]`, step-major
    */
   async interpolate(a: TensorInput, b: TensorInput, options: InterpolateOptions & CallOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.interpolate()');
     this.assertUsable('interpolate', 'decoder');
     const start = latentInput(this.manifest, a, 'a');
     const steps = (options as InterpolateOptions | null)?.steps;
@@ -291,6 +307,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    *   decoder)
    */
   async reconstruct(x: TensorInput | I | readonly I[], options: ReconstructOptions = {}): Promise<VaeTensor> {
+    optionsObject(options, 'vae.reconstruct()');
     this.assertUsable('reconstruct', 'encoder', 'decoder');
     booleanOption(options.sample, 'sample');
     const onProgress = functionOption(options.onProgress, 'onProgress');
@@ -349,11 +366,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * @param options - `samples` k (default 1), `seed` (default random, reported), `eps` of dims `[k, N, ...latent]`,
    *   `onProgress(done, total)` over the k x N sample rows
    * @throws {@link InvalidInputError} for bad data (for a Bernoulli decoder: values outside [0, 1]);
-   *   {@link LimitExceededError} over `maxSamples` (k) or `maxScoreRows` (k x N), before any work
+   *   {@link LimitExceededError} over `maxSamples` (k) or `maxScoreRows` (k x N), before any work;
+   *   {@link RequestError} `ABORTED`/`TIMEOUT` (checked before each decoder chunk of the k x N sample rows);
+   *   {@link BackendError} `DISPOSED` when the VAE is (or gets) disposed
    * @example
    * const { logLikelihood, bitsPerDim } = await vae.score(x, { samples: 1000, seed: 0 });
    */
   async score(x: TensorInput | I | readonly I[], options: ScoreOptions = {}): Promise<ScoreResult> {
+    optionsObject(options, 'vae.score()');
     this.assertUsable('score', 'encoder', 'decoder');
     const limits = resolveLimits(options.limits, this.limits);
     const samples = positiveIntegerOption(options.samples, 'samples', 1);
@@ -379,11 +399,16 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     return fromDiffusionLatent(latentInput(this.manifest, latent, 'latent'), this.manifest.latent);
   }
 
-  /** Releases both graphs. Later calls throw `DISPOSED`; a second `dispose()` does nothing. */
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.graphs.release();
+  /**
+   * Releases both graphs, safely with calls in flight: the graph runs already started finish (a call whose last run
+   * it was gets its result), every later run is refused, so a call in flight that needs another run (score's next
+   * chunk, the decoder after the encoder, the next tile) rejects with `DISPOSED`, as do calls made later (micro-batched
+   * calls still queued too); never `INFERENCE_FAILED`. The promise resolves when the sessions are released, after at
+   * most one graph run per call in flight. A second `dispose()` returns the first's promise.
+   */
+  dispose(): Promise<void> {
+    // Micro-batching sessions reject their queue and wait for their running batches themselves.
+    return this.lifecycle.dispose(() => this.graphs.release(), this.batching === null);
   }
 
   /** `await using vae = await loadVae(...)` disposes it at the end of the scope. */
@@ -393,7 +418,7 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
 
   /** @throws `DISPOSED` after dispose; `GRAPH_MISSING` when `method` needs a graph the model lacks. */
   private assertUsable(method?: string, ...graphs: readonly GraphRole[]): void {
-    if (this.disposed) throw new BackendError('DISPOSED', `The VAE "${this.manifest.name}" was disposed; load it again with loadVae().`);
+    this.lifecycle.assertUsable();
     for (const graph of graphs) this.graphs.need(graph, method!);
   }
 
