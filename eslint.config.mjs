@@ -36,7 +36,9 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: runtimeBindings.filter((name) => !name.includes('*')).map((name) => ({ name, message: 'core knows no runtime: put this in an adapter package.' })),
+          paths: runtimeBindings
+            .filter((name) => !name.includes('*'))
+            .map((name) => ({ name, message: 'core knows no runtime: put this in an adapter package.' })),
           patterns: [nodeBuiltins, { group: runtimeBindings, message: 'core knows no runtime: put this in an adapter package.' }, otherPackagesSources],
         },
       ],

@@ -68,7 +68,8 @@ async function main() {
   line('@onnx-vae/web own code (core external)', numbers.webOwn);
   line('@onnx-vae/core (with fflate, ndarray)', numbers.core);
   console.log('  minified bytes by package in the first bundle:');
-  for (const [name, bytes] of Object.entries(numbers.web.packages).sort((a, b) => b[1] - a[1])) console.log(`    ${name.padEnd(42)} ${kib(bytes).padStart(10)}`);
+  for (const [name, bytes] of Object.entries(numbers.web.packages).sort((a, b) => b[1] - a[1]))
+    console.log(`    ${name.padEnd(42)} ${kib(bytes).padStart(10)}`);
 }
 
 main().catch((error) => {

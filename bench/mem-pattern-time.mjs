@@ -24,17 +24,48 @@ const { values: args } = parseArgs({
 });
 const rounds = Number(args.rounds);
 const noise = (dims) => new VaeTensor(new NormalV1(1).fill(new Float32Array(dims.reduce((a, b) => a * b, 1))), dims);
-const uniform = (dims) => new VaeTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => (i % 97) / 97), dims);
+const uniform = (dims) =>
+  new VaeTensor(
+    new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => (i % 97) / 97),
+    dims,
+  );
 
 const CASES = [
-  { model: join(ROOT, 'models', 'mnist-vae'), label: 'mnist-vae (MLP, 0.67 M decoder parameters): encode+decode batch 1', work: (vae) => vae.reconstruct(uniform([1, 784])), scale: 50 },
+  {
+    model: join(ROOT, 'models', 'mnist-vae'),
+    label: 'mnist-vae (MLP, 0.67 M decoder parameters): encode+decode batch 1',
+    work: (vae) => vae.reconstruct(uniform([1, 784])),
+    scale: 50,
+  },
   { model: join(ROOT, 'models', 'mnist-vae'), label: 'mnist-vae: encode+decode batch 256', work: (vae) => vae.reconstruct(uniform([256, 784])), scale: 5 },
-  { model: join(ROOT, 'models', 'kl-f8'), label: 'kl-f8 (conv, 0.79 M decoder parameters): decode 256x256', work: (vae) => vae.decode(noise([1, 4, 32, 32])), scale: 1 },
-  { model: args.taef2, options: { preset: 'flux-2-tiny' }, label: 'TAEF2 (conv, 1.34 M decoder parameters): decode 256x256', work: (vae) => vae.decode(noise([1, 32, 16, 16])), scale: 1, needs: 'taef2_decoder.onnx' },
-  { model: join(ROOT, 'bench', 'models', 'sd-vae'), label: 'SD VAE (conv + attention, 49.5 M decoder parameters): decode 256x256', work: (vae) => vae.decode(noise([1, 4, 32, 32])), scale: 0.25, needs: 'decoder.onnx' },
+  {
+    model: join(ROOT, 'models', 'kl-f8'),
+    label: 'kl-f8 (conv, 0.79 M decoder parameters): decode 256x256',
+    work: (vae) => vae.decode(noise([1, 4, 32, 32])),
+    scale: 1,
+  },
+  {
+    model: args.taef2,
+    options: { preset: 'flux-2-tiny' },
+    label: 'TAEF2 (conv, 1.34 M decoder parameters): decode 256x256',
+    work: (vae) => vae.decode(noise([1, 32, 16, 16])),
+    scale: 1,
+    needs: 'taef2_decoder.onnx',
+  },
+  {
+    model: join(ROOT, 'bench', 'models', 'sd-vae'),
+    label: 'SD VAE (conv + attention, 49.5 M decoder parameters): decode 256x256',
+    work: (vae) => vae.decode(noise([1, 4, 32, 32])),
+    scale: 0.25,
+    needs: 'decoder.onnx',
+  },
 ];
 
-console.log(`${machineLine()}; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} at the start`);
+console.log(
+  `${machineLine()}; load average ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')} at the start`,
+);
 for (const c of CASES.filter((c) => c.label.includes(args.only))) {
   if (!existsSync(join(c.model, c.needs ?? 'vae.json'))) {
     console.log(`SKIPPED ${c.label}: no ${c.needs ?? 'vae.json'} in ${c.model}`);
@@ -57,7 +88,13 @@ for (const c of CASES.filter((c) => c.label.includes(args.only))) {
     }
   }
   const paired = median(times.off.map((t, i) => t / times.on[i]));
-  console.log(`${c.label}: pattern off ${median(times.off).toFixed(2)} ms, on ${median(times.on).toFixed(2)} ms, off/on paired median ${paired.toFixed(3)} (${n} rounds)`);
+  console.log(
+    `${c.label}: pattern off ${median(times.off).toFixed(2)} ms, on ${median(times.on).toFixed(2)} ms, off/on paired median ${paired.toFixed(3)} (${n} rounds)`,
+  );
   await Promise.all([off.dispose(), on.dispose()]);
 }
-console.log(`load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} at the end`);
+console.log(
+  `load average ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')} at the end`,
+);

@@ -100,7 +100,20 @@ async function child() {
   const sha256 = createHash('sha256').update(output.data).digest('hex').slice(0, 16);
   const { peak, rss } = memory();
   await runner.close();
-  console.log(JSON.stringify({ runner: name, size: Number(args.size), tiled: args.tiled, loadSeconds, seconds, peakMiB: peak, peakAfterLoadMiB: afterLoad, rssMiB: rss, sha256, dims: output.dims }));
+  console.log(
+    JSON.stringify({
+      runner: name,
+      size: Number(args.size),
+      tiled: args.tiled,
+      loadSeconds,
+      seconds,
+      peakMiB: peak,
+      peakAfterLoadMiB: afterLoad,
+      rssMiB: rss,
+      sha256,
+      dims: output.dims,
+    }),
+  );
 }
 
 // ---- parent ----
@@ -116,7 +129,18 @@ function runChild(command, argv) {
     proc.on('close', (code, signal) => {
       const line = out.trim().split('\n').pop();
       if (code === 0 && line?.startsWith('{')) resolvePromise(JSON.parse(line));
-      else reject(new Error(`${command} ${argv.join(' ')} exited with ${signal ?? `code ${code}`}: ${(err.trim().split('\n').filter((l) => !/Warning|warn\(/.test(l)).pop() ?? '').slice(0, 300)}`));
+      else
+        reject(
+          new Error(
+            `${command} ${argv.join(' ')} exited with ${signal ?? `code ${code}`}: ${(
+              err
+                .trim()
+                .split('\n')
+                .filter((l) => !/Warning|warn\(/.test(l))
+                .pop() ?? ''
+            ).slice(0, 300)}`,
+          ),
+        );
     });
   });
 }
@@ -141,7 +165,10 @@ async function parent() {
     console.log(`SKIPPED ${what}: ${why}`);
   };
   if (!existsSync(join(model, 'decoder.onnx')) || !existsSync(join(model, 'decoder.pt'))) {
-    skip('bench:memory', `no SD VAE in ${relative(ROOT, model) || '.'}; build it first with: PYTHONPATH=training /usr/bin/python3 -m onnx_vae_training.make_sd_vae export (about 330 MiB, git-ignored)`);
+    skip(
+      'bench:memory',
+      `no SD VAE in ${relative(ROOT, model) || '.'}; build it first with: PYTHONPATH=training /usr/bin/python3 -m onnx_vae_training.make_sd_vae export (about 330 MiB, git-ignored)`,
+    );
     return;
   }
   const runners = args.runners.split(',');
@@ -155,7 +182,9 @@ async function parent() {
   // Attribution rows: at the smallest untiled size only (they are there to split the saving, not to repeat the table).
   const attributionSize = Math.min(...cases.filter((c) => !c.tiled).map((c) => c.size));
   const plan = cases.flatMap(({ size, tiled }) =>
-    runners.filter((runner) => !(runner === 'pytorch' && torch === null) && !(runner.includes('+') && (tiled || size !== attributionSize))).map((runner) => ({ size, tiled, runner })),
+    runners
+      .filter((runner) => !(runner === 'pytorch' && torch === null) && !(runner.includes('+') && (tiled || size !== attributionSize)))
+      .map((runner) => ({ size, tiled, runner })),
   );
   const startLoad = loadavg();
   const startedAt = new Date();
@@ -163,19 +192,23 @@ async function parent() {
   for (const [index, { size, tiled, runner }] of plan.entries()) {
     const label = `${size}x${size}${tiled ? ' tiled' : ''} ${runner}`;
     if ((Date.now() - startedAt.getTime()) / 60000 > Number(args.budget)) {
-      for (const p of plan.slice(index)) skip(`${p.size}x${p.size}${p.tiled ? ' tiled' : ''} ${p.runner}`, `not started: past the --budget of ${args.budget} minutes`);
+      for (const p of plan.slice(index))
+        skip(`${p.size}x${p.size}${p.tiled ? ' tiled' : ''} ${p.runner}`, `not started: past the --budget of ${args.budget} minutes`);
       await report({ results, skipped, notReached: [], startLoad, startedAt, torch });
       break;
     }
     const runs = tiled ? 1 : PATTERN_ON.has(runner) ? Number(args.runs) : 1;
     const runArgs = ['--size', String(size), ...(tiled ? ['--tiled'] : []), '--runs', String(runs)];
     try {
-      const result = runner === 'pytorch'
-        ? await runChild(args.python, ['-m', 'onnx_vae_training.make_sd_vae', 'decode', '--model', model, ...runArgs])
-        : await runChild(process.execPath, [fileURLToPath(import.meta.url), '--child', runner, '--model', model, ...runArgs]);
+      const result =
+        runner === 'pytorch'
+          ? await runChild(args.python, ['-m', 'onnx_vae_training.make_sd_vae', 'decode', '--model', model, ...runArgs])
+          : await runChild(process.execPath, [fileURLToPath(import.meta.url), '--child', runner, '--model', model, ...runArgs]);
       result.runner = runner;
       results.push(result);
-      console.log(`${label.padEnd(36)} peak ${f(result.peakMiB).padStart(6)} MiB (after load ${f(result.peakAfterLoadMiB)})  decode ${result.seconds.map((s) => f(s, 1)).join(', ')} s  load ${f(result.loadSeconds, 1)} s  sha ${result.sha256}`);
+      console.log(
+        `${label.padEnd(36)} peak ${f(result.peakMiB).padStart(6)} MiB (after load ${f(result.peakAfterLoadMiB)})  decode ${result.seconds.map((s) => f(s, 1)).join(', ')} s  load ${f(result.loadSeconds, 1)} s  sha ${result.sha256}`,
+      );
     } catch (error) {
       skip(label, error.message);
     }
@@ -206,10 +239,14 @@ async function report({ results, skipped, notReached, startLoad, startedAt, torc
   ].join('\n');
   const target = find('onnx-vae', 1024, false);
   const targetTorch = find('pytorch', 1024, false);
-  const verdict = target && targetTorch
-    ? `Target (onnx-vae default peak <= PyTorch's at 1024x1024 untiled): ${f(target.peakMiB)} vs ${f(targetTorch.peakMiB)} MiB, ${target.peakMiB <= targetTorch.peakMiB ? 'met' : '**not met**'}. Its time side (no more than 5 %) is measured paired, in one process, by \`node bench/mem-pattern-time.mjs\`: single runs on a shared machine cannot resolve 5 %.`
-    : 'Target: not evaluated (the 1024x1024 untiled onnx-vae and pytorch cases did not both run).';
-  const busy = Math.max(startLoad[0], endLoad[0]) > cpus().length ? ` The machine was shared and busy (1-minute load average above its ${cpus().length} cores): times are inflated and single runs noisy; peaks do not depend on the load.` : '';
+  const verdict =
+    target && targetTorch
+      ? `Target (onnx-vae default peak <= PyTorch's at 1024x1024 untiled): ${f(target.peakMiB)} vs ${f(targetTorch.peakMiB)} MiB, ${target.peakMiB <= targetTorch.peakMiB ? 'met' : '**not met**'}. Its time side (no more than 5 %) is measured paired, in one process, by \`node bench/mem-pattern-time.mjs\`: single runs on a shared machine cannot resolve 5 %.`
+      : 'Target: not evaluated (the 1024x1024 untiled onnx-vae and pytorch cases did not both run).';
+  const busy =
+    Math.max(startLoad[0], endLoad[0]) > cpus().length
+      ? ` The machine was shared and busy (1-minute load average above its ${cpus().length} cores): times are inflated and single runs noisy; peaks do not depend on the load.`
+      : '';
   const conditions = `load average ${startLoad.map((v) => f(v, 2)).join(' ')} at the start, ${endLoad.map((v) => f(v, 2)).join(' ')} at the end`;
   const ort = createRequire(join(ROOT, 'packages', 'node', 'package.json'))('onnxruntime-node');
   const machine = machineLine(`onnxruntime-node ${ort.env.versions.node}${torch ? `, PyTorch ${torch} (2 threads)` : ''}`);

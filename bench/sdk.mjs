@@ -43,11 +43,17 @@ const itemsInGolden = goldenX.length / D;
 /** Real test digits from the golden data, tiled to n items. */
 function batchOf(n) {
   const out = new Float32Array(n * D);
-  for (let i = 0; i < n; i++) out.set(goldenX.subarray((i % itemsInGolden) * D, (i % itemsInGolden + 1) * D), i * D);
+  for (let i = 0; i < n; i++) out.set(goldenX.subarray((i % itemsInGolden) * D, ((i % itemsInGolden) + 1) * D), i * D);
   return out;
 }
 
-const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableMemPattern: false, executionProviders: ['cpu'] };
+const sessionOptions = {
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  enableMemPattern: false,
+  executionProviders: ['cpu'],
+};
 // Both sessions at load, so that the raw side below can reach them (loadVae creates them on first use otherwise).
 const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1, preload: ['encoder', 'decoder'] });
 // The raw side runs the very onnxruntime InferenceSessions the SDK holds (reached through its backend sessions),
@@ -55,7 +61,8 @@ const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumTh
 // on 2 cores (--separate-sessions) add the pools' spin-waiting against each other to whichever side runs second.
 const enc = args['separate-sessions'] ? await ort.InferenceSession.create(join(args.model, manifest.encoder.file), sessionOptions) : vae.encoder.session;
 const dec = args['separate-sessions'] ? await ort.InferenceSession.create(join(args.model, manifest.decoder.file), sessionOptions) : vae.decoder.session;
-if (!(enc instanceof ort.InferenceSession) || !(dec instanceof ort.InferenceSession)) throw new Error('could not reach the SDK sessions; run with --separate-sessions');
+if (!(enc instanceof ort.InferenceSession) || !(dec instanceof ort.InferenceSession))
+  throw new Error('could not reach the SDK sessions; run with --separate-sessions');
 const encIn = manifest.encoder.input;
 const { mean: meanName, logvar: logvarName } = manifest.encoder.output;
 const decIn = manifest.decoder.input;
@@ -147,7 +154,16 @@ async function measure(name, rounds, sdk, raw) {
   const b = [];
   for (let i = 0; i < rounds; i++) {
     // Alternate which goes first, so drift and cache effects fall on both sides equally.
-    const order = i % 2 === 0 ? [[sdk, a], [raw, b]] : [[raw, b], [sdk, a]];
+    const order =
+      i % 2 === 0
+        ? [
+            [sdk, a],
+            [raw, b],
+          ]
+        : [
+            [raw, b],
+            [sdk, a],
+          ];
     for (const [fn, into] of order) {
       const t0 = performance.now();
       await fn();
@@ -156,15 +172,26 @@ async function measure(name, rounds, sdk, raw) {
   }
   // Ratio of medians, and the median of per-round ratios (paired), which is less sensitive to drift.
   const paired = a.map((v, i) => v / b[i]);
-  const row = { name, rounds, sdk: median(a), raw: median(b), ratio: median(a) / median(b), pairedRatio: median(paired), sdkP90: quantile(a, 0.9), rawP90: quantile(b, 0.9) };
-  console.log(`${name.padEnd(34)} sdk ${row.sdk.toFixed(3).padStart(9)} ms  raw ${row.raw.toFixed(3).padStart(9)} ms  ratio ${row.ratio.toFixed(3)}  paired ${row.pairedRatio.toFixed(3)}  (${rounds} rounds)`);
+  const row = {
+    name,
+    rounds,
+    sdk: median(a),
+    raw: median(b),
+    ratio: median(a) / median(b),
+    pairedRatio: median(paired),
+    sdkP90: quantile(a, 0.9),
+    rawP90: quantile(b, 0.9),
+  };
+  console.log(
+    `${name.padEnd(34)} sdk ${row.sdk.toFixed(3).padStart(9)} ms  raw ${row.raw.toFixed(3).padStart(9)} ms  ratio ${row.ratio.toFixed(3)}  paired ${row.pairedRatio.toFixed(3)}  (${rounds} rounds)`,
+  );
   return row;
 }
 
 // Sanity: SDK and raw compute the same numbers.
 {
   const x = batchOf(16);
-  const sdk = await vae.score({ data: x, dims: [16, D] }, { samples: 10, seed: 3, });
+  const sdk = await vae.score({ data: x, dims: [16, D] }, { samples: 10, seed: 3 });
   const raw = await rawScore(x, 16, 10, 3);
   const maxDiff = Math.max(...sdk.logLikelihood.map((v, i) => Math.abs(v - raw.iwae[i])));
   if (!(maxDiff < 1e-6)) throw new Error(`SDK and raw scores differ by ${maxDiff}`);
@@ -189,23 +216,53 @@ if (args.breakdown) {
       const t0 = performance.now();
       await sides[side]();
       const t1 = performance.now();
-      if (r >= rounds / 4 && marks.length === 4) parts[side].push([marks[0] - t0, marks[1] - marks[0], marks[2] - marks[1], marks[3] - marks[2], t1 - marks[3], t1 - t0]);
+      if (r >= rounds / 4 && marks.length === 4)
+        parts[side].push([marks[0] - t0, marks[1] - marks[0], marks[2] - marks[1], marks[3] - marks[2], t1 - marks[3], t1 - t0]);
     }
   }
   globalThis.setImmediate = setImmediateOriginal;
   const labels = ['before encoder', 'encoder run', 'between', 'decoder run', 'after decoder', 'total'];
   console.log(`batch-1 encode+decode, medians in µs over ${parts.sdk.length} rounds (intra-op threads ${threads}):`);
-  for (const side of ['sdk', 'raw']) console.log(`  ${side}  ${labels.map((l, i) => `${l} ${(median(parts[side].map((p) => p[i])) * 1000).toFixed(1)}`).join('  ')}`);
+  for (const side of ['sdk', 'raw'])
+    console.log(`  ${side}  ${labels.map((l, i) => `${l} ${(median(parts[side].map((p) => p[i])) * 1000).toFixed(1)}`).join('  ')}`);
   await vae.dispose();
   process.exit(0);
 }
 const rows = [];
 const x256 = batchOf(256);
 const x16 = batchOf(16);
-rows.push(await measure('encode+decode, batch 1', Math.round(10000 * scale), async () => vae.decode((await vae.encode({ data: x1, dims: [1, D] })).mean), () => rawEncodeDecode(x1, 1)));
-rows.push(await measure('encode+decode, batch 256', Math.round(600 * scale), async () => vae.decode((await vae.encode({ data: x256, dims: [256, D] })).mean), () => rawEncodeDecode(x256, 256)));
-rows.push(await measure('score k=1, batch 16', Math.round(1000 * scale), () => vae.score({ data: x16, dims: [16, D] }, { samples: 1, seed: 1 }), () => rawScore(x16, 16, 1, 1)));
-rows.push(await measure('score k=100, batch 16', Math.round(100 * scale), () => vae.score({ data: x16, dims: [16, D] }, { samples: 100, seed: 1 }), () => rawScore(x16, 16, 100, 1)));
+rows.push(
+  await measure(
+    'encode+decode, batch 1',
+    Math.round(10000 * scale),
+    async () => vae.decode((await vae.encode({ data: x1, dims: [1, D] })).mean),
+    () => rawEncodeDecode(x1, 1),
+  ),
+);
+rows.push(
+  await measure(
+    'encode+decode, batch 256',
+    Math.round(600 * scale),
+    async () => vae.decode((await vae.encode({ data: x256, dims: [256, D] })).mean),
+    () => rawEncodeDecode(x256, 256),
+  ),
+);
+rows.push(
+  await measure(
+    'score k=1, batch 16',
+    Math.round(1000 * scale),
+    () => vae.score({ data: x16, dims: [16, D] }, { samples: 1, seed: 1 }),
+    () => rawScore(x16, 16, 1, 1),
+  ),
+);
+rows.push(
+  await measure(
+    'score k=100, batch 16',
+    Math.round(100 * scale),
+    () => vae.score({ data: x16, dims: [16, D] }, { samples: 100, seed: 1 }),
+    () => rawScore(x16, 16, 100, 1),
+  ),
+);
 
 if (args['separate-sessions']) {
   await enc.release();
@@ -214,15 +271,25 @@ if (args['separate-sessions']) {
 await vae.dispose();
 
 const machine = machineLine(`onnxruntime-node ${ort.env.versions.node}`);
-const conditions = `load average ${startLoad.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadavg().map((v) => v.toFixed(2)).join(' ')} at the end`;
+const conditions = `load average ${startLoad.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadavg()
+  .map((v) => v.toFixed(2))
+  .join(' ')} at the end`;
 const table = [
   '| case | SDK median (ms) | raw median (ms) | SDK/raw (medians) | SDK/raw (paired median) | SDK p90 | raw p90 | rounds |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.name} | ${r.sdk.toFixed(3)} | ${r.raw.toFixed(3)} | ${r.ratio.toFixed(3)} | ${r.pairedRatio.toFixed(3)} | ${r.sdkP90.toFixed(3)} | ${r.rawP90.toFixed(3)} | ${r.rounds} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${r.sdk.toFixed(3)} | ${r.raw.toFixed(3)} | ${r.ratio.toFixed(3)} | ${r.pairedRatio.toFixed(3)} | ${r.sdkP90.toFixed(3)} | ${r.rawP90.toFixed(3)} | ${r.rounds} |`,
+  ),
 ].join('\n');
 console.log(`\n${machine}; ${conditions}\n\n${table}`);
 
 if (!args['no-write'] && !args.quick) {
   const section = `## SDK vs raw onnxruntime-node (${manifest.name})\n\nCommand: \`pnpm bench\` (\`node bench/sdk.mjs --threads ${threads}\`), ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\nMachine: ${machine}; ${conditions}.\n\n${table}\n\nBoth sides run the same onnxruntime sessions (intra-op threads ${threads}, inter-op 1, graph optimisation "all", memory pattern off as onnx-vae sets it by default, CPU EP): the raw side calls the InferenceSessions the SDK holds, so the ratio is the SDK's own overhead; they run interleaved in one process, alternating which goes first, after a warm-up of a quarter of the rounds (V8 needs it to finish optimising the SDK's longer path). (With two separate sets of sessions, \`--separate-sessions\`, their thread pools spin against each other on this 2-core machine and the batch-1 ratio moved by about 0.1 between runs either way.) "raw" is the same work written by hand against onnxruntime-node: it clamps logvar and computes std, applies the sigmoid to the decoder's logits, and for score draws the same noise, decodes all k x N samples in one run, and computes the Bernoulli log-likelihood, log p(z), log q(z|x), KL, logsumexp and the reconstruction MSE of decode(mean). The SDK additionally validates inputs (shape, dtype, finiteness, values in [0, 1]) and splits decoder runs into batches of maxBatch (256). \`node bench/sdk.mjs --breakdown\` splits the batch-1 case into the time before, between and after the two native runs, which shows where the SDK's extra microseconds go. Timings on this 2-core machine are noisy; compare the ratios, measured side by side, not the absolute numbers.`;
-  await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:core', section, '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
+  await writeDocBlock(
+    join(ROOT, 'docs', 'benchmarks.md'),
+    'bench:core',
+    section,
+    '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.',
+  );
 }

@@ -15,7 +15,15 @@ import { VaeTensor, encodeNpy } from '../packages/node/dist/index.js';
 import { machineLine, writeDocBlock } from './stats.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, workers: { type: 'string', default: '2' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '2' },
+    'max-batch': { type: 'string' },
+    'max-delay-ms': { type: 'string', default: '0' },
+  },
+});
 const duration = Number(values.duration);
 const ROUNDS = Number(values.rounds);
 const workers = Number(values.workers);
@@ -24,14 +32,32 @@ const CONCURRENCY = [1, 8, 64];
 
 function tensor(dims, f) {
   const size = dims.reduce((a, b) => a * b, 1);
-  return new VaeTensor(Float32Array.from({ length: size }, (_, i) => f(i)), dims);
+  return new VaeTensor(
+    Float32Array.from({ length: size }, (_, i) => f(i)),
+    dims,
+  );
 }
 const MODELS = [
   // maxBatchSize per model, by docs/serving.md's rule: large for a small MLP, small for a conv net.
-  { name: 'mnist-vae', maxBatchSize: 32, routes: [['encode', tensor([1, 784], (i) => (i % 7) / 7)], ['decode', tensor([1, 50], (i) => Math.sin(i))]] },
-  { name: 'kl-f8', maxBatchSize: 8, routes: [['encode 64x64', tensor([1, 3, 64, 64], (i) => Math.sin(i * 0.01))], ['decode 64x64', tensor([1, 4, 8, 8], (i) => Math.sin(i))]] },
+  {
+    name: 'mnist-vae',
+    maxBatchSize: 32,
+    routes: [
+      ['encode', tensor([1, 784], (i) => (i % 7) / 7)],
+      ['decode', tensor([1, 50], (i) => Math.sin(i))],
+    ],
+  },
+  {
+    name: 'kl-f8',
+    maxBatchSize: 8,
+    routes: [
+      ['encode 64x64', tensor([1, 3, 64, 64], (i) => Math.sin(i * 0.01))],
+      ['decode 64x64', tensor([1, 4, 8, 8], (i) => Math.sin(i))],
+    ],
+  },
 ];
-for (const model of MODELS) model.batching = { maxBatchSize: values['max-batch'] === undefined ? model.maxBatchSize : Number(values['max-batch']), maxDelayMs, maxQueue: 4096 };
+for (const model of MODELS)
+  model.batching = { maxBatchSize: values['max-batch'] === undefined ? model.maxBatchSize : Number(values['max-batch']), maxDelayMs, maxQueue: 4096 };
 const SETUPS = [
   { key: 'a', label: '(a) in-process', options: () => ({ batching: false }) },
   { key: 'b', label: '(b) batching', options: (model) => ({ batching: model.batching }) },
@@ -56,7 +82,12 @@ process.stdout.write(server.url + '\\n');`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(ROOT, 'packages', 'server'), stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const [chunk] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error('the server exited'); })]);
+  const [chunk] = await Promise.race([
+    once(child.stdout, 'data'),
+    once(child, 'exit').then(() => {
+      throw new Error('the server exited');
+    }),
+  ]);
   return { url: chunk.toString().trim(), child };
 }
 
@@ -66,7 +97,14 @@ async function eventLoopP99(url) {
 }
 
 function load(url, path, body, connections, seconds) {
-  return autocannon({ url: `${url}${path}`, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/x-npy', accept: 'application/x-npy' }, body: Buffer.from(encodeNpy(body)) });
+  return autocannon({
+    url: `${url}${path}`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/x-npy', accept: 'application/x-npy' },
+    body: Buffer.from(encodeNpy(body)),
+  });
 }
 
 const rows = [];
@@ -106,7 +144,9 @@ for (const model of MODELS) {
             errors: list.reduce((sum, r) => sum + r.result.errors + r.result.timeouts + r.result.non2xx, 0),
           };
           rows.push(row);
-          console.log(`${name} ${route} ${setup.label} c=${c}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, event loop p99 ${row.loopP99.toFixed(1)} ms, errors ${row.errors}`);
+          console.log(
+            `${name} ${route} ${setup.label} c=${c}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, event loop p99 ${row.loopP99.toFixed(1)} ms, errors ${row.errors}`,
+          );
         }
       }
     }
@@ -122,7 +162,10 @@ const find = (model, route, setup, c) => rows.find((r) => r.model === model && r
 const table = [
   '| model | route | set-up | c | req/s | p50 ms | p99 ms | event loop p99 ms | errors |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.model} | ${r.route} | ${SETUPS.find((s) => s.key === r.setup).label} | ${r.c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.loopP99.toFixed(1)} | ${r.errors} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.model} | ${r.route} | ${SETUPS.find((s) => s.key === r.setup).label} | ${r.c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.loopP99.toFixed(1)} | ${r.errors} |`,
+  ),
 ];
 const ratios = [
   '| model | route | (d)/(a) req/s at c=64 | (b)/(a) req/s at c=64 | (c)/(a) req/s at c=64 | (b)/(a) mean latency at c=1 | loop p99 (c) / (d) at c=64, ms |',

@@ -28,8 +28,14 @@ if (![calls, every, cycle].every((n) => Number.isSafeInteger(n) && n > 0)) {
 const options = { intraOpNumThreads: 1 };
 const mnist = await loadVae(join(ROOT, 'models/mnist-vae'), options);
 const klf8 = await loadVae(join(ROOT, 'models/kl-f8'), options);
-const x = new VaeTensor(Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 7) / 7), [4, 784]);
-const image = new VaeTensor(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i) * 0.5), [1, 3, 32, 32]);
+const x = new VaeTensor(
+  Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 7) / 7),
+  [4, 784],
+);
+const image = new VaeTensor(
+  Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i) * 0.5),
+  [1, 3, 32, 32],
+);
 const latent = new VaeTensor(new Float32Array(4 * 512 * 512), [1, 4, 512, 512]);
 
 /** One call of the mix, chosen by the call's number; bad calls must fail with a typed error. */

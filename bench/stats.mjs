@@ -19,7 +19,10 @@ export function quantile(values, q) {
 
 /** CPU, cores, memory, OS and Node version, then `extra` (runtime versions, settings). */
 export function machineLine(...extra) {
-  return [`${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${arch()}, Node ${process.version}`, ...extra].join(', ');
+  return [
+    `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${arch()}, Node ${process.version}`,
+    ...extra,
+  ].join(', ');
 }
 
 /**

@@ -49,7 +49,11 @@ const { values: args } = parseArgs({
   },
 });
 const threads = Number(args.threads);
-const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 // ---------------------------------------------------------------- shared helpers
 
@@ -86,7 +90,12 @@ async function modelFolder(name) {
 }
 
 // allowOutsideLinks: TAEF2's folder links to the graphs in ../shared/models/taesd.
-const sessionOptions = (arena) => ({ intraOpNumThreads: threads, interOpNumThreads: 1, allowOutsideLinks: true, ...(arena === 'off' ? { enableCpuMemArena: false, enableMemPattern: false } : {}) });
+const sessionOptions = (arena) => ({
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  allowOutsideLinks: true,
+  ...(arena === 'off' ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
+});
 const encodeWith = (vae) => async (tile) => {
   const q = await vae.encode(tile);
   return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
@@ -115,7 +124,8 @@ function differences(a, b, dims, plan, scale, band, unit = 1) {
   const mask = (starts, length, size) => {
     const out = new Uint8Array(size);
     for (const start of starts) {
-      for (const edge of [start * scale, (start + length) * scale]) if (edge > 0 && edge < size) out.fill(1, Math.max(0, edge - band), Math.min(size, edge + band));
+      for (const edge of [start * scale, (start + length) * scale])
+        if (edge > 0 && edge < size) out.fill(1, Math.max(0, edge - band), Math.min(size, edge + band));
     }
     return out;
   };
@@ -151,7 +161,8 @@ const PROFILE_BINS = [0, 2, 5, 10, 20, 40, Infinity];
 function errorProfile(a, b, dims, plan, factor, unit) {
   const [n, c, h, w] = dims;
   const edges = (starts, length, size) => starts.flatMap((s) => [s * factor, (s + length) * factor]).filter((e) => e > 0 && e < size);
-  const distance = (edgeList, size) => Float64Array.from({ length: size }, (_, i) => Math.min(Infinity, ...edgeList.map((e) => Math.abs(i + 0.5 - e) / factor)));
+  const distance = (edgeList, size) =>
+    Float64Array.from({ length: size }, (_, i) => Math.min(Infinity, ...edgeList.map((e) => Math.abs(i + 0.5 - e) / factor)));
   const rows = distance(edges(plan.tops, plan.tileHeight, h), h);
   const columns = distance(edges(plan.lefts, plan.tileWidth, w), w);
   const sum = new Float64Array(PROFILE_BINS.length - 1);
@@ -232,7 +243,9 @@ function runChild(job) {
   if (out.status !== 0) throw new Error(`child ${JSON.stringify(job)} failed (${out.status ?? out.signal}):\n${out.stderr}`);
   const line = out.stdout.trim().split('\n').pop();
   const result = JSON.parse(line);
-  console.log(`  ${job.kind} ${job.size}^2 x${job.batch ?? 1} arena ${job.arena}: ${result.seconds.toFixed(1)} s, peak RSS ${result.peakMiB.toFixed(0)} MiB (${((performance.now() - started) / 1000).toFixed(0)} s wall)`);
+  console.log(
+    `  ${job.kind} ${job.size}^2 x${job.batch ?? 1} arena ${job.arena}: ${result.seconds.toFixed(1)} s, peak RSS ${result.peakMiB.toFixed(0)} MiB (${((performance.now() - started) / 1000).toFixed(0)} s wall)`,
+  );
   return result;
 }
 
@@ -266,7 +279,13 @@ async function compare(model, size, decodeSettings, encodeSettings) {
     const options = { preset: model.preset, tileSize: encodeSettings.tileSize, overlap };
     const tiled = await tiledEncode(encodeWith(vae), x, options);
     const plan = planTiles(size, size, { ...options, align: factor });
-    const latentPlan = { ...plan, tops: plan.tops.map((t) => t / factor), lefts: plan.lefts.map((l) => l / factor), tileHeight: plan.tileHeight / factor, tileWidth: plan.tileWidth / factor };
+    const latentPlan = {
+      ...plan,
+      tops: plan.tops.map((t) => t / factor),
+      lefts: plan.lefts.map((l) => l / factor),
+      tileHeight: plan.tileHeight / factor,
+      tileWidth: plan.tileWidth / factor,
+    };
     const decoded = await vae.decode(tiled.mean);
     rows.push({
       what: 'encode',
@@ -299,10 +318,16 @@ function compareTable(model, comparison) {
     const units = row.what === 'decode' ? 'latent px' : 'px';
     const ratio = (d) => (d.border && d.interior ? f(d.border.mean / d.interior.mean, 2) : 'n/a');
     if (row.what === 'decode') {
-      lines.push(`| tiled decode, image | ${row.tileSize} / ${row.overlap} ${units} | ${row.tiles} | ${pair(row.image.all)} | ${pair(row.image.border)} | ${pair(row.image.interior)} | ${ratio(row.image)} | ${f(row.psnr, 2)} |`);
+      lines.push(
+        `| tiled decode, image | ${row.tileSize} / ${row.overlap} ${units} | ${row.tiles} | ${pair(row.image.all)} | ${pair(row.image.border)} | ${pair(row.image.interior)} | ${ratio(row.image)} | ${f(row.psnr, 2)} |`,
+      );
     } else {
-      lines.push(`| tiled encode, latent | ${row.tileSize} / ${row.overlap} ${units} | ${row.tiles} | ${pair(row.latent.all)} | ${pair(row.latent.border)} | ${pair(row.latent.interior)} | ${ratio(row.latent)} | |`);
-      lines.push(`| tiled encode, decoded untiled | ${row.tileSize} / ${row.overlap} ${units} | ${row.tiles} | ${pair(row.image.all)} | ${pair(row.image.border)} | ${pair(row.image.interior)} | ${ratio(row.image)} | ${f(row.psnr, 2)} |`);
+      lines.push(
+        `| tiled encode, latent | ${row.tileSize} / ${row.overlap} ${units} | ${row.tiles} | ${pair(row.latent.all)} | ${pair(row.latent.border)} | ${pair(row.latent.interior)} | ${ratio(row.latent)} | |`,
+      );
+      lines.push(
+        `| tiled encode, decoded untiled | ${row.tileSize} / ${row.overlap} ${units} | ${row.tiles} | ${pair(row.image.all)} | ${pair(row.image.border)} | ${pair(row.image.interior)} | ${ratio(row.image)} | ${f(row.psnr, 2)} |`,
+      );
     }
   }
   const hard = comparison.rows.find((row) => row.what === 'decode' && row.overlap === 0);
@@ -322,7 +347,9 @@ function memoryTable(model, runs) {
   ];
   for (const r of runs) {
     const what = r.kind === 'encode' ? 'tiled encode' : r.kind === 'decode' ? 'tiled decode' : 'untiled decode';
-    lines.push(`| ${what} | ${r.size}x${r.size} | ${r.batch ?? 1} | ${r.arena} | ${r.tiles || 1} | ${f(r.seconds, 1)} | ${f(r.peakMiB, 0)} | ${f(r.hwmMiB, 0)} | ${f(r.loadedMiB, 0)} | ${r.psnr === undefined ? '' : f(r.psnr, 2)} |`);
+    lines.push(
+      `| ${what} | ${r.size}x${r.size} | ${r.batch ?? 1} | ${r.arena} | ${r.tiles || 1} | ${f(r.seconds, 1)} | ${f(r.peakMiB, 0)} | ${f(r.hwmMiB, 0)} | ${f(r.loadedMiB, 0)} | ${r.psnr === undefined ? '' : f(r.psnr, 2)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -373,7 +400,13 @@ async function main() {
         'Peak RSS is `process.resourceUsage().maxRSS` of the child (model loading included; encode runs include reading and resizing the photo with sharp); "VmHWM" is the same peak from /proc/self/status. ' +
         '"RSS after load" is maxRSS right after `loadVae`. PSNR compares the decoded image (first item) with the photo at that size, in [0, 1]. ' +
         '"ORT arena + mem pattern" off = `loadVae(dir, { enableCpuMemArena: false, enableMemPattern: false })`.';
-      if (!args['no-write']) await writeDocBlock(join(ROOT, 'docs', 'tiling.md'), 'measure-tiling:memory', `${header}${notes}\n\n${sections.join('\n\n')}`, '# Tiled encoding and decoding');
+      if (!args['no-write'])
+        await writeDocBlock(
+          join(ROOT, 'docs', 'tiling.md'),
+          'measure-tiling:memory',
+          `${header}${notes}\n\n${sections.join('\n\n')}`,
+          '# Tiled encoding and decoding',
+        );
     }
     if (!args['skip-compare']) {
       const sections = [];
@@ -386,7 +419,10 @@ async function main() {
         const parts = [`### ${name}`];
         console.log(`${name}: tiled vs untiled`);
         const half = (s) => ({ tileSize: s.tileSize / 2, overlap: s.overlap / 2 });
-        for (const [size, decodeSettings, encodeSettings] of [[512, half(preset.decode), half(preset.encode)], [1024, preset.decode, preset.encode]]) {
+        for (const [size, decodeSettings, encodeSettings] of [
+          [512, half(preset.decode), half(preset.encode)],
+          [1024, preset.decode, preset.encode],
+        ]) {
           const table = compareTable(name, await compare(model, size, decodeSettings, encodeSettings));
           console.log(table);
           parts.push(table);
@@ -397,7 +433,13 @@ async function main() {
         "Photo: scikit-image's astronaut.png (512x512), resized with sharp (lanczos3). The untiled encoder's latent is decoded untiled (the reference) and tiled; the photo is also encoded tiled and that latent decoded untiled. " +
         `Differences are in units of the data range; "border" = within ${IMAGE_BAND} image pixels (${LATENT_BAND} latent pixels for latents) of an inner tile edge, "interior" = the rest. ` +
         'At 512x512 the tiles are half the preset size (the preset tile is the whole image); at 1024x1024 they are the preset. Overlap 0 rows show the seams the ramps remove.';
-      if (!args['no-write']) await writeDocBlock(join(ROOT, 'docs', 'tiling.md'), 'measure-tiling:compare', `${header}${notes}\n\n${sections.join('\n\n')}`, '# Tiled encoding and decoding');
+      if (!args['no-write'])
+        await writeDocBlock(
+          join(ROOT, 'docs', 'tiling.md'),
+          'measure-tiling:compare',
+          `${header}${notes}\n\n${sections.join('\n\n')}`,
+          '# Tiled encoding and decoding',
+        );
     }
   } finally {
     for (const { model } of models) await model?.cleanup();

@@ -22,7 +22,10 @@ if (args.child) {
   const dir = resolve(args.model);
   const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
   const [encoder, decoder] = await Promise.all([readFile(join(dir, manifest.encoder.file)), readFile(join(dir, manifest.decoder.file))]);
-  const vae = await loadVae({ manifest, encoder: new Uint8Array(encoder), decoder: new Uint8Array(decoder) }, { device: 'wasm', numThreads: 1, preload: ['decoder'], enableMemPattern: args.child === 'on' });
+  const vae = await loadVae(
+    { manifest, encoder: new Uint8Array(encoder), decoder: new Uint8Array(decoder) },
+    { device: 'wasm', numThreads: 1, preload: ['decoder'], enableMemPattern: args.child === 'on' },
+  );
   const side = Number(args.size) / 8;
   const z = new VaeTensor(new NormalV1(1).fill(new Float32Array(manifest.latent.shape[0] * side * side)), [1, manifest.latent.shape[0], side, side]);
   const peaks = [];
@@ -33,9 +36,19 @@ if (args.child) {
   await vae.dispose();
   console.log(JSON.stringify({ pattern: args.child, peaks }));
 } else {
-  console.log(`${args.model} ${args.size}x${args.size}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `${args.model} ${args.size}x${args.size}, load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
   for (const setting of ['off', 'on']) {
-    const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', setting, '--model', args.model, '--size', args.size], { encoding: 'utf8' });
-    console.log(out.status === 0 ? `memory pattern ${setting}: peak RSS after each decode ${JSON.parse(out.stdout.trim().split('\n').pop()).peaks.join(', ')} MiB` : `memory pattern ${setting}: failed: ${out.stderr.trim().split('\n').pop()}`);
+    const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', setting, '--model', args.model, '--size', args.size], {
+      encoding: 'utf8',
+    });
+    console.log(
+      out.status === 0
+        ? `memory pattern ${setting}: peak RSS after each decode ${JSON.parse(out.stdout.trim().split('\n').pop()).peaks.join(', ')} MiB`
+        : `memory pattern ${setting}: failed: ${out.stderr.trim().split('\n').pop()}`,
+    );
   }
 }

@@ -47,7 +47,10 @@ async function run(): Promise<Case[]> {
     const [onGpu, viaCpu] = pair;
     for (const size of sizes) {
       const [low, high] = onGpu.manifest.data.range;
-      const x = { data: Float32Array.from({ length: 3 * size * size }, (_, i) => low + ((high - low) * (1 + Math.sin(i * 0.0137) * Math.cos(i * 0.071))) / 2), dims: [1, 3, size, size] };
+      const x = {
+        data: Float32Array.from({ length: 3 * size * size }, (_, i) => low + ((high - low) * (1 + Math.sin(i * 0.0137) * Math.cos(i * 0.071))) / 2),
+        dims: [1, 3, size, size],
+      };
       // Warm-up: shader compilation and buffer caches on both paths.
       const [a, b] = [await onGpu.reconstruct(x), await viaCpu.reconstruct(x)];
       let maxAbsDiff = 0;
@@ -67,14 +70,31 @@ async function run(): Promise<Case[]> {
       using latent = await onGpu.encodeToDevice(x);
       for (let r = 0; r < rounds; r++) {
         const pairs: [number[], () => Promise<unknown>][][] = [
-          [[gpu, () => onGpu.reconstruct(x)], [cpu, () => viaCpu.reconstruct(x)]],
-          [[decodeGpu, () => onGpu.decode(latent)], [decodeCpu, () => onGpu.decode(q.mean)]],
+          [
+            [gpu, () => onGpu.reconstruct(x)],
+            [cpu, () => viaCpu.reconstruct(x)],
+          ],
+          [
+            [decodeGpu, () => onGpu.decode(latent)],
+            [decodeCpu, () => onGpu.decode(q.mean)],
+          ],
         ];
         for (const pair of pairs) for (const [into, task] of r % 2 ? pair : [...pair].reverse()) await timed(into, task);
         await timed(readback, () => latent.download());
       }
       // Via the CPU the encoder's output comes down (both halves of a moments output) and the mean goes back up.
-      cases.push({ model, size, latentBytes: 4 * q.mean.size, transferredBytes: 4 * q.mean.size * (channels + 1), gpu, cpu, decodeGpu, decodeCpu, readback, maxAbsDiff });
+      cases.push({
+        model,
+        size,
+        latentBytes: 4 * q.mean.size,
+        transferredBytes: 4 * q.mean.size * (channels + 1),
+        gpu,
+        cpu,
+        decodeGpu,
+        decodeCpu,
+        readback,
+        maxAbsDiff,
+      });
       console.log(`bench ${model} ${size}x${size} done`);
     }
     await Promise.all([onGpu.dispose(), viaCpu.dispose()]);
@@ -90,7 +110,9 @@ declare global {
 
 run().then(
   async (cases) => {
-    const adapter = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> } }).gpu?.requestAdapter();
+    const adapter = await (
+      navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> } }
+    ).gpu?.requestAdapter();
     window.__benchResults = { cases, adapter: [adapter?.info?.vendor, adapter?.info?.architecture].filter(Boolean).join(' ') };
   },
   (error: unknown) => {

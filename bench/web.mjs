@@ -19,15 +19,29 @@ import { CHROMIUM, launchChromium } from '../scripts/browser/chromium.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'out', 'bench-web');
 const TAESD = join(ROOT, '..', 'shared', 'models', 'taesd');
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, sizes: { type: 'string', default: '32' }, 'no-write': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '10' }, sizes: { type: 'string', default: '32' }, 'no-write': { type: 'boolean', default: false } },
+});
 
 if (!existsSync(CHROMIUM)) {
   console.log(`bench:web skipped: ${CHROMIUM} is missing (apt-get install -y chromium).`);
   process.exit(0);
 }
 await mkdir(OUT, { recursive: true });
-await build({ entryPoints: { page: join(ROOT, 'bench', 'web-page.ts') }, outdir: OUT, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning', logOverride: { 'empty-import-meta': 'silent' } });
-await writeFile(join(OUT, 'index.html'), '<!doctype html><meta charset="utf-8"><title>onnx-vae bench:web</title><link rel="icon" href="data:,"><script type="module" src="page.js"></script>\n');
+await build({
+  entryPoints: { page: join(ROOT, 'bench', 'web-page.ts') },
+  outdir: OUT,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  logLevel: 'warning',
+  logOverride: { 'empty-import-meta': 'silent' },
+});
+await writeFile(
+  join(OUT, 'index.html'),
+  '<!doctype html><meta charset="utf-8"><title>onnx-vae bench:web</title><link rel="icon" href="data:,"><script type="module" src="page.js"></script>\n',
+);
 
 const server = await startServer(ROOT, existsSync(TAESD) ? { '/taesd/': TAESD } : {});
 const browser = await launchChromium();
@@ -63,5 +77,10 @@ const machine = `Chromium ${results.chromium} headless, WebGPU adapter ${results
 console.log(`\n${machine}\n\n${table}`);
 if (!args['no-write']) {
   const section = `## Latents kept on the GPU between encoder and decoder (WebGPU)\n\nCommand: \`pnpm bench:web\` (\`node bench/web.mjs --rounds ${Number(args.rounds)} --sizes ${args.sizes}\`), ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\n\n${table}\n\n\`reconstruct\` on WebGPU, batch 1, with the encoder's output left in a GPU buffer (\`keepLatentsOnGpu\`, the default: a moments output is split into its mean half on the GPU by a buffer copy) against the same graphs loaded with \`keepLatentsOnGpu: false\`, where the encoder's output comes down to the CPU (both halves of a moments output) and the mean goes back up; interleaved, alternating which goes first, after one warm-up call each. The next columns isolate the two copies the GPU path avoids: \`decode\` of the same latent from its GPU buffer and from CPU memory (the upload), and \`download()\` of the latent (the readback). All values are medians. "max abs diff" compares the two reconstructions. On SwiftShader the "GPU" is the CPU, so a copy is a memcpy plus a queue synchronisation and the saving is small next to the convolutions; on a real GPU each avoided readback also avoids a pipeline stall, which this machine cannot show.`;
-  await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:web', section, '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.');
+  await writeDocBlock(
+    join(ROOT, 'docs', 'benchmarks.md'),
+    'bench:web',
+    section,
+    '# Benchmarks\n\nEvery figure here is written by the script named next to it; rerun it to refresh.',
+  );
 }

@@ -40,14 +40,21 @@ for (const pkg of packages) {
   const out = join(work, pkg.name);
   mkdirSync(out);
   run('npx', [...PNPM, 'pack', '--pack-destination', out], { cwd: pkg.dir });
-  const tarball = join(out, readdirSync(out).find((f) => f.endsWith('.tgz')));
+  const tarball = join(
+    out,
+    readdirSync(out).find((f) => f.endsWith('.tgz')),
+  );
   tarballs[pkg.json.name] = tarball;
   const kb = statSync(tarball).size / 1024;
   const budget = SIZE_BUDGET_KB[pkg.name] ?? SIZE_BUDGET_KB.default;
   console.log(`  packed ${kb.toFixed(1)} KiB (budget ${budget} KiB)`);
   if (kb > budget) fail(`${pkg.json.name}: ${kb.toFixed(1)} KiB over the budget of ${budget} KiB`);
-  const files = run('tar', ['tzf', tarball]).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-  for (const required of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) if (!files.includes(required)) fail(`${pkg.json.name}: ${required} missing from the tarball`);
+  const files = run('tar', ['tzf', tarball])
+    .trim()
+    .split('\n')
+    .map((f) => f.replace(/^package\//, ''));
+  for (const required of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'])
+    if (!files.includes(required)) fail(`${pkg.json.name}: ${required} missing from the tarball`);
   // bin/: an executable's committed shim (the CLI's), so the bin can be linked before dist/ is built.
   const stray = files.filter((f) => !/^(dist\/.*\.(js|d\.ts|js\.map)|bin\/[^/]+\.js|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
   if (stray.length > 0) fail(`${pkg.json.name}: unexpected files in the tarball: ${stray.slice(0, 10).join(', ')}`);
@@ -96,7 +103,10 @@ const typescript = JSON.parse(readFileSync(join(root, 'node_modules', 'typescrip
 const typesNode = JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8')).version;
 console.log('consumer project');
 try {
-  run('npx', [...PNPM, 'add', '--prefer-offline', `typescript@${typescript}`, `@types/node@${typesNode}`], { cwd: consumer, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  run('npx', [...PNPM, 'add', '--prefer-offline', `typescript@${typescript}`, `@types/node@${typesNode}`], {
+    cwd: consumer,
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
 } catch (error) {
   fail(`installing the tarballs: ${error.stderr}`);
 }
@@ -104,7 +114,9 @@ const nodePackages = packages.filter((p) => p.name !== 'web').map((p) => p.json.
 for (const name of nodePackages) {
   try {
     run('node', ['-e', `const m = require(${JSON.stringify(name)}); if (Object.keys(m).length === 0) process.exit(3);`], { cwd: consumer });
-    run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(name)}); if (Object.keys(m).length === 0) process.exit(3);`], { cwd: consumer });
+    run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(name)}); if (Object.keys(m).length === 0) process.exit(3);`], {
+      cwd: consumer,
+    });
     console.log(`  ${name}: require() and import work`);
   } catch (error) {
     fail(`${name}: require/import in Node ${process.version}: ${error.stderr}`);
@@ -117,7 +129,7 @@ writeFileSync(
     "import { loadVae, VaeError } from '@onnx-vae/node';",
     "import type { Vae } from '@onnx-vae/core';",
     "const vae = await loadVae('m');",
-    '// A loaded model is a Vae (its type parameters default so that any runtime\'s Vae fits).',
+    "// A loaded model is a Vae (its type parameters default so that any runtime's Vae fits).",
     'export const general: Vae = vae;',
     '// @ts-expect-error a number is no tensor input (the published types are not `any`)',
     'await vae.encode(42);',
@@ -128,7 +140,10 @@ writeFileSync(
 writeFileSync(join(consumer, 'cjs.cts'), `import { loadVae } from '@onnx-vae/node';\nexport const load: typeof loadVae = loadVae;\n`);
 writeFileSync(
   join(consumer, 'tsconfig.json'),
-  JSON.stringify({ compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', lib: ['ES2022', 'ESNext.Disposable'], types: ['node'] }, files: ['esm.ts', 'cjs.cts'] }),
+  JSON.stringify({
+    compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', lib: ['ES2022', 'ESNext.Disposable'], types: ['node'] },
+    files: ['esm.ts', 'cjs.cts'],
+  }),
 );
 writeFileSync(
   join(consumer, 'browser.ts'),
@@ -136,7 +151,10 @@ writeFileSync(
 );
 writeFileSync(
   join(consumer, 'tsconfig.browser.json'),
-  JSON.stringify({ compilerOptions: { ...strict, module: 'esnext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'ESNext.Disposable'] }, files: ['browser.ts'] }),
+  JSON.stringify({
+    compilerOptions: { ...strict, module: 'esnext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'ESNext.Disposable'] },
+    files: ['browser.ts'],
+  }),
 );
 for (const project of ['tsconfig.json', 'tsconfig.browser.json']) {
   try {

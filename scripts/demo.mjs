@@ -24,7 +24,9 @@ const idx = readFileSync(join(dirname(createRequire(import.meta.url).resolve('mn
 const inputs = [];
 for (let i = 0; i < DIGITS; i++) {
   const path = join(OUT, 'digits', `digit-${String(i).padStart(2, '0')}.png`);
-  await sharp(idx.subarray(16 + i * 784, 16 + (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(path);
+  await sharp(idx.subarray(16 + i * 784, 16 + (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(path);
   inputs.push(path);
 }
 const show = (p) => relative(process.cwd(), p) || '.';
@@ -34,7 +36,14 @@ function run(args) {
   // Paths relative to the repository root, which is where the commands run, as a user would type them.
   const relativeArgs = args.map((a) => (a.startsWith('/') ? relative(ROOT, a) : a));
   const digitsAt = relativeArgs.findIndex((a) => a.includes('digit-'));
-  const printable = digitsAt >= 0 ? [...relativeArgs.slice(0, digitsAt), relative(ROOT, join(OUT, 'digits')) + '/digit-*.png', ...relativeArgs.slice(digitsAt).filter((a) => !a.includes('digit-'))] : relativeArgs;
+  const printable =
+    digitsAt >= 0
+      ? [
+          ...relativeArgs.slice(0, digitsAt),
+          relative(ROOT, join(OUT, 'digits')) + '/digit-*.png',
+          ...relativeArgs.slice(digitsAt).filter((a) => !a.includes('digit-')),
+        ]
+      : relativeArgs;
   console.log(`$ onnx-vae ${printable.join(' ')}`);
   const output = execFileSync(process.execPath, [CLI, ...relativeArgs], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (output.trim()) console.log(output.trimEnd());

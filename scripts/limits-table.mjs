@@ -18,6 +18,9 @@ function amount(value, unit) {
   return text;
 }
 
-const rows = Object.entries(LIMITS).map(([name, spec]) => `| \`${name}\` | ${amount(spec.default, spec.unit)} | ${spec.unit} | \`limits.${name}\`${spec.flag ? `, \`${spec.flag}\`` : ''} | ${spec.bounds.replaceAll('|', '\\|')} |`);
+const rows = Object.entries(LIMITS).map(
+  ([name, spec]) =>
+    `| \`${name}\` | ${amount(spec.default, spec.unit)} | ${spec.unit} | \`limits.${name}\`${spec.flag ? `, \`${spec.flag}\`` : ''} | ${spec.bounds.replaceAll('|', '\\|')} |`,
+);
 const table = ['| limit | default | unit | raised by | what it bounds |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 await writeDocBlock(join(ROOT, 'docs', 'limits.md'), 'limits-table', table, '# Resource limits');

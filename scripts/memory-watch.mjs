@@ -53,5 +53,7 @@ const timer = setInterval(() => {
 child.on('exit', (code, signal) => {
   clearInterval(timer);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(`${JSON.stringify({ peakRssMb: Math.round(peak), limitMb, killed, code, signal, seconds: Math.round(seconds * 10) / 10, stdoutTail: stdout.slice(-1000), stderrTail: stderr.slice(-2000) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ peakRssMb: Math.round(peak), limitMb, killed, code, signal, seconds: Math.round(seconds * 10) / 10, stdoutTail: stdout.slice(-1000), stderrTail: stderr.slice(-2000) })}\n`,
+  );
 });

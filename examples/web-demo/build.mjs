@@ -17,7 +17,8 @@ async function writeDigits() {
   const golden = JSON.parse(await readFile(join(ROOT, 'models', 'mnist-vae', 'golden.json'), 'utf8'));
   const dims = golden.dims.x;
   const data = golden.x.flat(Infinity);
-  if (dims.length !== 2 || dims[1] !== 784 || data.length !== dims[0] * dims[1]) throw new Error(`models/mnist-vae/golden.json: expected "x" of dims [N, 784] but found ${JSON.stringify(dims)} with ${data.length} values`);
+  if (dims.length !== 2 || dims[1] !== 784 || data.length !== dims[0] * dims[1])
+    throw new Error(`models/mnist-vae/golden.json: expected "x" of dims [N, 784] but found ${JSON.stringify(dims)} with ${data.length} values`);
   await writeFile(join(DIST, 'digits.json'), JSON.stringify({ source: golden.xSource, dims, data }));
 }
 

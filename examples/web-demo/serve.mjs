@@ -22,7 +22,13 @@ export const TAESD = resolve(ROOT, '..', 'shared', 'models', 'taesd');
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
 export async function startDemoServer(options = {}) {
-  const mounts = Object.fromEntries([['/models/', join(ROOT, 'models')], ['/taesd/', TAESD], ['/samples/', SKIMAGE]].filter(([, folder]) => existsSync(folder)));
+  const mounts = Object.fromEntries(
+    [
+      ['/models/', join(ROOT, 'models')],
+      ['/taesd/', TAESD],
+      ['/samples/', SKIMAGE],
+    ].filter(([, folder]) => existsSync(folder)),
+  );
   const { url, close } = await startServer(DIST, mounts, { port: options.port ?? 5173, ...(options.host ? { host: options.host } : {}) });
   return { url: `${url}/`, close };
 }

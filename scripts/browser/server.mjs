@@ -81,6 +81,10 @@ export async function startServer(root, mounts = {}, listen = {}) {
   return {
     url: `http://${host}:${port}`,
     requests,
-    close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
 }

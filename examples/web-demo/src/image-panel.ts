@@ -88,11 +88,13 @@ export async function setupImagePanel(initial: { device: Device; model: string |
 
   // Models: list all, disable the ones this server lacks.
   const served = await Promise.all(IMAGE_MODELS.map((model) => isServed(model.probe)));
-  select.replaceChildren(...IMAGE_MODELS.map((model, i) => {
-    const option = new Option(served[i] ? model.label : `${model.id}: unavailable (${model.missing})`, model.id);
-    option.disabled = !served[i];
-    return option;
-  }));
+  select.replaceChildren(
+    ...IMAGE_MODELS.map((model, i) => {
+      const option = new Option(served[i] ? model.label : `${model.id}: unavailable (${model.missing})`, model.id);
+      option.disabled = !served[i];
+      return option;
+    }),
+  );
   const wanted = IMAGE_MODELS.findIndex((model, i) => served[i] && model.id === initial.model);
   const first = wanted >= 0 ? wanted : served.indexOf(true);
   if (first < 0) {
@@ -102,22 +104,27 @@ export async function setupImagePanel(initial: { device: Device; model: string |
   select.selectedIndex = first;
 
   // Sources: sample photos where served, else a generated test image; a file input; drag and drop.
-  const samples = (await Promise.all(SAMPLES.map(async (name) => ((await isServed(`samples/${name}`)) ? name : null)))).filter((name): name is string => name !== null);
+  const samples = (await Promise.all(SAMPLES.map(async (name) => ((await isServed(`samples/${name}`)) ? name : null)))).filter(
+    (name): name is string => name !== null,
+  );
   const sampleBar = $<HTMLSpanElement>('samples');
   const choose = async (get: () => Promise<Blob>, name: string): Promise<void> => {
     source = { blob: await get(), name };
     run();
   };
-  const sampleButtons = samples.length > 0
-    ? samples.map((name) => [name.replace('.png', ''), () => fetch(`samples/${name}`).then((r) => r.blob()), name] as const)
-    : [['generated test image', generatedImage, 'generated test image'] as const];
-  sampleBar.replaceChildren(...sampleButtons.map(([label, get, name]) => {
-    const sampleButton = document.createElement('button');
-    sampleButton.type = 'button';
-    sampleButton.textContent = label;
-    sampleButton.addEventListener('click', () => void choose(get, name));
-    return sampleButton;
-  }));
+  const sampleButtons =
+    samples.length > 0
+      ? samples.map((name) => [name.replace('.png', ''), () => fetch(`samples/${name}`).then((r) => r.blob()), name] as const)
+      : [['generated test image', generatedImage, 'generated test image'] as const];
+  sampleBar.replaceChildren(
+    ...sampleButtons.map(([label, get, name]) => {
+      const sampleButton = document.createElement('button');
+      sampleButton.type = 'button';
+      sampleButton.textContent = label;
+      sampleButton.addEventListener('click', () => void choose(get, name));
+      return sampleButton;
+    }),
+  );
   $<HTMLInputElement>('file').addEventListener('change', (event) => {
     const file = (event.target as HTMLInputElement).files?.[0];
     if (file) void choose(async () => file, file.name);
@@ -142,12 +149,17 @@ export async function setupImagePanel(initial: { device: Device; model: string |
     const key = `${model().id}@${device}`;
     if (remote?.key === key) return remote.vae;
     const previous = remote;
-    previous?.vae.then((r) => r.close(), () => undefined);
+    previous?.vae.then(
+      (r) => r.close(),
+      () => undefined,
+    );
     const chosen = model();
     const vae = (async () => {
       say(`Loading ${chosen.id} on ${device}…`);
       const from = await chosen.source((text) => say(text));
-      return startRemoteVae(from, device, ({ file, loaded, total }) => say(`Loading ${chosen.id}: ${file} ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`));
+      return startRemoteVae(from, device, ({ file, loaded, total }) =>
+        say(`Loading ${chosen.id}: ${file} ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`),
+      );
     })();
     remote = { key, vae };
     vae.catch(() => {
@@ -188,7 +200,8 @@ export async function setupImagePanel(initial: { device: Device; model: string |
     const dims = q.mean.dims;
     const nhwc = layout === 'NHWC';
     const [channels, height, width] = nhwc ? [dims[3]!, dims[1]!, dims[2]!] : [dims[1]!, dims[2]!, dims[3]!];
-    $('latent-dims').textContent = `${channels} × ${height} × ${width} (${(image.width * image.height * 3 / (channels * height * width)).toFixed(0)}× fewer values than the image)`;
+    $('latent-dims').textContent =
+      `${channels} × ${height} × ${width} (${((image.width * image.height * 3) / (channels * height * width)).toFixed(0)}× fewer values than the image)`;
     const plane = new Float32Array(height * width);
     canvases($('latents'), channels).forEach((canvas, c) => {
       for (let i = 0; i < plane.length; i++) plane[i] = q.mean.data[nhwc ? i * channels + c : c * plane.length + i]!;

@@ -12,7 +12,9 @@ const select = document.getElementById('device') as HTMLSelectElement;
 select.value = device;
 
 const gpu = 'gpu' in navigator ? 'WebGPU API present' : 'no WebGPU API';
-const isolation = crossOriginIsolated ? `cross-origin isolated: wasm threads available (${navigator.hardwareConcurrency} cores)` : 'not cross-origin isolated: wasm runs on 1 thread';
+const isolation = crossOriginIsolated
+  ? `cross-origin isolated: wasm threads available (${navigator.hardwareConcurrency} cores)`
+  : 'not cross-origin isolated: wasm runs on 1 thread';
 document.getElementById('environment')!.textContent = `${gpu}; ${isolation}.`;
 
 const [image, mnist] = await Promise.all([setupImagePanel({ device, model: params.get('model') }), setupMnistPanel({ device })]);

@@ -61,20 +61,24 @@ export async function setupMnistPanel(initial: { device: Device }): Promise<{ se
   const generated = canvases($('generated'), GENERATED);
   let path: VaeTensor | null = null;
 
-  const renderGrid = (): void => later(async ({ vae }) => {
-    const [i, j] = [Number(dimX.value), Number(dimY.value)];
-    const base = $<HTMLSelectElement>('others').value === 'prior' ? new NormalV1(Number($<HTMLInputElement>('others-seed').value) || 0).fill(new Float32Array(LATENTS)) : new Float32Array(LATENTS);
-    const z = new Float32Array(GRID * GRID * LATENTS);
-    for (let row = 0; row < GRID; row++) {
-      for (let column = 0; column < GRID; column++) {
-        const offset = (row * GRID + column) * LATENTS;
-        z.set(base, offset);
-        z[offset + i] = -SPAN + (2 * SPAN * column) / (GRID - 1);
-        z[offset + j] = SPAN - (2 * SPAN * row) / (GRID - 1);
+  const renderGrid = (): void =>
+    later(async ({ vae }) => {
+      const [i, j] = [Number(dimX.value), Number(dimY.value)];
+      const base =
+        $<HTMLSelectElement>('others').value === 'prior'
+          ? new NormalV1(Number($<HTMLInputElement>('others-seed').value) || 0).fill(new Float32Array(LATENTS))
+          : new Float32Array(LATENTS);
+      const z = new Float32Array(GRID * GRID * LATENTS);
+      for (let row = 0; row < GRID; row++) {
+        for (let column = 0; column < GRID; column++) {
+          const offset = (row * GRID + column) * LATENTS;
+          z.set(base, offset);
+          z[offset + i] = -SPAN + (2 * SPAN * column) / (GRID - 1);
+          z[offset + j] = SPAN - (2 * SPAN * row) / (GRID - 1);
+        }
       }
-    }
-    drawDigits(grid, await vae.decode({ data: z, dims: [GRID * GRID, LATENTS] }));
-  });
+      drawDigits(grid, await vae.decode({ data: z, dims: [GRID * GRID, LATENTS] }));
+    });
 
   const showStep = (): void => {
     const step = Number($<HTMLInputElement>('t').value);
@@ -83,19 +87,21 @@ export async function setupMnistPanel(initial: { device: Device }): Promise<{ se
     if (path) drawGrey($<HTMLCanvasElement>('interpolated'), path.data.subarray(step * SIDE * SIDE, (step + 1) * SIDE * SIDE), SIDE, SIDE);
   };
 
-  const renderPath = (): void => later(async ({ vae }) => {
-    const [a, b] = [Number(digitA.value), Number(digitB.value)];
-    drawGrey($<HTMLCanvasElement>('digit-a-image'), x.subarray(a * 784, (a + 1) * 784), SIDE, SIDE);
-    drawGrey($<HTMLCanvasElement>('digit-b-image'), x.subarray(b * 784, (b + 1) * 784), SIDE, SIDE);
-    const mean = (k: number) => ({ data: means!.slice(k * LATENTS, (k + 1) * LATENTS), dims: [1, LATENTS] });
-    path = await vae.interpolate(mean(a), mean(b), { steps: STEPS, method: $<HTMLSelectElement>('path').value as InterpolationMethod });
-    drawDigits(strip, path);
-    showStep();
-  });
+  const renderPath = (): void =>
+    later(async ({ vae }) => {
+      const [a, b] = [Number(digitA.value), Number(digitB.value)];
+      drawGrey($<HTMLCanvasElement>('digit-a-image'), x.subarray(a * 784, (a + 1) * 784), SIDE, SIDE);
+      drawGrey($<HTMLCanvasElement>('digit-b-image'), x.subarray(b * 784, (b + 1) * 784), SIDE, SIDE);
+      const mean = (k: number) => ({ data: means!.slice(k * LATENTS, (k + 1) * LATENTS), dims: [1, LATENTS] });
+      path = await vae.interpolate(mean(a), mean(b), { steps: STEPS, method: $<HTMLSelectElement>('path').value as InterpolationMethod });
+      drawDigits(strip, path);
+      showStep();
+    });
 
-  const renderGenerated = (): void => later(async ({ vae }) => {
-    drawDigits(generated, await vae.generate({ n: GENERATED, seed: Math.max(0, Math.floor(Number($<HTMLInputElement>('seed').value) || 0)) }));
-  });
+  const renderGenerated = (): void =>
+    later(async ({ vae }) => {
+      drawDigits(generated, await vae.generate({ n: GENERATED, seed: Math.max(0, Math.floor(Number($<HTMLInputElement>('seed').value) || 0)) }));
+    });
 
   /** Loads the model, encodes the test digits and draws everything. */
   const start = (): void => {
@@ -117,7 +123,9 @@ export async function setupMnistPanel(initial: { device: Device }): Promise<{ se
       for (const select of [dimX, dimY]) select.replaceChildren(...order.map(([v, d]) => new Option(`z${d} (variance ${v.toFixed(2)})`, String(d))));
       dimX.selectedIndex = 0;
       dimY.selectedIndex = 1;
-      say(`mnist-vae on ${backend.device} (${backend.reason}); ${order.filter(([v]) => v > 0.01).length} of ${LATENTS} latents active on these ${count} digits.`);
+      say(
+        `mnist-vae on ${backend.device} (${backend.reason}); ${order.filter(([v]) => v > 0.01).length} of ${LATENTS} latents active on these ${count} digits.`,
+      );
     });
     renderGrid();
     renderPath();
@@ -143,7 +151,10 @@ export async function setupMnistPanel(initial: { device: Device }): Promise<{ se
       device = next;
       const previous = remote;
       remote = null;
-      previous?.then((r) => r.close(), () => undefined);
+      previous?.then(
+        (r) => r.close(),
+        () => undefined,
+      );
       start();
     },
   };

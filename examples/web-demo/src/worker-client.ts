@@ -34,7 +34,10 @@ export async function startRemoteVae(source: string | ModelFiles, device: Device
       close: () => {
         if (closed) return;
         closed = true;
-        vae.dispose().catch(() => undefined).finally(() => worker.terminate());
+        vae
+          .dispose()
+          .catch(() => undefined)
+          .finally(() => worker.terminate());
       },
     };
   } catch (error) {

@@ -122,7 +122,14 @@ export function limitsOption(context: CommandContext): ResolvedLimits {
  *
  * @throws {@link InvalidOptionError} for a `--threads` that is not a positive integer
  */
-export function backendOptions(context: CommandContext): { device: Device; strict?: boolean; preset?: string; intraOpNumThreads?: number; limits: ResolvedLimits; onWarning: (warning: { message: string }) => void } {
+export function backendOptions(context: CommandContext): {
+  device: Device;
+  strict?: boolean;
+  preset?: string;
+  intraOpNumThreads?: number;
+  limits: ResolvedLimits;
+  onWarning: (warning: { message: string }) => void;
+} {
   const threads = integerOption(context.values, 'threads', 1);
   return {
     limits: limitsOption(context),
@@ -163,7 +170,12 @@ export function showProgress(context: CommandContext, steps: number): boolean {
  * @returns the callback to pass as `onProgress`, and `finish` to call when the call settles (also on failure, so an
  *   error message starts on a line of its own)
  */
-export function progressReporter(context: CommandContext, label: string, total: number, maxBatch: number): { onProgress: (done: number) => void; finish(): void } {
+export function progressReporter(
+  context: CommandContext,
+  label: string,
+  total: number,
+  maxBatch: number,
+): { onProgress: (done: number) => void; finish(): void } {
   const bar = new ProgressBar(label, total, context.io.stderr, showProgress(context, Math.ceil(total / maxBatch)));
   let reported = 0;
   return {

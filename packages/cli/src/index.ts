@@ -14,6 +14,16 @@ export type { CommandTable } from './run.js';
 export { COMMANDS } from './commands/index.js';
 export type { CommandName } from './commands/index.js';
 export type { CliIo, Command, CommandContext } from './context.js';
-export { backendOptions, maxBatch, openModel, progressReporter, readModelManifest, requiredOption, requiredOutput, seedOption, showProgress } from './context.js';
+export {
+  backendOptions,
+  maxBatch,
+  openModel,
+  progressReporter,
+  readModelManifest,
+  requiredOption,
+  requiredOutput,
+  seedOption,
+  showProgress,
+} from './context.js';
 export { UsageError, COMMON_OPTIONS, choiceOption, integerOption, stringOption } from './options.js';
 export type { OptionSpec, OptionValues } from './options.js';

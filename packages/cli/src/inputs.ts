@@ -13,7 +13,11 @@ import { limitsOption } from './context.js';
 
 /** Options of commands that read images: fitting to the spatial factor, alpha, tiling. */
 export const IMAGE_INPUT_OPTIONS = Object.freeze({
-  fit: { type: 'string', value: 'pad|resize|crop', description: 'image sizes that are not a multiple of the model\'s spatial factor: pad by reflection and crop back (default), resize, or crop the centre' },
+  fit: {
+    type: 'string',
+    value: 'pad|resize|crop',
+    description: "image sizes that are not a multiple of the model's spatial factor: pad by reflection and crop back (default), resize, or crop the centre",
+  },
   alpha: { type: 'string', value: 'composite|drop', description: 'images with alpha: composite over white (default) or drop the alpha channel' },
   tile: { type: 'boolean', description: 'run the graphs in overlapping tiles (image models; bounded memory for large images)' },
 } satisfies Record<string, OptionSpec>);
@@ -26,7 +30,12 @@ export const IMAGE_INPUT_OPTIONS = Object.freeze({
 export function imageReadOptions(context: CommandContext): ImageReadOptions & ImageReadLimits {
   const fit = choiceOption<ImageFit>(context.values, 'fit', IMAGE_FITS);
   const alpha = choiceOption<AlphaMode>(context.values, 'alpha', ALPHA_MODES);
-  return { ...(fit === undefined ? {} : { fit }), ...(alpha === undefined ? {} : { alpha }), limits: limitsOption(context), untiled: context.values.tile !== true };
+  return {
+    ...(fit === undefined ? {} : { fit }),
+    ...(alpha === undefined ? {} : { alpha }),
+    limits: limitsOption(context),
+    untiled: context.values.tile !== true,
+  };
 }
 
 /** A batch read from the command line. */
@@ -107,8 +116,10 @@ export async function readDataInputs(paths: readonly string[], manifest: Manifes
       const label = path;
       const tensor = await nodeImageCodec.read([bytes], manifest, { ...imageOptions, multiple: manifest.latent.spatialFactor ?? 1 }).catch((error: unknown) => {
         // The codec names byte inputs "image 0"; name the file instead.
-        if (error instanceof InvalidInputError) throw new InvalidInputError(error.code as 'INVALID_INPUT', label, error.message.replaceAll('image 0', label), { cause: error });
-        if (error instanceof LimitExceededError) throw new LimitExceededError(error.limit, error.value, error.maximum, error.option, error.message.replaceAll('image 0', label));
+        if (error instanceof InvalidInputError)
+          throw new InvalidInputError(error.code as 'INVALID_INPUT', label, error.message.replaceAll('image 0', label), { cause: error });
+        if (error instanceof LimitExceededError)
+          throw new LimitExceededError(error.limit, error.value, error.maximum, error.option, error.message.replaceAll('image 0', label));
         throw error;
       });
       parts.push({ tensor, names: [path] });
@@ -128,7 +139,8 @@ export async function readLatentInputs(paths: readonly string[], manifest: Manif
   const parts: { tensor: VaeTensor; names: string[] }[] = [];
   for (const path of paths) {
     const { dtype, tensor } = parseNpy(await readInputFile(path, limits), path);
-    if (dtype === '|u1') throw new InvalidInputError('INVALID_INPUT', path, `${path} holds uint8 values; latents must be float32 or float64 (as written by "onnx-vae encode").`);
+    if (dtype === '|u1')
+      throw new InvalidInputError('INVALID_INPUT', path, `${path} holds uint8 values; latents must be float32 or float64 (as written by "onnx-vae encode").`);
     parts.push(asBatch(tensor, path, manifest.latent.shape, 'latent', manifest));
   }
   return joinBatches(parts);

@@ -10,7 +10,10 @@ const FLAGGED = Object.entries(LIMITS as Readonly<Record<LimitName, LimitSpec>>)
 /** The limit flags, in the form of the CLI's option tables. */
 export const LIMIT_OPTIONS = Object.freeze(
   Object.fromEntries(
-    FLAGGED.map(([name, spec]) => [spec.flag!.slice(2), { type: 'string', value: 'N|none', description: `limit ${name}, in ${spec.unit} (default ${spec.default}; see docs/limits.md)` } as const]),
+    FLAGGED.map(([name, spec]) => [
+      spec.flag!.slice(2),
+      { type: 'string', value: 'N|none', description: `limit ${name}, in ${spec.unit} (default ${spec.default}; see docs/limits.md)` } as const,
+    ]),
   ),
 );
 

@@ -60,7 +60,11 @@ export class UsageError extends Error {
  * @returns the option values and the positional arguments
  * @throws {@link UsageError}
  */
-export function parseCommandLine(command: string, args: readonly string[], options: Readonly<Record<string, OptionSpec>>): { values: OptionValues; positionals: string[] } {
+export function parseCommandLine(
+  command: string,
+  args: readonly string[],
+  options: Readonly<Record<string, OptionSpec>>,
+): { values: OptionValues; positionals: string[] } {
   const config = Object.fromEntries(
     Object.entries(options).map(([name, spec]) => [name, spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short }]),
   );
@@ -71,8 +75,10 @@ export function parseCommandLine(command: string, args: readonly string[], optio
     if (spec === undefined || (token.rawName.length === 2 && spec.short !== token.rawName[1])) {
       throw new UsageError(command, `unknown option ${token.rawName} for "${command}".`);
     }
-    if (spec.type === 'string' && token.value === undefined) throw new UsageError(command, `option ${token.rawName} needs a value (${token.rawName} ${spec.value ?? 'VALUE'}).`);
-    if (spec.type === 'boolean' && token.value !== undefined) throw new UsageError(command, `option ${token.rawName} takes no value but was given "${token.value}".`);
+    if (spec.type === 'string' && token.value === undefined)
+      throw new UsageError(command, `option ${token.rawName} needs a value (${token.rawName} ${spec.value ?? 'VALUE'}).`);
+    if (spec.type === 'boolean' && token.value !== undefined)
+      throw new UsageError(command, `option ${token.rawName} takes no value but was given "${token.value}".`);
   }
   return { values: values as OptionValues, positionals };
 }

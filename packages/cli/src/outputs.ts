@@ -39,7 +39,10 @@ export interface OutputFile {
 export function outputFormat(path: string, option: string, allowed: readonly OutputFormat[]): OutputFormat {
   const format = allowed.find((f) => path.toLowerCase().endsWith(OUTPUT_FORMATS[f]));
   if (format === undefined) {
-    throw new InvalidOptionError('output', `Expected ${option} to name a ${allowed.map((f) => OUTPUT_FORMATS[f]).join(' or ')} file but received ${JSON.stringify(path)}.`);
+    throw new InvalidOptionError(
+      'output',
+      `Expected ${option} to name a ${allowed.map((f) => OUTPUT_FORMATS[f]).join(' or ')} file but received ${JSON.stringify(path)}.`,
+    );
   }
   return format;
 }
@@ -64,7 +67,10 @@ export async function checkOutputFolder(path: string, option: string): Promise<v
  */
 export function checkImageOutput(manifest: Manifest, option: string): void {
   if (manifest.data.layout === 'flat' && manifest.data.image === undefined) {
-    throw new InvalidOptionError('output', `Model "${manifest.name}" has flat items without an image geometry (no data.image in vae.json), so ${option} cannot be a PNG; write .npy instead.`);
+    throw new InvalidOptionError(
+      'output',
+      `Model "${manifest.name}" has flat items without an image geometry (no data.image in vae.json), so ${option} cannot be a PNG; write .npy instead.`,
+    );
   }
 }
 
@@ -77,7 +83,10 @@ export function itemImages(batch: VaeTensor, manifest: Manifest): PixelImage[] {
   const itemDims = batch.dims.slice(1);
   const geometry = itemImageGeometry(manifest.data, itemDims);
   if (geometry === null || (geometry.channels !== 1 && geometry.channels !== 3)) {
-    throw new InvalidOptionError('output', `Model "${manifest.name}" produces items of shape [${itemDims.join(', ')}], which are not grey or RGB images; write .npy instead.`);
+    throw new InvalidOptionError(
+      'output',
+      `Model "${manifest.name}" produces items of shape [${itemDims.join(', ')}], which are not grey or RGB images; write .npy instead.`,
+    );
   }
   const size = sizeOf(itemDims);
   return Array.from({ length: batch.dims[0]! }, (_, i) => ({

@@ -26,25 +26,27 @@ export type CommandTable = Readonly<Record<string, Command>>;
  */
 export function topLevelHelp(commands: CommandTable = COMMANDS): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  return [
-    'Usage: onnx-vae <command> <model-folder> [inputs...] [options]',
-    '',
-    'Runs a VAE exported to ONNX. A model folder holds vae.json and the encoder and decoder graphs it names, or an\nexport without vae.json in a known layout (Hugging Face optimum, onnxruntime SD demo, a TAESD-style NAME_encoder.onnx/\nNAME_decoder.onnx pair); --preset names its family where the graphs cannot tell.',
-    '',
-    'Commands:',
-    ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
-    '',
-    'Options of every command:',
-    formatOptions(COMMON_OPTIONS),
-    '',
-    'Other:',
-    '  onnx-vae --help | -h           show this help',
-    '  onnx-vae --version             print the version',
-    '  onnx-vae help <command>        show a command\'s help (also: onnx-vae <command> --help)',
-    '',
-    'Exit codes: 0 success; 2 a usage error or an error in the inputs, options or model (printed as',
-    '"onnx-vae: error [CODE]: message"); 1 an unexpected error.',
-  ].join('\n') + '\n';
+  return (
+    [
+      'Usage: onnx-vae <command> <model-folder> [inputs...] [options]',
+      '',
+      'Runs a VAE exported to ONNX. A model folder holds vae.json and the encoder and decoder graphs it names, or an\nexport without vae.json in a known layout (Hugging Face optimum, onnxruntime SD demo, a TAESD-style NAME_encoder.onnx/\nNAME_decoder.onnx pair); --preset names its family where the graphs cannot tell.',
+      '',
+      'Commands:',
+      ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
+      '',
+      'Options of every command:',
+      formatOptions(COMMON_OPTIONS),
+      '',
+      'Other:',
+      '  onnx-vae --help | -h           show this help',
+      '  onnx-vae --version             print the version',
+      "  onnx-vae help <command>        show a command's help (also: onnx-vae <command> --help)",
+      '',
+      'Exit codes: 0 success; 2 a usage error or an error in the inputs, options or model (printed as',
+      '"onnx-vae: error [CODE]: message"); 1 an unexpected error.',
+    ].join('\n') + '\n'
+  );
 }
 
 /**
@@ -98,9 +100,15 @@ async function dispatch(args: readonly string[], io: CliIo, version: string, com
   const takesModel = command.model !== 'none';
   const [model = '', ...inputs] = takesModel ? positionals : ['', ...positionals];
   if (takesModel && model === '') throw new UsageError(first, 'missing the model folder.');
-  if (inputs.length < command.inputs.min) throw new UsageError(first, takesModel ? `missing the input files (images or .npy arrays) after the model folder.` : `missing arguments; see the usage.`);
+  if (inputs.length < command.inputs.min)
+    throw new UsageError(first, takesModel ? `missing the input files (images or .npy arrays) after the model folder.` : `missing arguments; see the usage.`);
   if (inputs.length > command.inputs.max) {
-    throw new UsageError(first, command.inputs.max === 0 ? `"${first}" takes no inputs${takesModel ? ' after the model folder' : ''} but received ${JSON.stringify(inputs[0])}.` : `too many inputs.`);
+    throw new UsageError(
+      first,
+      command.inputs.max === 0
+        ? `"${first}" takes no inputs${takesModel ? ' after the model folder' : ''} but received ${JSON.stringify(inputs[0])}.`
+        : `too many inputs.`,
+    );
   }
   await command.run({ command: first, model, inputs, values, io });
   return EXIT_CODES.ok;

@@ -35,7 +35,12 @@ function blackPng(side: number): Uint8Array {
   header[8] = 1; // bit depth
   header[9] = 0; // greyscale
   const rows = Buffer.alloc((1 + Math.ceil(side / 8)) * side); // filter byte 0 and zero pixels on every row
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 interface Watched {
@@ -81,7 +86,10 @@ linux('bombs under an RSS watchdog', () => {
     ['encode --tile', ['encode', KL_F8, 'PNG', '-o', 'OUT/x.npy', '--tile']],
     ['reconstruct --tile', ['reconstruct', KL_F8, 'PNG', '-o', 'OUT/x.png', '--tile']],
   ])('the same PNG through %s, which needs it whole, is refused at maxOutputPixels', async (_, args) => {
-    const run = await watched(1000, args.map((a) => a.replace('PNG', join(dir, 'bomb-16383.png')).replace('OUT', dir)));
+    const run = await watched(
+      1000,
+      args.map((a) => a.replace('PNG', join(dir, 'bomb-16383.png')).replace('OUT', dir)),
+    );
     expect(run.code).toBe(2);
     expect(run.stderrTail).toContain('read whole is 268,402,689 pixels, over the limit maxOutputPixels of 67,108,864');
     expect(run.peakRssMb).toBeLessThan(400);

@@ -28,7 +28,9 @@ interface Run {
 
 function cli(args: readonly string[]): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, [MAIN, ...args, '--threads', '1'], { encoding: 'utf8' }, (error, stdout, stderr) => done({ status: error ? (error.code as number) : 0, stdout, stderr }));
+    execFile(process.execPath, [MAIN, ...args, '--threads', '1'], { encoding: 'utf8' }, (error, stdout, stderr) =>
+      done({ status: error ? (error.code as number) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -55,7 +57,9 @@ describe('onnx-vae compress / decompress and image options', () => {
     manifest.latent.spatialFactor = 4;
     await writeFile(join(model, 'vae.json'), JSON.stringify(manifest));
     photo = join(dir, 'odd.png');
-    await sharp(noise(13, 10, 3), { raw: { width: 13, height: 10, channels: 3 } }).png().toFile(photo);
+    await sharp(noise(13, 10, 3), { raw: { width: 13, height: 10, channels: 3 } })
+      .png()
+      .toFile(photo);
     vae = await loadVae(model, { intraOpNumThreads: 1 });
   });
   afterAll(async () => {
@@ -67,13 +71,19 @@ describe('onnx-vae compress / decompress and image options', () => {
     const folder = join(dir, 'a-folder.vlat');
     await mkdir(folder, { recursive: true });
     const compress = await cli(['compress', model, photo, '-o', folder]);
-    expect(compress).toMatchObject({ status: 2, stderr: `onnx-vae: error [INVALID_OPTION]: Cannot write -o ${folder}: it is a folder; name a file in it instead.\n` });
+    expect(compress).toMatchObject({
+      status: 2,
+      stderr: `onnx-vae: error [INVALID_OPTION]: Cannot write -o ${folder}: it is a folder; name a file in it instead.\n`,
+    });
     const vlat = join(dir, 'for-folder.vlat');
     expect((await cli(['compress', model, photo, '-o', vlat])).status).toBe(0);
     const pngFolder = join(dir, 'a-folder.png');
     await mkdir(pngFolder, { recursive: true });
     const decompress = await cli(['decompress', model, vlat, '-o', pngFolder]);
-    expect(decompress).toMatchObject({ status: 2, stderr: `onnx-vae: error [INVALID_OPTION]: Cannot write -o ${pngFolder}: it is a folder; name a file in it instead.\n` });
+    expect(decompress).toMatchObject({
+      status: 2,
+      stderr: `onnx-vae: error [INVALID_OPTION]: Cannot write -o ${pngFolder}: it is a folder; name a file in it instead.\n`,
+    });
   });
 
   it('compresses an odd-size image and decompresses it to the size and pixels the API gives', async () => {
@@ -82,7 +92,9 @@ describe('onnx-vae compress / decompress and image options', () => {
     const compress = await cli(['compress', model, photo, '-o', vlat, '--dtype', 'float32']);
     expect(compress).toMatchObject({ status: 0, stderr: '' });
     const vlatBytes = (await readFile(vlat)).length;
-    expect(compress.stdout).toBe(`onnx-vae: ${photo} -> ${vlat}: ${vlatBytes} bytes, latent [1, 4, 3, 4] float32, ${((vlatBytes * 8) / 130).toFixed(4)} bits per pixel\n`);
+    expect(compress.stdout).toBe(
+      `onnx-vae: ${photo} -> ${vlat}: ${vlatBytes} bytes, latent [1, 4, 3, 4] float32, ${((vlatBytes * 8) / 130).toFixed(4)} bits per pixel\n`,
+    );
     const info = latentFileInfo(await readFile(vlat));
     expect(info.imageSize).toEqual({ height: 10, width: 13 });
     expect(info.dtype).toBe('float32');
@@ -120,7 +132,9 @@ describe('onnx-vae compress / decompress and image options', () => {
     const target = join(dir, 'never.png');
     const mismatch = await cli(['decompress', other, vlat, '-o', target]);
     expect(mismatch.status).toBe(2);
-    expect(mismatch.stderr).toMatch(/^onnx-vae: error \[MODEL_MISMATCH\]: This latent file was made by model [0-9a-f]{64} but the loaded decoder is [0-9a-f]{64}; decompress it with the model that compressed it\.\n$/);
+    expect(mismatch.stderr).toMatch(
+      /^onnx-vae: error \[MODEL_MISMATCH\]: This latent file was made by model [0-9a-f]{64} but the loaded decoder is [0-9a-f]{64}; decompress it with the model that compressed it\.\n$/,
+    );
     const damaged = join(dir, 'damaged.vlat');
     const bytes = await readFile(vlat);
     bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x10;

@@ -54,7 +54,11 @@ async function inProcess(args: readonly string[], cwd = ROOT): Promise<Run> {
   const previous = process.cwd();
   process.chdir(cwd);
   try {
-    const status = await runCli(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t), isTTY: false } }, VERSION);
+    const status = await runCli(
+      args,
+      { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t), isTTY: false } },
+      VERSION,
+    );
     return { status, stdout, stderr };
   } finally {
     process.chdir(previous);
@@ -98,7 +102,15 @@ describe('usage, help and errors', () => {
   beforeAll(async () => {
     dir = await folder('usage');
     x = join(dir, 'x.npy');
-    await writeFile(x, encodeNpy(new VaeTensor(Float32Array.from({ length: 18 }, (_, i) => (i % 7) / 7), [3, 6])));
+    await writeFile(
+      x,
+      encodeNpy(
+        new VaeTensor(
+          Float32Array.from({ length: 18 }, (_, i) => (i % 7) / 7),
+          [3, 6],
+        ),
+      ),
+    );
     await png(join(dir, 'x.png'), new Uint8Array(6), 3, 2, 1);
   });
 
@@ -111,14 +123,19 @@ describe('usage, help and errors', () => {
     expect(help.stdout.startsWith('Usage: onnx-vae <command> <model-folder> [inputs...] [options]\n')).toBe(true);
     for (const command of ['info', 'encode', 'decode', 'reconstruct', 'generate', 'score']) expect(help.stdout).toMatch(new RegExp(`\\n  ${command} +\\S`));
     expect(encodeHelp.status).toBe(0);
-    expect(encodeHelp.stdout.split('\n')[0]).toBe('Usage: onnx-vae encode <model> <inputs...> -o <out.npy> [--sample] [--seed N] [--logvar <file.npy>] [options]');
+    expect(encodeHelp.stdout.split('\n')[0]).toBe(
+      'Usage: onnx-vae encode <model> <inputs...> -o <out.npy> [--sample] [--seed N] [--logvar <file.npy>] [options]',
+    );
     expect(encodeHelp.stdout).toMatch(/\n {2}-o, --output FILE\.npy +where to write the latents\n/);
     expect(reconstructHelp.stdout).toMatch(/each group is one row of originals/);
   });
 
   it("aligns the common options' descriptions with the command's own in a command's help", async () => {
     const help = await inProcess(['help', 'worker']);
-    const options = help.stdout.slice(help.stdout.indexOf('Options:\n') + 'Options:\n'.length).trimEnd().split('\n');
+    const options = help.stdout
+      .slice(help.stdout.indexOf('Options:\n') + 'Options:\n'.length)
+      .trimEnd()
+      .split('\n');
     expect(options.slice(0, 4)).toEqual([
       '      --queue redis://HOST:PORT[/DB]  the Redis of the BullMQ queue',
       '      --name NAME                     queue name, one per dataset (default "dataset")',
@@ -138,10 +155,18 @@ describe('usage, help and errors', () => {
       cli(['decode', MLP, 'x.npy', '-o', 'd.npy', ...ONE_THREAD], dir),
     ]);
     expect(runs.map((r) => r.status)).toEqual([2, 2, 2, 2]);
-    expect(runs[0]!.stderr.startsWith('onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, encode-dataset, worker, dataset-status, serve.\n\nUsage: onnx-vae <command>')).toBe(true);
+    expect(
+      runs[0]!.stderr.startsWith(
+        'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, encode-dataset, worker, dataset-status, serve.\n\nUsage: onnx-vae <command>',
+      ),
+    ).toBe(true);
     expect(runs[1]!.stderr.startsWith('onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>')).toBe(true);
-    expect(runs[2]!.stderr).toBe('onnx-vae: error [MODEL_FILE_NOT_FOUND]: The model folder no-such-model does not exist; pass a folder holding vae.json and the two ONNX files it names.\n');
-    expect(runs[3]!.stderr).toBe('onnx-vae: error [SHAPE_MISMATCH]: x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].\n');
+    expect(runs[2]!.stderr).toBe(
+      'onnx-vae: error [MODEL_FILE_NOT_FOUND]: The model folder no-such-model does not exist; pass a folder holding vae.json and the two ONNX files it names.\n',
+    );
+    expect(runs[3]!.stderr).toBe(
+      'onnx-vae: error [SHAPE_MISMATCH]: x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].\n',
+    );
     for (const run of runs) {
       expect(run.stdout).toBe('');
       expectNoStack(run);
@@ -149,10 +174,18 @@ describe('usage, help and errors', () => {
   });
 
   it.each([
-    ['an unknown command', ['frobnicate', MLP], 'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, encode-dataset, worker, dataset-status, serve.\n\nUsage: onnx-vae <command>'],
+    [
+      'an unknown command',
+      ['frobnicate', MLP],
+      'onnx-vae: unknown command "frobnicate"; the commands are info, encode, decode, reconstruct, generate, score, compress, decompress, encode-dataset, worker, dataset-status, serve.\n\nUsage: onnx-vae <command>',
+    ],
     ['an option instead of a command', ['--frobnicate'], 'onnx-vae: unknown option "--frobnicate"; the commands are'],
     ['no command', [], 'onnx-vae: missing the command.\n\nUsage: onnx-vae <command>'],
-    ['an unknown option', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--bogus'], 'onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>'],
+    [
+      'an unknown option',
+      ['encode', MLP, 'x.npy', '-o', 'z.npy', '--bogus'],
+      'onnx-vae encode: unknown option --bogus for "encode".\n\nUsage: onnx-vae encode <model>',
+    ],
     ['an unknown short option', ['score', MLP, 'x.npy', '-q'], 'onnx-vae score: unknown option -q for "score".\n\nUsage: onnx-vae score <model>'],
     ['an option of another command', ['score', MLP, 'x.npy', '--logvar', 'lv.npy'], 'onnx-vae score: unknown option --logvar for "score".'],
     ['a missing -o', ['encode', MLP, 'x.npy'], 'onnx-vae encode: missing -o <out.npy>.\n\nUsage: onnx-vae encode'],
@@ -164,7 +197,11 @@ describe('usage, help and errors', () => {
     ['inputs to info', ['info', MLP, 'x.npy'], 'onnx-vae info: "info" takes no inputs after the model folder but received "x.npy".'],
     ['a missing model folder argument', ['info'], 'onnx-vae info: missing the model folder.\n\nUsage: onnx-vae info'],
     ['a worker without --queue', ['worker', MLP], 'onnx-vae worker: missing --queue redis://HOST:PORT[/DB].\n\nUsage: onnx-vae worker'],
-    ['dataset-status without --queue', ['dataset-status'], 'onnx-vae dataset-status: missing --queue redis://HOST:PORT[/DB].\n\nUsage: onnx-vae dataset-status'],
+    [
+      'dataset-status without --queue',
+      ['dataset-status'],
+      'onnx-vae dataset-status: missing --queue redis://HOST:PORT[/DB].\n\nUsage: onnx-vae dataset-status',
+    ],
     ['encode-dataset without -o', ['encode-dataset', MLP, 'photos'], 'onnx-vae encode-dataset: missing -o <out-dir>.\n\nUsage: onnx-vae encode-dataset'],
   ])('prints the usage and returns 2 on %s', async (_case, args, start) => {
     const run = await inProcess(args);
@@ -175,19 +212,64 @@ describe('usage, help and errors', () => {
   });
 
   it.each([
-    ['a missing model folder', ['encode', 'no-such-model', 'x.npy', '-o', 'z.npy'], 'MODEL_FILE_NOT_FOUND', 'The model folder no-such-model does not exist; pass a folder holding vae.json and the two ONNX files it names.'],
+    [
+      'a missing model folder',
+      ['encode', 'no-such-model', 'x.npy', '-o', 'z.npy'],
+      'MODEL_FILE_NOT_FOUND',
+      'The model folder no-such-model does not exist; pass a folder holding vae.json and the two ONNX files it names.',
+    ],
     ['a missing input', ['encode', MLP, 'missing.npy', '-o', 'z.npy'], 'INVALID_INPUT', 'missing.npy: file not found.'],
-    ['a bad --seed', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--sample', '--seed', '-3'], 'INVALID_OPTION', 'Expected --seed to be an integer >= 0 but received "-3".'],
+    [
+      'a bad --seed',
+      ['encode', MLP, 'x.npy', '-o', 'z.npy', '--sample', '--seed', '-3'],
+      'INVALID_OPTION',
+      'Expected --seed to be an integer >= 0 but received "-3".',
+    ],
     ['a bad --samples', ['score', MLP, 'x.npy', '--samples', '2.5'], 'INVALID_OPTION', 'Expected --samples to be an integer >= 1 but received "2.5".'],
-    ['a bad --max-batch', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--max-batch', '0'], 'INVALID_OPTION', 'Expected --max-batch to be an integer >= 1 but received "0".'],
-    ['a bad --device', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--device', 'tpu'], 'INVALID_OPTION', 'Expected "device" to be one of "cpu", "cuda" but received "tpu".'],
-    ['a bad --latent-shape', ['generate', MLP, '-o', 'g.npy', '--latent-shape', '2,x'], 'INVALID_OPTION', 'Expected --latent-shape to be positive integers separated by commas (e.g. 4,32,32) but received "2,x".'],
+    [
+      'a bad --max-batch',
+      ['encode', MLP, 'x.npy', '-o', 'z.npy', '--max-batch', '0'],
+      'INVALID_OPTION',
+      'Expected --max-batch to be an integer >= 1 but received "0".',
+    ],
+    [
+      'a bad --device',
+      ['encode', MLP, 'x.npy', '-o', 'z.npy', '--device', 'tpu'],
+      'INVALID_OPTION',
+      'Expected "device" to be one of "cpu", "cuda" but received "tpu".',
+    ],
+    [
+      'a bad --latent-shape',
+      ['generate', MLP, '-o', 'g.npy', '--latent-shape', '2,x'],
+      'INVALID_OPTION',
+      'Expected --latent-shape to be positive integers separated by commas (e.g. 4,32,32) but received "2,x".',
+    ],
     ['a wrong output format', ['encode', MLP, 'x.npy', '-o', 'z.png'], 'INVALID_OPTION', 'Expected -o to name a .npy file but received "z.png".'],
-    ['a wrong --logvar format', ['encode', MLP, 'x.npy', '-o', 'z.npy', '--logvar', 'lv.txt'], 'INVALID_OPTION', 'Expected --logvar to name a .npy file but received "lv.txt".'],
+    [
+      'a wrong --logvar format',
+      ['encode', MLP, 'x.npy', '-o', 'z.npy', '--logvar', 'lv.txt'],
+      'INVALID_OPTION',
+      'Expected --logvar to name a .npy file but received "lv.txt".',
+    ],
     ['a missing output folder', ['encode', MLP, 'x.npy', '-o', 'nowhere/z.npy'], 'INVALID_OPTION', 'Cannot write -o nowhere/z.npy: the folder '],
-    ['a PNG of a model without image geometry', ['reconstruct', MLP, 'x.npy', '-o', 'r.png'], 'INVALID_OPTION', 'Model "mlp-probs" has flat items without an image geometry (no data.image in vae.json), so -o cannot be a PNG; write .npy instead.'],
-    ['an image for a model without image geometry', ['encode', MLP, 'x.png', '-o', 'z.npy'], 'INVALID_INPUT', 'Model "mlp-probs" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image x.png; pass tensors (or .npy arrays) instead.'],
-    ['latents of the wrong shape', ['decode', MLP, 'x.npy', '-o', 'd.npy'], 'SHAPE_MISMATCH', 'x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].'],
+    [
+      'a PNG of a model without image geometry',
+      ['reconstruct', MLP, 'x.npy', '-o', 'r.png'],
+      'INVALID_OPTION',
+      'Model "mlp-probs" has flat items without an image geometry (no data.image in vae.json), so -o cannot be a PNG; write .npy instead.',
+    ],
+    [
+      'an image for a model without image geometry',
+      ['encode', MLP, 'x.png', '-o', 'z.npy'],
+      'INVALID_INPUT',
+      'Model "mlp-probs" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image x.png; pass tensors (or .npy arrays) instead.',
+    ],
+    [
+      'latents of the wrong shape',
+      ['decode', MLP, 'x.npy', '-o', 'd.npy'],
+      'SHAPE_MISMATCH',
+      'x.npy has shape [3, 6] but model "mlp-probs" takes latent items of shape [2]: pass an array of shape [N, 2] or one item of shape [2].',
+    ],
   ])('prints "error [CODE]" and returns 2 on %s', async (_case, args, code, message) => {
     const run = await inProcess([...args, ...ONE_THREAD], dir);
     expect(run.status).toBe(2);
@@ -206,7 +288,9 @@ describe('usage, help and errors', () => {
       cli(['reconstruct', MLP, truncated, '-o', join(dir, 'r.npy'), ...ONE_THREAD]),
     ]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe(`onnx-vae: error [FILE_CORRUPT]: ${corrupt} is not a readable .npy file: it does not start with the magic string "\\x93NUMPY" (write it with numpy.save).\n`);
+    expect(bad.stderr).toBe(
+      `onnx-vae: error [FILE_CORRUPT]: ${corrupt} is not a readable .npy file: it does not start with the magic string "\\x93NUMPY" (write it with numpy.save).\n`,
+    );
     expect(short.status).toBe(2);
     expect(short.stderr).toBe(
       `onnx-vae: error [FILE_CORRUPT]: ${truncated} is not a readable .npy file: its header says shape (3, 6) of <f4, which is 72 bytes of data, but 12 bytes follow the header (the file is truncated).\n`,
@@ -224,9 +308,13 @@ describe('usage, help and errors', () => {
     ]);
     expect(score.status).toBe(2);
     expect(score.stdout).toBe('');
-    expect(score.stderr).toBe('onnx-vae: error [INVALID_INPUT]: Model "mlp-probs" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds 2 at flat index 3.\n');
+    expect(score.stderr).toBe(
+      'onnx-vae: error [INVALID_INPUT]: Model "mlp-probs" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds 2 at flat index 3.\n',
+    );
     expect(decode.status).toBe(2);
-    expect(decode.stderr).toMatch(/^onnx-vae: error \[SHAPE_MISMATCH\]: .*outside\.npy has shape \[6\] but model "conv-moments" takes latent items of shape \[4, \*, \*\]/);
+    expect(decode.stderr).toMatch(
+      /^onnx-vae: error \[SHAPE_MISMATCH\]: .*outside\.npy has shape \[6\] but model "conv-moments" takes latent items of shape \[4, \*, \*\]/,
+    );
     expect((await readdir(dir)).sort()).toEqual(before);
   });
 
@@ -250,7 +338,11 @@ describe('usage, help and errors', () => {
     await writeFile(join(model, 'vae.json'), JSON.stringify(manifest));
     const run = await inProcess(['info', model, '--json', ...ONE_THREAD]);
     expect(run.status).toBe(2);
-    expect(JSON.parse(run.stdout).check).toEqual({ ok: false, code: 'MODEL_MISMATCH', message: 'encoder.onnx: manifest says input "image" (data) but the graph\'s inputs are [x].' });
+    expect(JSON.parse(run.stdout).check).toEqual({
+      ok: false,
+      code: 'MODEL_MISMATCH',
+      message: 'encoder.onnx: manifest says input "image" (data) but the graph\'s inputs are [x].',
+    });
     expect(run.stderr).toBe('onnx-vae: error [MODEL_MISMATCH]: encoder.onnx: manifest says input "image" (data) but the graph\'s inputs are [x].\n');
   });
 });
@@ -258,7 +350,10 @@ describe('usage, help and errors', () => {
 describe('commands on the fixtures, against the API', () => {
   let dir: string;
   let vae: Vae;
-  const x = new VaeTensor(Float32Array.from({ length: 30 }, (_, i) => ((i * 5) % 11) / 10), [5, 6]);
+  const x = new VaeTensor(
+    Float32Array.from({ length: 30 }, (_, i) => ((i * 5) % 11) / 10),
+    [5, 6],
+  );
   const items = (t: VaeTensor): number[][] => Array.from({ length: t.dims[0]! }, (_, i) => Array.from(t.slice(i, i + 1).data));
 
   beforeAll(async () => {
@@ -291,14 +386,21 @@ describe('commands on the fixtures, against the API', () => {
     ]);
     const encoder = readOnnxSummary(await readFile(join(MLP, 'encoder.onnx')));
     const decoder = readOnnxSummary(await readFile(join(MLP, 'decoder.onnx')));
-    expect(info.graphs.encoder).toMatchObject({ file: 'encoder.onnx', parameters: encoder.parameterCount, nodes: encoder.nodeCount, opsets: [{ domain: '', version: 17 }] });
+    expect(info.graphs.encoder).toMatchObject({
+      file: 'encoder.onnx',
+      parameters: encoder.parameterCount,
+      nodes: encoder.nodeCount,
+      opsets: [{ domain: '', version: 17 }],
+    });
     expect(info.parameters).toBe(encoder.parameterCount + decoder.parameterCount);
     expect(info.graphs.encoder.inputs).toEqual([{ name: 'x', type: 'float32', shape: ['batch', 6] }]);
     expect(info.graphs.encoder.outputs.map((o: { name: string }) => o.name)).toEqual(['mean', 'logvar']);
     expect(info.graphs.decoder.outputs).toEqual([{ name: 'probs', type: 'float32', shape: ['batch', 6] }]);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`\\nparameters  ${info.parameters} in total\\n`));
-    expect(text.stdout).toContain('\nfloat16     encoder.float16.onnx, decoder.float16.onnx (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)\n');
+    expect(text.stdout).toContain(
+      '\nfloat16     encoder.float16.onnx, decoder.float16.onnx (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)\n',
+    );
     expect(text.stdout).toMatch(/\n {2}in {3}x {7}float32 \[batch, 6\]\n/);
     expect(text.stdout).toContain('\nlatent      [2], spatial factor none, scaling factor 1, shift factor 0\n');
   });
@@ -368,7 +470,10 @@ describe('commands on the fixtures, against the API', () => {
     expect(head).toBe('input,elbo,logLikelihood,bitsPerDim,kl,reconstructionError');
     const expected = await vae.score(x, { samples: 2, seed: 4 });
     expect(rows.map((r) => r.split(','))).toEqual(
-      ['x.npy[0]', 'x.npy[1]', 'x.npy[2]', 'x.npy[3]', 'x1.npy'].map((name, i) => [name, ...(['elbo', 'logLikelihood', 'bitsPerDim', 'kl', 'reconstructionError'] as const).map((k) => String(expected[k]![i]))]),
+      ['x.npy[0]', 'x.npy[1]', 'x.npy[2]', 'x.npy[3]', 'x1.npy'].map((name, i) => [
+        name,
+        ...(['elbo', 'logLikelihood', 'bitsPerDim', 'kl', 'reconstructionError'] as const).map((k) => String(expected[k]![i])),
+      ]),
     );
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^input +elbo +logLikelihood +bitsPerDim +kl +reconstructionError$/);
@@ -381,7 +486,9 @@ describe('commands on the fixtures, against the API', () => {
     const run = await cli(['score', fixtures.model(MODEL_FIXTURES.none), 'x.npy', '--seed', '0', ...ONE_THREAD], dir);
     expect(run.status).toBe(0);
     expect(run.stdout.split('\n')[1]).toMatch(/^x\.npy\[0\] +n\/a +n\/a +n\/a +\d+\.\d{4} +\d+\.\d{6}$/);
-    expect(run.stderr).toBe('onnx-vae: note: Model "mlp-none" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.\n');
+    expect(run.stderr).toBe(
+      'onnx-vae: note: Model "mlp-none" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.\n',
+    );
   });
 
   it('generate writes a PNG grid of the right size and .npy equal to vae.generate', async () => {
@@ -450,14 +557,19 @@ describe('image inputs', () => {
         cli(['reconstruct', model, 'a.png', 'rgb.png', '-o', grid, ...ONE_THREAD], dir),
       ]);
       expect(run).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${out}: 2 posterior means [2, 2] float32\n` });
-      expect(reconstruct).toEqual({ status: 0, stderr: '', stdout: `onnx-vae: wrote ${grid}: 2 originals with their reconstructions below, 2 per row, 12x10\n` });
+      expect(reconstruct).toEqual({
+        status: 0,
+        stderr: '',
+        stdout: `onnx-vae: wrote ${grid}: 2 originals with their reconstructions below, 2 per row, 12x10\n`,
+      });
       const expected = await vae.encode({ data: Float32Array.from([...a.data, ...rgb.data]), dims: [2, 6] });
       expect(Array.from(readNpy(await readFile(out)).data)).toEqual(Array.from(expected.mean.data));
       // reconstruct: 2 items, ceil(sqrt(4)) = 2 columns, originals above reconstructions: 2 rows of 3x2 tiles
       const { data, info } = await sharp(grid).raw().toBuffer({ resolveWithObject: true });
       expect([info.width, info.height]).toEqual([2 * 3 + 3 * 2, 2 * 2 + 3 * 2]);
       // sharp returns grey PNGs as RGB; the first original tile starts at (2, 2)
-      const tile = (left: number, top: number): number[] => [0, 1].flatMap((y) => [0, 1, 2].map((dx) => data[((top + y) * info.width + left + dx) * info.channels]!));
+      const tile = (left: number, top: number): number[] =>
+        [0, 1].flatMap((y) => [0, 1, 2].map((dx) => data[((top + y) * info.width + left + dx) * info.channels]!));
       expect(tile(2, 2)).toEqual([0, 51, 102, 153, 204, 255]);
       const reconstruction = await vae.reconstruct(a);
       expect(tile(2, 6)).toEqual(Array.from(tensorToPixels(reconstruction.data, { width: 3, height: 2, channels: 1 }, [0, 1], 'flat')));
@@ -470,11 +582,18 @@ describe('image inputs', () => {
     const big = join(dir, 'big.png');
     const text = join(dir, 'notes.png');
     await writeFile(text, 'not an image');
-    const [run, bad] = await Promise.all([cli(['encode', model, big, '-o', join(dir, 'never.npy'), ...ONE_THREAD]), cli(['score', model, text, ...ONE_THREAD])]);
+    const [run, bad] = await Promise.all([
+      cli(['encode', model, big, '-o', join(dir, 'never.npy'), ...ONE_THREAD]),
+      cli(['score', model, text, ...ONE_THREAD]),
+    ]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe(`onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 4x4 (width x height) but model "mlp-probs" takes 3x2 images; resize it (fit "resize").\n`);
+    expect(run.stderr).toBe(
+      `onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 4x4 (width x height) but model "mlp-probs" takes 3x2 images; resize it (fit "resize").\n`,
+    );
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe(`onnx-vae: error [INVALID_INPUT]: Cannot read ${text} as an image: Input buffer contains unsupported image format. Inputs are images (PNG, JPEG, WebP, AVIF, TIFF, GIF) or tensors.\n`);
+    expect(bad.stderr).toBe(
+      `onnx-vae: error [INVALID_INPUT]: Cannot read ${text} as an image: Input buffer contains unsupported image format. Inputs are images (PNG, JPEG, WebP, AVIF, TIFF, GIF) or tensors.\n`,
+    );
     expect(existsSync(join(dir, 'never.npy'))).toBe(false);
   });
 });
@@ -487,16 +606,21 @@ describe('models/mnist-vae (the shipped model; it must be committed)', () => {
   let digits: VaeTensor;
 
   beforeAll(async () => {
-    if (!mnistPresent) throw new Error(`${MNIST}/vae.json is missing: the trained MNIST VAE is part of the repository (training/onnx_vae_training/train_mnist_vae.py writes it).`);
+    if (!mnistPresent)
+      throw new Error(
+        `${MNIST}/vae.json is missing: the trained MNIST VAE is part of the repository (training/onnx_vae_training/train_mnist_vae.py writes it).`,
+      );
     dir = await folder('mnist');
     vae = await loadVae(MNIST, { intraOpNumThreads: 1 });
     // three synthetic 28x28 "digits": a bar, a ring and a cross, written as grey PNGs
-    const images = [0, 1, 2].map((kind) => Uint8Array.from({ length: 784 }, (_, i) => {
-      const y = Math.floor(i / 28) - 14;
-      const x = (i % 28) - 14;
-      const on = kind === 0 ? Math.abs(x) < 2 && Math.abs(y) < 9 : kind === 1 ? Math.abs(Math.hypot(x, y) - 8) < 2 : Math.abs(x) < 2 || Math.abs(y) < 2;
-      return on ? 255 : 0;
-    }));
+    const images = [0, 1, 2].map((kind) =>
+      Uint8Array.from({ length: 784 }, (_, i) => {
+        const y = Math.floor(i / 28) - 14;
+        const x = (i % 28) - 14;
+        const on = kind === 0 ? Math.abs(x) < 2 && Math.abs(y) < 9 : kind === 1 ? Math.abs(Math.hypot(x, y) - 8) < 2 : Math.abs(x) < 2 || Math.abs(y) < 2;
+        return on ? 255 : 0;
+      }),
+    );
     await Promise.all(images.map((pixels, i) => png(join(dir, `d${i}.png`), pixels, 28, 28, 1)));
     digits = new VaeTensor(Float32Array.from(images.flatMap((p) => Array.from(p, (v) => v / 255))), [3, 784]);
     await png(join(dir, 'big.png'), new Uint8Array(32 * 32), 32, 32, 1);
@@ -511,7 +635,10 @@ describe('models/mnist-vae (the shipped model; it must be committed)', () => {
     const info = JSON.parse(run.stdout);
     expect(info.check).toEqual({ ok: true });
     expect(info.graphs.encoder.inputs.map((t: { name: string; shape: unknown[] }) => [t.name, t.shape.at(-1)])).toEqual([['x', 784]]);
-    expect(info.graphs.encoder.outputs.map((t: { name: string; shape: unknown[] }) => [t.name, t.shape.at(-1)])).toEqual([['mean', 50], ['logvar', 50]]);
+    expect(info.graphs.encoder.outputs.map((t: { name: string; shape: unknown[] }) => [t.name, t.shape.at(-1)])).toEqual([
+      ['mean', 50],
+      ['logvar', 50],
+    ]);
     expect(info.graphs.decoder.outputs.map((t: { name: string; shape: unknown[] }) => [t.name, t.shape.at(-1)])).toEqual([['logits', 784]]);
     for (const file of info.files) {
       const bytes = await readFile(join(MNIST, file.file));
@@ -560,7 +687,9 @@ describe('models/mnist-vae (the shipped model; it must be committed)', () => {
     const out = join(dir, 'never.png');
     const run = await cli(['reconstruct', MNIST, big, '-o', out, ...ONE_THREAD]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe(`onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 32x32 (width x height) but model "mnist-vae" takes 28x28 images; resize it (fit "resize").\n`);
+    expect(run.stderr).toBe(
+      `onnx-vae: error [SHAPE_MISMATCH]: Image ${big} is 32x32 (width x height) but model "mnist-vae" takes 28x28 images; resize it (fit "resize").\n`,
+    );
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -38,16 +38,25 @@ describe('the CLI', () => {
     ['score --samples 1000000000', ['score', MNIST, 'X', '--samples', '1000000000'], 'maxSamples'],
     ['score --samples 3000000000', ['score', MNIST, 'X', '--samples', '3000000000'], 'maxSamples'],
     ['decompress of the latent bomb without --tile', ['decompress', KL_F8, 'BOMB', '-o', 'OUT/o.png'], 'maxUntiledPixels'],
-    ['decompress --tile --max-output-pixels 1000', ['decompress', KL_F8, 'BOMB', '-o', 'OUT/o.png', '--tile', '--max-output-pixels', '1000'], 'maxOutputPixels'],
+    [
+      'decompress --tile --max-output-pixels 1000',
+      ['decompress', KL_F8, 'BOMB', '-o', 'OUT/o.png', '--tile', '--max-output-pixels', '1000'],
+      'maxOutputPixels',
+    ],
     ['compress --max-pixels 100', ['compress', KL_F8, 'PNG', '-o', 'OUT/o.vlat', '--max-pixels', '100'], 'maxInputPixels'],
     ['compress --max-untiled-pixels 100', ['compress', KL_F8, 'PNG', '-o', 'OUT/o.vlat', '--max-untiled-pixels', '100'], 'maxUntiledPixels'],
   ])('%s exits 2 with LIMIT_EXCEEDED', async (_, args, limit) => {
     const x = join(dir, 'x.npy');
     await writeFile(x, encodeNpy(new VaeTensor(new Float32Array(784).fill(0.5), [1, 784])));
     const bomb = join(dir, 'bomb.vlat');
-    await writeFile(bomb, encodeLatentFile(new VaeTensor(new Float32Array(4 * 512 * 512), [1, 4, 512, 512]), { modelFingerprint: await decoderFingerprint(KL_F8, klf8.manifest) }));
+    await writeFile(
+      bomb,
+      encodeLatentFile(new VaeTensor(new Float32Array(4 * 512 * 512), [1, 4, 512, 512]), { modelFingerprint: await decoderFingerprint(KL_F8, klf8.manifest) }),
+    );
     const png = join(dir, 'in.png');
-    await sharp({ create: { width: 40, height: 32, channels: 3, background: { r: 90, g: 120, b: 200 } } }).png().toFile(png);
+    await sharp({ create: { width: 40, height: 32, channels: 3, background: { r: 90, g: 120, b: 200 } } })
+      .png()
+      .toFile(png);
     const { status, stderr } = await cli(args.map((a) => a.replace('OUT', dir).replace(/^X$/, x).replace('BOMB', bomb).replace('PNG', png)));
     expect(stderr).toContain('onnx-vae: error [LIMIT_EXCEEDED]');
     expect(stderr).toContain(limit);
@@ -55,7 +64,9 @@ describe('the CLI', () => {
   });
 
   it('refuses a bad limit flag, info --preset nope, and -o naming a folder, with exit 2', async () => {
-    expect((await cli(['generate', MNIST, '--max-draws', '0', '-o', join(dir, 'g.png')])).stderr).toContain('Expected --max-draws to be a positive integer (draws) or "none" but received "0".');
+    expect((await cli(['generate', MNIST, '--max-draws', '0', '-o', join(dir, 'g.png')])).stderr).toContain(
+      'Expected --max-draws to be a positive integer (draws) or "none" but received "0".',
+    );
     const info = await cli(['info', MNIST, '--preset', 'nope']);
     expect(info.status).toBe(2);
     expect(info.stderr).toContain('error [INVALID_OPTION]: Unknown preset "nope"');

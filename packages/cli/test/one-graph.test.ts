@@ -13,7 +13,11 @@ const KL_F8 = testFixtures(__dirname).model('kl-f8');
 async function run(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const status = await runCli(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t), isTTY: false } }, '0.1.0');
+  const status = await runCli(
+    args,
+    { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t), isTTY: false } },
+    '0.1.0',
+  );
   return { status, stdout, stderr };
 }
 
@@ -34,7 +38,9 @@ describe('the CLI on a decoder-only model', () => {
   it('info says the encoder is missing and what works; --json has graphs.encoder null', async () => {
     const text = await run(['info', model, '--threads', '1']);
     expect(text.status).toBe(0);
-    expect(text.stdout).toContain('\nencoder     none: a decoder-only model (decode and generate work; encode, reconstruct, score and compress need an encoder)\n');
+    expect(text.stdout).toContain(
+      '\nencoder     none: a decoder-only model (decode and generate work; encode, reconstruct, score and compress need an encoder)\n',
+    );
     expect(text.stdout).toMatch(/\ndecoder {5}decoder\.onnx, /);
     expect(text.stdout).toContain('check       the manifest matches the graphs');
     const json = await run(['info', model, '--json', '--threads', '1']);
@@ -51,7 +57,9 @@ describe('the CLI on a decoder-only model', () => {
     expect(readNpy(await readFile(join(dir, 'x.npy'))).dims).toEqual([1, 3, 16, 16]);
     const encoded = await run(['encode', model, join(dir, 'x.npy'), '-o', join(dir, 'z2.npy'), '--threads', '1']);
     expect(encoded.status).toBe(2);
-    expect(encoded.stderr).toMatch(/^onnx-vae: error \[GRAPH_MISSING\]: encode\(\) needs the encoder, but the model "kl-f8" has no encoder \(a decoder-only model/);
+    expect(encoded.stderr).toMatch(
+      /^onnx-vae: error \[GRAPH_MISSING\]: encode\(\) needs the encoder, but the model "kl-f8" has no encoder \(a decoder-only model/,
+    );
     expect(encoded.stderr).not.toMatch(/\n\s+at /);
   });
 });

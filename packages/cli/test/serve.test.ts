@@ -14,7 +14,8 @@ describe('onnx-vae serve', () => {
     const code = await runCli(['serve', '--help'], { stdout: { write: (text: string) => (out += text) }, stderr: { write: () => true } }, '0.1.0');
     expect(code).toBe(0);
     expect(out).toMatch(/^Usage: onnx-vae serve <model> \[--port 8080\]/);
-    for (const option of ['--port N', '--host HOST', '--workers N', '--max-delay-ms MS', '--max-queue N', '--timeout-ms MS', '--max-batch N']) expect(out).toContain(option);
+    for (const option of ['--port N', '--host HOST', '--workers N', '--max-delay-ms MS', '--max-queue N', '--timeout-ms MS', '--max-batch N'])
+      expect(out).toContain(option);
   });
 
   it('serves, and on SIGTERM finishes the requests in flight and exits 0', async () => {
@@ -35,7 +36,9 @@ describe('onnx-vae serve', () => {
       });
       // 192x192 decodes: long enough that the three requests are all in before the first is answered.
       const body = JSON.stringify({ data: Array.from({ length: 4 * 24 * 24 }, (_, i) => Math.sin(i)), dims: [1, 4, 24, 24] });
-      const inFlight = Array.from({ length: 3 }, () => fetch(`${url}/v1/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status));
+      const inFlight = Array.from({ length: 3 }, () =>
+        fetch(`${url}/v1/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status),
+      );
       // One decode runs and two wait in the queue: all three are in flight.
       const queued = async (): Promise<number> => ((await (await fetch(`${url}/readyz`)).json()) as { queued: number }).queued;
       for (let waited = 0; (await queued()) !== 2; waited += 10) {

@@ -49,7 +49,10 @@ export function startCall(options: CallOptions): Call {
   const { signal, timeoutMs } = options;
   if (signal === undefined && timeoutMs === undefined) return NO_CALL;
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
-    throw new InvalidOptionError('timeoutMs', `Expected "timeoutMs" to be a positive number of milliseconds (at most 2147483647) but received ${describe(timeoutMs)}.`);
+    throw new InvalidOptionError(
+      'timeoutMs',
+      `Expected "timeoutMs" to be a positive number of milliseconds (at most 2147483647) but received ${describe(timeoutMs)}.`,
+    );
   }
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
     throw new InvalidOptionError('signal', `Expected "signal" to be an AbortSignal but received ${describe(signal)}.`);
@@ -58,7 +61,11 @@ export function startCall(options: CallOptions): Call {
   const onAbort = (): void => controller.abort(abortReason(signal!));
   let timer: unknown;
   if (timeoutMs !== undefined) {
-    timer = host.setTimeout(() => controller.abort(new RequestError('TIMEOUT', `The call did not finish within its timeoutMs of ${timeoutMs} ms; raise "timeoutMs", or lower the load.`)), timeoutMs);
+    timer = host.setTimeout(
+      () =>
+        controller.abort(new RequestError('TIMEOUT', `The call did not finish within its timeoutMs of ${timeoutMs} ms; raise "timeoutMs", or lower the load.`)),
+      timeoutMs,
+    );
   }
   if (signal !== undefined) {
     if (signal.aborted) onAbort();

@@ -26,21 +26,24 @@ export const LIMITS = Object.freeze({
   maxInputPixels: Object.freeze({
     default: 16383 * 16383,
     unit: 'pixels',
-    bounds: 'width x height of one image input; checked on the header before any pixel is decoded (sharp `limitInputPixels`) and again on the decoded size. With tiling the image is read region by region, so memory does not grow with it.',
+    bounds:
+      'width x height of one image input; checked on the header before any pixel is decoded (sharp `limitInputPixels`) and again on the decoded size. With tiling the image is read region by region, so memory does not grow with it.',
     flag: '--max-pixels',
     alternative: null,
   }),
   maxUntiledPixels: Object.freeze({
     default: 2048 * 2048,
     unit: 'pixels',
-    bounds: 'pixels (items x height x width) of image data that runs through a graph whole: the input of an encode, the output of a decode (latent size x spatialFactor^2, checked before the decoder runs), without tiling.',
+    bounds:
+      'pixels (items x height x width) of image data that runs through a graph whole: the input of an encode, the output of a decode (latent size x spatialFactor^2, checked before the decoder runs), without tiling.',
     flag: '--max-untiled-pixels',
     alternative: 'tile it (`tiling: true`, CLI `--tile`)',
   }),
   maxOutputPixels: Object.freeze({
     default: 8192 * 8192,
     unit: 'pixels',
-    bounds: 'pixels (items x height x width) of any image tensor held whole: the output of one decode, tiled or not (12 bytes a pixel for RGB plus a 4-byte weight map while tiling), images read whole for a tiled encode where they cannot be streamed (CLI `encode`/`reconstruct --tile`, the browser), and the prior draws of `sample`/`generate`.',
+    bounds:
+      'pixels (items x height x width) of any image tensor held whole: the output of one decode, tiled or not (12 bytes a pixel for RGB plus a 4-byte weight map while tiling), images read whole for a tiled encode where they cannot be streamed (CLI `encode`/`reconstruct --tile`, the browser), and the prior draws of `sample`/`generate`.',
     flag: '--max-output-pixels',
     alternative: null,
   }),
@@ -75,7 +78,7 @@ export const LIMITS = Object.freeze({
   maxManifestBytes: Object.freeze({
     default: 1024 * 1024,
     unit: 'bytes',
-    bounds: 'size of `vae.json` (and of an export\'s `config.json`).',
+    bounds: "size of `vae.json` (and of an export's `config.json`).",
     flag: null,
     alternative: null,
   }),
@@ -112,7 +115,9 @@ export type ResourceLimits = { readonly [K in LimitName]?: number };
 export type ResolvedLimits = { readonly [K in LimitName]: number };
 
 /** The default of every limit. */
-export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze(Object.fromEntries(Object.entries(LIMITS).map(([name, spec]) => [name, spec.default])) as Record<LimitName, number>);
+export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze(
+  Object.fromEntries(Object.entries(LIMITS).map(([name, spec]) => [name, spec.default])) as Record<LimitName, number>,
+);
 
 /**
  * Validates a `limits` option and fills in the rest from `base`.
@@ -127,7 +132,10 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze(Object.fromEntries(O
 export function resolveLimits(limits: unknown, base: ResolvedLimits = DEFAULT_LIMITS, option = 'limits'): ResolvedLimits {
   if (limits === undefined) return base;
   if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be an object of limits (${Object.keys(LIMITS).join(', ')}) but received ${describe(limits)}.`);
+    throw new InvalidOptionError(
+      option,
+      `Expected "${option}" to be an object of limits (${Object.keys(LIMITS).join(', ')}) but received ${describe(limits)}.`,
+    );
   }
   const out: Record<string, number> = { ...base };
   for (const [name, value] of Object.entries(limits)) {
@@ -163,7 +171,13 @@ export function limitExceeded(name: LimitName, value: number, maximum: number, w
   const shown = Number.isFinite(value) ? value.toLocaleString('en-US') : String(value);
   const raise = `raise it with the "limits.${name}" option${spec.flag === null ? '' : ` (CLI ${spec.flag})`}`;
   const fix = spec.alternative === null ? raise : `${spec.alternative}, or ${raise}`;
-  return new LimitExceededError(name, value, maximum, `limits.${name}`, `${what} is ${shown} ${spec.unit}, over the limit ${name} of ${maximum.toLocaleString('en-US')}; ${fix}.`);
+  return new LimitExceededError(
+    name,
+    value,
+    maximum,
+    `limits.${name}`,
+    `${what} is ${shown} ${spec.unit}, over the limit ${name} of ${maximum.toLocaleString('en-US')}; ${fix}.`,
+  );
 }
 
 /**

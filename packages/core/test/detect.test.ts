@@ -1,4 +1,18 @@
-import { detectManifest, getPreset, PRESETS, toDiffusionLatent, fromDiffusionLatent, VaeTensor, ModelMismatchError, InvalidOptionError, KNOWN_LAYOUTS, TILING_PRESETS, layoutOfFiles, matchLayout, tilingDefaults } from '../src/index';
+import {
+  detectManifest,
+  getPreset,
+  PRESETS,
+  toDiffusionLatent,
+  fromDiffusionLatent,
+  VaeTensor,
+  ModelMismatchError,
+  InvalidOptionError,
+  KNOWN_LAYOUTS,
+  TILING_PRESETS,
+  layoutOfFiles,
+  matchLayout,
+  tilingDefaults,
+} from '../src/index';
 import { errorOf } from '@onnx-vae/core/testing';
 import type { GraphInfo } from '../src/index';
 
@@ -57,22 +71,36 @@ describe('detectManifest', () => {
   it('needs a preset or config when the latent channels are dynamic', () => {
     const dynamic = graph(['latent_sample', ['b', 'c', 'h', 'w']], [['sample', ['b', 3, 'H', 'W']]]);
     const input = { name: 'x', layout: 'optimum' as const, encoder: { file: 'e.onnx', info: optimumEncoder }, decoder: { file: 'd.onnx', info: dynamic } };
-    expect(() => detectManifest(input)).toThrow(new ModelMismatchError('decoder', 'd.onnx: the latent channels are dynamic in the graph and no config or preset says them; pass a preset (e.g. --preset sd-1).'));
+    expect(() => detectManifest(input)).toThrow(
+      new ModelMismatchError(
+        'decoder',
+        'd.onnx: the latent channels are dynamic in the graph and no config or preset says them; pass a preset (e.g. --preset sd-1).',
+      ),
+    );
     expect(detectManifest({ ...input, preset: 'sd-1' }).manifest.latent.shape).toEqual([4, null, null]);
   });
 
   it('refuses a preset that contradicts the graphs, and unknown presets', () => {
-    const input = { name: 'x', layout: 'optimum' as const, encoder: { file: 'e.onnx', info: optimumEncoder }, decoder: { file: 'd.onnx', info: optimumDecoder } };
-    expect(() => detectManifest({ ...input, preset: 'flux-1' })).toThrow('d.onnx: the graph has 4 latent channels but preset "flux-1" (FLUX.1) has 16; pick a matching preset.');
+    const input = {
+      name: 'x',
+      layout: 'optimum' as const,
+      encoder: { file: 'e.onnx', info: optimumEncoder },
+      decoder: { file: 'd.onnx', info: optimumDecoder },
+    };
+    expect(() => detectManifest({ ...input, preset: 'flux-1' })).toThrow(
+      'd.onnx: the graph has 4 latent channels but preset "flux-1" (FLUX.1) has 16; pick a matching preset.',
+    );
     expect(() => detectManifest({ ...input, preset: 'sd9' })).toThrow(InvalidOptionError);
-    expect(() => getPreset('sd9')).toThrow('Unknown preset "sd9"; the presets are "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1".');
+    expect(() => getPreset('sd9')).toThrow(
+      'Unknown preset "sd9"; the presets are "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1".',
+    );
   });
 
   it('refuses graphs that are not image VAEs', () => {
     const flat = graph(['x', ['b', 784]], [['mean', ['b', 50]]]);
-    expect(() => detectManifest({ name: 'x', layout: 'optimum', encoder: { file: 'e.onnx', info: flat }, decoder: { file: 'd.onnx', info: optimumDecoder } })).toThrow(
-      'e.onnx: expected one image input [batch, channels, height, width] but the graph\'s inputs are [x [b, 784]].',
-    );
+    expect(() =>
+      detectManifest({ name: 'x', layout: 'optimum', encoder: { file: 'e.onnx', info: flat }, decoder: { file: 'd.onnx', info: optimumDecoder } }),
+    ).toThrow("e.onnx: expected one image input [batch, channels, height, width] but the graph's inputs are [x [b, 784]].");
   });
 });
 
@@ -93,9 +121,18 @@ describe('diffusion latent scaling', () => {
 
 describe('KNOWN_LAYOUTS: each layout carries its files, matcher and defaults', () => {
   it.each([
-    [['vae_encoder/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/config.json'], { layout: 'optimum', encoder: 'vae_encoder/model.onnx', decoder: 'vae_decoder/model.onnx', name: 'vae', config: 'vae_encoder/config.json' }],
-    [['vae_encoder.onnx', 'vae_decoder.onnx', 'taef2_encoder.onnx', 'taef2_decoder.onnx'], { layout: 'ort-sd-demo', encoder: 'vae_encoder.onnx', decoder: 'vae_decoder.onnx', name: 'vae' }],
-    [['taef2_encoder.onnx', 'taef2_decoder.onnx', 'README.md'], { layout: 'encoder-decoder-pair', encoder: 'taef2_encoder.onnx', decoder: 'taef2_decoder.onnx', name: 'taef2' }],
+    [
+      ['vae_encoder/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/config.json'],
+      { layout: 'optimum', encoder: 'vae_encoder/model.onnx', decoder: 'vae_decoder/model.onnx', name: 'vae', config: 'vae_encoder/config.json' },
+    ],
+    [
+      ['vae_encoder.onnx', 'vae_decoder.onnx', 'taef2_encoder.onnx', 'taef2_decoder.onnx'],
+      { layout: 'ort-sd-demo', encoder: 'vae_encoder.onnx', decoder: 'vae_decoder.onnx', name: 'vae' },
+    ],
+    [
+      ['taef2_encoder.onnx', 'taef2_decoder.onnx', 'README.md'],
+      { layout: 'encoder-decoder-pair', encoder: 'taef2_encoder.onnx', decoder: 'taef2_decoder.onnx', name: 'taef2' },
+    ],
     [['a_encoder.onnx', 'a_decoder.onnx', 'b_encoder.onnx', 'b_decoder.onnx'], null],
     [['model.onnx'], null],
   ])('matchLayout(%j)', (names, expected) => {
@@ -114,6 +151,8 @@ describe('presets carry their tiling defaults under the family names', () => {
     for (const name of ['sd-1', 'sd-2', 'sdxl', 'sd3', 'flux-1'] as const) expect(PRESETS[name].tiling).toBe(TILING_PRESETS['kl-f8']);
     for (const name of ['flux-2-tiny', 'taesd', 'taesdxl', 'taesd3', 'taef1'] as const) expect(PRESETS[name].tiling).toBe(TILING_PRESETS.taef2);
     expect(tilingDefaults('flux-2-tiny')).toBe(tilingDefaults('taef2'));
-    expect(errorOf(() => tilingDefaults('sd'))?.message).toBe('Expected "preset" to be one of "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1", "kl-f8", "taef2" but received "sd".');
+    expect(errorOf(() => tilingDefaults('sd'))?.message).toBe(
+      'Expected "preset" to be one of "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1", "kl-f8", "taef2" but received "sd".',
+    );
   });
 });

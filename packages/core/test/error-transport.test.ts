@@ -1,5 +1,15 @@
 // VaeErrors rebuilt after crossing a thread boundary: same class, code, fields, message and stack.
-import { BackendError, FileFormatError, InvalidInputError, InvalidOptionError, ManifestError, ModelFileError, ModelMismatchError, RequestError, VaeError } from '../src/errors';
+import {
+  BackendError,
+  FileFormatError,
+  InvalidInputError,
+  InvalidOptionError,
+  ManifestError,
+  ModelFileError,
+  ModelMismatchError,
+  RequestError,
+  VaeError,
+} from '../src/errors';
 import { deserializeError, serializeError } from '../src/error-transport';
 
 describe('serializeError / deserializeError', () => {

@@ -1,13 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import {
-  bfloat16ToFloat32,
-  bytesToFloat32LE,
-  bytesToUint16LE,
-  float16ToFloat32,
-  float32ToBytesLE,
-  float32ToFloat16,
-  uint16ToBytesLE,
-} from '../src/index';
+import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, float32ToFloat16, uint16ToBytesLE } from '../src/index';
 
 /** The value of a binary16 bit pattern, from the IEEE 754 definition (independent of the code under test). */
 function halfValue(bits: number): number {
@@ -164,7 +156,9 @@ describe('float32ToFloat16', () => {
 
   const f16round = (Math as unknown as { f16round?: (x: number) => number }).f16round;
   if (typeof f16round !== 'function') {
-    console.log(`Math.f16round is not available in Node ${process.version}; float16 is checked against the reference search (and numpy where available) instead.`);
+    console.log(
+      `Math.f16round is not available in Node ${process.version}; float16 is checked against the reference search (and numpy where available) instead.`,
+    );
   }
   (typeof f16round === 'function' ? it : it.skip)('agrees with Math.f16round on a million float32 patterns', () => {
     const input = new Float32Array(Uint32Array.from({ length: 1 << 20 }, (_, i) => (i * 4093 + 17) >>> 0).buffer);

@@ -23,4 +23,3 @@ export function mutations(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
   });
   return fc.oneof(flips, truncated, inserted, lengths);
 }
-

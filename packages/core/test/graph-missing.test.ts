@@ -61,7 +61,11 @@ describe('an encoder-only model', () => {
   it.each([
     ['decode', (vae: Awaited<ReturnType<typeof createMockVae>>['vae']) => vae.decode(new VaeTensor(new Float32Array(3), [1, 3]))],
     ['generate', (vae: Awaited<ReturnType<typeof createMockVae>>['vae']) => vae.generate({ seed: 0 })],
-    ['interpolate', (vae: Awaited<ReturnType<typeof createMockVae>>['vae']) => vae.interpolate(new VaeTensor(new Float32Array(3), [1, 3]), new VaeTensor(new Float32Array(3), [1, 3]))],
+    [
+      'interpolate',
+      (vae: Awaited<ReturnType<typeof createMockVae>>['vae']) =>
+        vae.interpolate(new VaeTensor(new Float32Array(3), [1, 3]), new VaeTensor(new Float32Array(3), [1, 3])),
+    ],
     ['decodeImages', (vae: Awaited<ReturnType<typeof createMockVae>>['vae']) => vae.decodeImages(new VaeTensor(new Float32Array(3), [1, 3]))],
     ['reconstruct', (vae: Awaited<ReturnType<typeof createMockVae>>['vae']) => vae.reconstruct(new VaeTensor(new Float32Array(4), [1, 4]))],
   ])('%s throws GRAPH_MISSING naming the decoder', async (method, call) => {
@@ -69,7 +73,11 @@ describe('an encoder-only model', () => {
     const caught = await errorOf(call(vae));
     expect(caught?.code).toBe('GRAPH_MISSING');
     expect([(caught?.error as GraphMissingError).graph, (caught?.error as GraphMissingError).method]).toEqual(['decoder', method]);
-    expect(caught?.message).toMatch(new RegExp(`^${method}\\(\\) needs the decoder, but the model "linear-moments" has no decoder \\(an encoder-only model.+; encode\\(\\), encodeToDevice\\(\\) and toDiffusionLatent\\(\\) work without it\\.$`));
+    expect(caught?.message).toMatch(
+      new RegExp(
+        `^${method}\\(\\) needs the decoder, but the model "linear-moments" has no decoder \\(an encoder-only model.+; encode\\(\\), encodeToDevice\\(\\) and toDiffusionLatent\\(\\) work without it\\.$`,
+      ),
+    );
     await vae.dispose();
   });
 });
@@ -101,8 +109,24 @@ describe('manifests with one graph', () => {
   });
 
   it.each([
-    ['neither graph', (() => { const { encoder: _e, decoder: _d, ...rest } = full; return rest; })(), 'encoder', 'Invalid manifest: "encoder" and "decoder" are both missing; a manifest names at least one graph (a decoder-only or an encoder-only model leaves the other out).'],
-    ['a float16 encoder without an encoder', (() => { const { encoder: _e, ...rest } = full; return { ...rest, float16: { encoder: 'e16.onnx', decoder: 'd16.onnx' } }; })(), 'float16.encoder', 'Invalid manifest: "float16.encoder" names a float16 encoder but the manifest has no "encoder"; remove it, or add the float32 encoder.'],
+    [
+      'neither graph',
+      (() => {
+        const { encoder: _e, decoder: _d, ...rest } = full;
+        return rest;
+      })(),
+      'encoder',
+      'Invalid manifest: "encoder" and "decoder" are both missing; a manifest names at least one graph (a decoder-only or an encoder-only model leaves the other out).',
+    ],
+    [
+      'a float16 encoder without an encoder',
+      (() => {
+        const { encoder: _e, ...rest } = full;
+        return { ...rest, float16: { encoder: 'e16.onnx', decoder: 'd16.onnx' } };
+      })(),
+      'float16.encoder',
+      'Invalid manifest: "float16.encoder" names a float16 encoder but the manifest has no "encoder"; remove it, or add the float32 encoder.',
+    ],
   ])('refuses %s', (_name, manifest, field, message) => {
     const caught = errorOf(() => parseManifest(manifest));
     expect(caught).toEqual({ code: 'MANIFEST_INVALID', message });
@@ -111,11 +135,20 @@ describe('manifests with one graph', () => {
 });
 
 describe('detection of one graph', () => {
-  const decoderInfo: GraphInfo = { inputs: [{ name: 'latent_sample', type: 'float32', shape: ['batch', 4, 'h', 'w'] }], outputs: [{ name: 'sample', type: 'float32', shape: ['batch', 3, 'H', 'W'] }] };
-  const encoderInfo: GraphInfo = { inputs: [{ name: 'sample', type: 'float32', shape: ['batch', 3, 'H', 'W'] }], outputs: [{ name: 'latent_parameters', type: 'float32', shape: ['batch', 8, 'h', 'w'] }] };
+  const decoderInfo: GraphInfo = {
+    inputs: [{ name: 'latent_sample', type: 'float32', shape: ['batch', 4, 'h', 'w'] }],
+    outputs: [{ name: 'sample', type: 'float32', shape: ['batch', 3, 'H', 'W'] }],
+  };
+  const encoderInfo: GraphInfo = {
+    inputs: [{ name: 'sample', type: 'float32', shape: ['batch', 3, 'H', 'W'] }],
+    outputs: [{ name: 'latent_parameters', type: 'float32', shape: ['batch', 8, 'h', 'w'] }],
+  };
 
   it.each([
-    [['vae_decoder/model.onnx', 'vae_decoder/config.json'], { layout: 'optimum', decoder: 'vae_decoder/model.onnx', name: 'vae', config: 'vae_decoder/config.json' }],
+    [
+      ['vae_decoder/model.onnx', 'vae_decoder/config.json'],
+      { layout: 'optimum', decoder: 'vae_decoder/model.onnx', name: 'vae', config: 'vae_decoder/config.json' },
+    ],
     [['taesd_decoder.onnx'], { layout: 'encoder-decoder-pair', decoder: 'taesd_decoder.onnx', name: 'taesd' }],
     [['taesd_encoder.onnx'], { layout: 'encoder-decoder-pair', encoder: 'taesd_encoder.onnx', name: 'taesd' }],
     [['decoder.onnx', 'config.json'], { layout: 'plain', decoder: 'decoder.onnx', name: 'vae', config: 'config.json' }],

@@ -17,7 +17,10 @@ import { InvalidInputError, InvalidOptionError } from '../src/index';
 import type { Layout, Manifest } from '../src/index';
 import { errorOf } from '@onnx-vae/core/testing';
 
-const RANGES: readonly (readonly [number, number])[] = [[0, 1], [-1, 1]];
+const RANGES: readonly (readonly [number, number])[] = [
+  [0, 1],
+  [-1, 1],
+];
 const LAYOUTS: readonly Layout[] = ['flat', 'NCHW', 'NHWC'];
 
 function thrown(fn: () => unknown): unknown {
@@ -52,10 +55,7 @@ describe('pixelValueTable', () => {
 
 describe('pixelsToTensor', () => {
   // A 2x3 (height x width) RGB image; pixel (y, x) = [r, g, b].
-  const rgb = Uint8Array.from([
-    0, 10, 20, /**/ 255, 255, 255, /**/ 30, 40, 50,
-    60, 60, 60, /**/ 70, 80, 90, /**/ 100, 110, 120,
-  ]);
+  const rgb = Uint8Array.from([0, 10, 20, /**/ 255, 255, 255, /**/ 30, 40, 50, 60, 60, 60, /**/ 70, 80, 90, /**/ 100, 110, 120]);
   const geometry = { width: 3, height: 2, channels: 3 };
 
   it('puts RGB values in NCHW, NHWC and flat (CHW) order', () => {
@@ -148,9 +148,12 @@ describe('tensorToPixels', () => {
   });
 
   it('round-trips any 8-bit grey or RGB image in any layout and range (property)', () => {
-    const image = fc
-      .record({ width: fc.integer({ min: 1, max: 6 }), height: fc.integer({ min: 1, max: 6 }), channels: fc.constantFrom(1, 3) })
-      .chain((g) => fc.record({ geometry: fc.constant(g), pixels: fc.uint8Array({ minLength: g.width * g.height * g.channels, maxLength: g.width * g.height * g.channels }) }));
+    const image = fc.record({ width: fc.integer({ min: 1, max: 6 }), height: fc.integer({ min: 1, max: 6 }), channels: fc.constantFrom(1, 3) }).chain((g) =>
+      fc.record({
+        geometry: fc.constant(g),
+        pixels: fc.uint8Array({ minLength: g.width * g.height * g.channels, maxLength: g.width * g.height * g.channels }),
+      }),
+    );
     fc.assert(
       fc.property(image, fc.constantFrom(...LAYOUTS), fc.constantFrom(...RANGES), ({ geometry, pixels }, layout, range) => {
         const item = pixelsToTensor(pixels, geometry, { range, layout, channels: geometry.channels });
@@ -246,7 +249,9 @@ describe('pixelsToTensor into a caller array', () => {
     expect(pixelsToTensor(pixels, geometry, format, slot)).toBe(slot);
     expect(Array.from(slot)).toEqual(Array.from(fresh));
     expect(Array.from(batch.subarray(0, 36)).every((v) => v === 7)).toBe(true);
-    expect(() => pixelsToTensor(pixels, geometry, format, new Float32Array(35))).toThrow('Expected "into" to be a Float32Array of 36 values but received Float32Array(35).');
+    expect(() => pixelsToTensor(pixels, geometry, format, new Float32Array(35))).toThrow(
+      'Expected "into" to be a Float32Array of 36 values but received Float32Array(35).',
+    );
   });
 });
 
@@ -258,7 +263,14 @@ describe('planImageFit: the fit geometry both image codecs share', () => {
     ['resize keeps at least one block', 3, 20, open, 'resize', { crop: { x: 0, y: 0, width: 3, height: 20 }, width: 8, height: 24 }],
     ['crop takes the centre at the largest multiple', 30, 20, open, 'crop', { crop: { x: 3, y: 2, width: 24, height: 16 }, width: 24, height: 16 }],
     ['a fixed size is resized to', 30, 20, { width: 28, height: 28 }, 'resize', { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 28, height: 28 }],
-    ['a fixed size is left for the caller to check otherwise', 30, 20, { width: 28, height: 28 }, 'crop', { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 30, height: 20 }],
+    [
+      'a fixed size is left for the caller to check otherwise',
+      30,
+      20,
+      { width: 28, height: 28 },
+      'crop',
+      { crop: { x: 0, y: 0, width: 30, height: 20 }, width: 30, height: 20 },
+    ],
   ] as const)('%s', (_name, width, height, fixed, fit, expected) => {
     expect(planImageFit('a.png', width, height, fixed, fit, 8)).toEqual(expected);
   });

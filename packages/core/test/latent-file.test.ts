@@ -88,7 +88,12 @@ describe('encodeLatentFile', () => {
   });
 
   it('records the options in the header, which latentFileInfo reads from the first 16 + H bytes alone', () => {
-    const file = encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A.toUpperCase(), dtype: 'uint8-affine', level: 1, imageSize: { height: 250, width: 256 } });
+    const file = encodeLatentFile(smoothLatent(), {
+      modelFingerprint: MODEL_A.toUpperCase(),
+      dtype: 'uint8-affine',
+      level: 1,
+      imageSize: { height: 250, width: 256 },
+    });
     const info = latentFileInfo(file);
     expect(info).toEqual({
       version: 1,
@@ -112,28 +117,81 @@ describe('encodeLatentFile', () => {
     expect([info.dtype, info.compression, info.rawLength]).toEqual(['float16', 'deflate', 2 * 4096]);
   });
 
-  it.each(Object.keys(LATENT_DTYPES) as LatentDtype[])('compresses a smooth %s latent below 80%% of its raw size, no larger at level 9 than at level 1', (dtype) => {
-    const latent = smoothLatent();
-    const best = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype });
-    const fast = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype, level: 1 });
-    const stored = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype, compression: 'none' });
-    const { rawLength } = latentFileInfo(best);
-    expect(latentFileInfo(stored).payloadLength).toBe(rawLength);
-    expect(latentFileInfo(best).payloadLength).toBeLessThan(rawLength * 0.8);
-    expect(best.length).toBeLessThanOrEqual(fast.length);
-  });
+  it.each(Object.keys(LATENT_DTYPES) as LatentDtype[])(
+    'compresses a smooth %s latent below 80%% of its raw size, no larger at level 9 than at level 1',
+    (dtype) => {
+      const latent = smoothLatent();
+      const best = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype });
+      const fast = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype, level: 1 });
+      const stored = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype, compression: 'none' });
+      const { rawLength } = latentFileInfo(best);
+      expect(latentFileInfo(stored).payloadLength).toBe(rawLength);
+      expect(latentFileInfo(best).payloadLength).toBeLessThan(rawLength * 0.8);
+      expect(best.length).toBeLessThanOrEqual(fast.length);
+    },
+  );
 
   it.each<[string, () => unknown, string, string]>([
-    ['no options', () => encodeLatentFile(smoothLatent(), undefined as unknown as EncodeLatentFileOptions), 'INVALID_OPTION', 'encodeLatentFile needs options with at least "modelFingerprint" (the decoder\'s SHA-256) but received undefined.'],
-    ['a short fingerprint', () => encodeLatentFile(smoothLatent(), { modelFingerprint: 'abc' }), 'INVALID_OPTION', 'Expected "modelFingerprint" to be the SHA-256 of the decoder ONNX file as 64 hex digits (see sha256Hex) but received "abc".'],
-    ['an unknown dtype', () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, dtype: 'int8' as LatentDtype }), 'INVALID_OPTION', 'Expected "dtype" to be one of "float32", "float16", "uint8-affine" but received "int8".'],
-    ['an unknown compression', () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, compression: 'zstd' as LatentCompression }), 'INVALID_OPTION', 'Expected "compression" to be one of "deflate", "none" but received "zstd".'],
-    ['level 10', () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, level: 10 as 9 }), 'INVALID_OPTION', 'Expected "level" to be an integer from 0 (store) to 9 (smallest) but received 10.'],
-    ['a fractional image size', () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, imageSize: { height: 2.5, width: 4 } }), 'INVALID_OPTION', 'Expected "imageSize" to be { height, width } with positive integer sizes but received {"height":2.5,"width":4}.'],
-    ['a NaN in the latent', () => encodeLatentFile(new VaeTensor(Float32Array.of(0, NaN), [1, 2]), { modelFingerprint: MODEL_A }), 'NON_FINITE_INPUT', '"latent" holds NaN at flat index 1 (dims [1, 2]); inputs must be finite.'],
-    ['a value beyond float16', () => encodeLatentFile(new VaeTensor(Float32Array.of(1, 70000), [1, 2]), { modelFingerprint: MODEL_A }), 'INVALID_INPUT', '"latent" holds 70000 at flat index 1, beyond the float16 range (|x| < 65520); use dtype "float32".'],
-    ['a rank-1 latent with uint8-affine', () => encodeLatentFile(new VaeTensor(Float32Array.of(1, 2), [2]), { modelFingerprint: MODEL_A, dtype: 'uint8-affine' }), 'SHAPE_MISMATCH', 'Expected "tensor" of rank 2 or more ([N, C, ...], channels on axis 1) but received dims [2]; add a batch axis.'],
-    ['a scalar latent', () => encodeLatentFile(new VaeTensor(Float32Array.of(1), []), { modelFingerprint: MODEL_A }), 'SHAPE_MISMATCH', 'Expected "latent" to have a batch axis but received a scalar (dims []).'],
+    [
+      'no options',
+      () => encodeLatentFile(smoothLatent(), undefined as unknown as EncodeLatentFileOptions),
+      'INVALID_OPTION',
+      'encodeLatentFile needs options with at least "modelFingerprint" (the decoder\'s SHA-256) but received undefined.',
+    ],
+    [
+      'a short fingerprint',
+      () => encodeLatentFile(smoothLatent(), { modelFingerprint: 'abc' }),
+      'INVALID_OPTION',
+      'Expected "modelFingerprint" to be the SHA-256 of the decoder ONNX file as 64 hex digits (see sha256Hex) but received "abc".',
+    ],
+    [
+      'an unknown dtype',
+      () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, dtype: 'int8' as LatentDtype }),
+      'INVALID_OPTION',
+      'Expected "dtype" to be one of "float32", "float16", "uint8-affine" but received "int8".',
+    ],
+    [
+      'an unknown compression',
+      () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, compression: 'zstd' as LatentCompression }),
+      'INVALID_OPTION',
+      'Expected "compression" to be one of "deflate", "none" but received "zstd".',
+    ],
+    [
+      'level 10',
+      () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, level: 10 as 9 }),
+      'INVALID_OPTION',
+      'Expected "level" to be an integer from 0 (store) to 9 (smallest) but received 10.',
+    ],
+    [
+      'a fractional image size',
+      () => encodeLatentFile(smoothLatent(), { modelFingerprint: MODEL_A, imageSize: { height: 2.5, width: 4 } }),
+      'INVALID_OPTION',
+      'Expected "imageSize" to be { height, width } with positive integer sizes but received {"height":2.5,"width":4}.',
+    ],
+    [
+      'a NaN in the latent',
+      () => encodeLatentFile(new VaeTensor(Float32Array.of(0, NaN), [1, 2]), { modelFingerprint: MODEL_A }),
+      'NON_FINITE_INPUT',
+      '"latent" holds NaN at flat index 1 (dims [1, 2]); inputs must be finite.',
+    ],
+    [
+      'a value beyond float16',
+      () => encodeLatentFile(new VaeTensor(Float32Array.of(1, 70000), [1, 2]), { modelFingerprint: MODEL_A }),
+      'INVALID_INPUT',
+      '"latent" holds 70000 at flat index 1, beyond the float16 range (|x| < 65520); use dtype "float32".',
+    ],
+    [
+      'a rank-1 latent with uint8-affine',
+      () => encodeLatentFile(new VaeTensor(Float32Array.of(1, 2), [2]), { modelFingerprint: MODEL_A, dtype: 'uint8-affine' }),
+      'SHAPE_MISMATCH',
+      'Expected "tensor" of rank 2 or more ([N, C, ...], channels on axis 1) but received dims [2]; add a batch axis.',
+    ],
+    [
+      'a scalar latent',
+      () => encodeLatentFile(new VaeTensor(Float32Array.of(1), []), { modelFingerprint: MODEL_A }),
+      'SHAPE_MISMATCH',
+      'Expected "latent" to have a batch axis but received a scalar (dims []).',
+    ],
   ])('refuses %s', (_, fn, code, message) => {
     expect(errorOf(fn)).toEqual({ code, message });
   });
@@ -162,7 +220,8 @@ describe('decodeLatentFile', () => {
     const latent = smoothLatent();
     const { latent: back } = decodeLatentFile(encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype: 'float16' }));
     expect(bits32(back.data)).toEqual(bits32(float16ToFloat32(float32ToFloat16(latent.data))));
-    for (let i = 0; i < latent.size; i++) expect(Math.abs(back.data[i]! - latent.data[i]!)).toBeLessThanOrEqual(Math.abs(latent.data[i]!) * 2 ** -11 + 2 ** -25);
+    for (let i = 0; i < latent.size; i++)
+      expect(Math.abs(back.data[i]! - latent.data[i]!)).toBeLessThanOrEqual(Math.abs(latent.data[i]!) * 2 ** -11 + 2 ** -25);
   });
 
   it('round-trips uint8-affine to the dequantised values, within (max - min) / 510 per channel', () => {
@@ -176,7 +235,7 @@ describe('decodeLatentFile', () => {
     }
   });
 
-  it('round-trips random dims, values, dtypes and compression levels within each dtype\'s bound (property)', () => {
+  it("round-trips random dims, values, dtypes and compression levels within each dtype's bound (property)", () => {
     const dtype = fc.constantFrom(...(Object.keys(LATENT_DTYPES) as LatentDtype[]));
     const setup = fc
       .record({
@@ -199,7 +258,11 @@ describe('decodeLatentFile', () => {
         expect(back.dims).toEqual(s.dims);
         expect(header.imageSize).toEqual(s.image ?? null);
         const expected =
-          s.dtype === 'float32' ? latent.data : s.dtype === 'float16' ? float16ToFloat32(float32ToFloat16(latent.data)) : dequantizeUint8(quantizeUint8(latent)).data;
+          s.dtype === 'float32'
+            ? latent.data
+            : s.dtype === 'float16'
+              ? float16ToFloat32(float32ToFloat16(latent.data))
+              : dequantizeUint8(quantizeUint8(latent)).data;
         expect(bits32(back.data)).toEqual(bits32(expected));
       }),
       { numRuns: 200 },
@@ -207,7 +270,10 @@ describe('decodeLatentFile', () => {
   });
 
   it('catches every single damaged byte of a file: each position, each of three flip masks', () => {
-    const latent = new VaeTensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)), [1, 3, 2, 2]);
+    const latent = new VaeTensor(
+      Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+      [1, 3, 2, 2],
+    );
     for (const dtype of Object.keys(LATENT_DTYPES) as LatentDtype[]) {
       const file = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype, imageSize: { height: 16, width: 16 } });
       const outcomes = new Map<string, number>();
@@ -233,7 +299,9 @@ describe('decodeLatentFile', () => {
       const error = errorOf(() => decodeLatentFile(file.subarray(0, length)));
       if (error?.code !== 'FILE_CORRUPT' || !/truncated at byte \d+/.test(error.message)) throw new Error(`length ${length}: ${JSON.stringify(error)}`);
     }
-    expect(errorOf(() => decodeLatentFile(file.subarray(0, 10)))?.message).toBe('Not a valid .vlat latent file: the file is truncated at byte 10, inside the 16-byte prefix.');
+    expect(errorOf(() => decodeLatentFile(file.subarray(0, 10)))?.message).toBe(
+      'Not a valid .vlat latent file: the file is truncated at byte 10, inside the 16-byte prefix.',
+    );
     expect(errorOf(() => decodeLatentFile(file.subarray(0, file.length - 1)))?.message).toBe(
       `Not a valid .vlat latent file: the file is truncated at byte ${file.length - 1}; its prefix says it is ${file.length} bytes long.`,
     );
@@ -264,25 +332,86 @@ describe('decodeLatentFile', () => {
     ['a future version', withByte(4, 2), 'it is format version 2 but this release of @onnx-vae/core reads version 1; upgrade @onnx-vae/core'],
     ['version 0', withByte(4, 0), 'unsupported format version 0; this release reads version 1'],
     ['nonzero reserved bytes', withByte(6, 7), 'reserved bytes 5-7 must be 0 but are 00 07 00'],
-    ['extra bytes at the end', Uint8Array.from([...good, 0]), `the file is ${good.length + 1} bytes long but its prefix says ${good.length}; it has extra bytes at the end or a damaged prefix`],
-    ['a damaged checksum', withByte(good.length - 1, good[good.length - 1]! ^ 1), `checksum mismatch: the file's CRC-32 is 0x${((new DataView(good.buffer).getUint32(good.length - 4, true) ^ 0x01000000) >>> 0).toString(16).padStart(8, '0')} but its contents give 0x${new DataView(good.buffer).getUint32(good.length - 4, true).toString(16).padStart(8, '0')}; the file is damaged`],
+    [
+      'extra bytes at the end',
+      Uint8Array.from([...good, 0]),
+      `the file is ${good.length + 1} bytes long but its prefix says ${good.length}; it has extra bytes at the end or a damaged prefix`,
+    ],
+    [
+      'a damaged checksum',
+      withByte(good.length - 1, good[good.length - 1]! ^ 1),
+      `checksum mismatch: the file's CRC-32 is 0x${((new DataView(good.buffer).getUint32(good.length - 4, true) ^ 0x01000000) >>> 0).toString(16).padStart(8, '0')} but its contents give 0x${new DataView(
+        good.buffer,
+      )
+        .getUint32(good.length - 4, true)
+        .toString(16)
+        .padStart(8, '0')}; the file is damaged`,
+    ],
     ['a header that is an array', craft('[1]', floats(1, 2)), 'the header is [1], expected a JSON object'],
     ['a non-ASCII header', craft('{"x":"\u00e9"}', floats(1, 2)), 'the header holds the non-ASCII byte 0xe9 at byte 22'],
-    ['an uppercase fingerprint in the file', craft(header({ modelFingerprint: MODEL_A.toUpperCase() }), floats(1, 2)), `header field "modelFingerprint" is "${MODEL_A.toUpperCase()}", expected 64 lowercase hex digits`],
-    ['an unknown dtype', craft(header({ dtype: 'int8' }), floats(1, 2)), 'header field "dtype" is "int8", expected one of "float32", "float16", "uint8-affine"'],
+    [
+      'an uppercase fingerprint in the file',
+      craft(header({ modelFingerprint: MODEL_A.toUpperCase() }), floats(1, 2)),
+      `header field "modelFingerprint" is "${MODEL_A.toUpperCase()}", expected 64 lowercase hex digits`,
+    ],
+    [
+      'an unknown dtype',
+      craft(header({ dtype: 'int8' }), floats(1, 2)),
+      'header field "dtype" is "int8", expected one of "float32", "float16", "uint8-affine"',
+    ],
     ['an unknown compression', craft(header({ compression: 'zstd' }), floats(1, 2)), 'header field "compression" is "zstd", expected one of "deflate", "none"'],
     ['fractional dims', craft(header({ dims: [1, 1.5] }), floats(1, 2)), 'header field "dims" is [1, 1.5], expected at least 1 non-negative integers'],
-    ['rank-1 dims with uint8-affine', craft(header({ dims: [2], dtype: 'uint8-affine', rawLength: 2 }), Uint8Array.of(0, 1)), 'header field "dims" is [2], expected at least 2 non-negative integers'],
-    ['a rawLength that disagrees with the dims', craft(header({ rawLength: 12 }), floats(1, 2, 3)), 'header field "rawLength" is 12 but a float32 latent of dims [1, 2] takes 8 bytes'],
-    ['a payload shorter than rawLength', craft(header({ dims: [1, 3], rawLength: 12 }), floats(1, 2)), 'the uncompressed payload is 8 bytes but the header says 12'],
-    ['a DEFLATE bomb claim', craft(header({ dims: [1, 10_000_000], rawLength: 40_000_000, compression: 'deflate' }), deflateSync(floats(1, 2))), 'the header claims 40000000 bytes from a 10-byte DEFLATE payload, more than DEFLATE can expand'],
-    ['a damaged DEFLATE stream', craft(header({ compression: 'deflate' }), Uint8Array.of(0xff, 0xff, 0xff)), 'the DEFLATE payload is damaged (invalid block type)'],
-    ['a DEFLATE stream that is too long', craft(header({ compression: 'deflate' }), deflateSync(floats(1, 2, 3))), 'the payload inflates to more than 9 bytes but the header says 8'],
-    ['a DEFLATE stream that is too short', craft(header({ compression: 'deflate' }), deflateSync(floats(1))), 'the payload inflates to 4 bytes but the header says 8'],
-    ['a bad image size', craft(header({ imageSize: { height: 0, width: 3 } }), floats(1, 2)), 'header field "imageSize" is {"height":0,"width":3}, expected { height, width } with positive integers'],
+    [
+      'rank-1 dims with uint8-affine',
+      craft(header({ dims: [2], dtype: 'uint8-affine', rawLength: 2 }), Uint8Array.of(0, 1)),
+      'header field "dims" is [2], expected at least 2 non-negative integers',
+    ],
+    [
+      'a rawLength that disagrees with the dims',
+      craft(header({ rawLength: 12 }), floats(1, 2, 3)),
+      'header field "rawLength" is 12 but a float32 latent of dims [1, 2] takes 8 bytes',
+    ],
+    [
+      'a payload shorter than rawLength',
+      craft(header({ dims: [1, 3], rawLength: 12 }), floats(1, 2)),
+      'the uncompressed payload is 8 bytes but the header says 12',
+    ],
+    [
+      'a DEFLATE bomb claim',
+      craft(header({ dims: [1, 10_000_000], rawLength: 40_000_000, compression: 'deflate' }), deflateSync(floats(1, 2))),
+      'the header claims 40000000 bytes from a 10-byte DEFLATE payload, more than DEFLATE can expand',
+    ],
+    [
+      'a damaged DEFLATE stream',
+      craft(header({ compression: 'deflate' }), Uint8Array.of(0xff, 0xff, 0xff)),
+      'the DEFLATE payload is damaged (invalid block type)',
+    ],
+    [
+      'a DEFLATE stream that is too long',
+      craft(header({ compression: 'deflate' }), deflateSync(floats(1, 2, 3))),
+      'the payload inflates to more than 9 bytes but the header says 8',
+    ],
+    [
+      'a DEFLATE stream that is too short',
+      craft(header({ compression: 'deflate' }), deflateSync(floats(1))),
+      'the payload inflates to 4 bytes but the header says 8',
+    ],
+    [
+      'a bad image size',
+      craft(header({ imageSize: { height: 0, width: 3 } }), floats(1, 2)),
+      'header field "imageSize" is {"height":0,"width":3}, expected { height, width } with positive integers',
+    ],
     ['a NaN value', craft(float32Header, floats(1, NaN)), 'the payload holds NaN at flat index 1; latents must be finite'],
-    ['an infinite float16 value', craft(header({ dtype: 'float16', rawLength: 4 }), Uint8Array.of(0x00, 0x3c, 0x00, 0x7c)), 'the payload holds Infinity at flat index 1; latents must be finite'],
-    ['an inverted quantisation range', craft(header({ dims: [1, 1], dtype: 'uint8-affine', rawLength: 9 }), Uint8Array.from([...floats(2, 1), 7])), 'channel 0 has the quantisation range [2, 1], expected finite min <= max'],
+    [
+      'an infinite float16 value',
+      craft(header({ dtype: 'float16', rawLength: 4 }), Uint8Array.of(0x00, 0x3c, 0x00, 0x7c)),
+      'the payload holds Infinity at flat index 1; latents must be finite',
+    ],
+    [
+      'an inverted quantisation range',
+      craft(header({ dims: [1, 1], dtype: 'uint8-affine', rawLength: 9 }), Uint8Array.from([...floats(2, 1), 7])),
+      'channel 0 has the quantisation range [2, 1], expected finite min <= max',
+    ],
   ])('refuses %s', (_, file, detail) => {
     expect(errorOf(() => decodeLatentFile(file))).toEqual({ code: 'FILE_CORRUPT', message: `Not a valid .vlat latent file: ${detail}.` });
   });
@@ -300,8 +429,18 @@ describe('decodeLatentFile', () => {
   });
 
   it.each<[string, () => unknown, string, string]>([
-    ['a fingerprint that is not hex', () => decodeLatentFile(good, { expectedFingerprint: 'z'.repeat(64) }), 'INVALID_OPTION', `Expected "expectedFingerprint" to be the SHA-256 of the decoder ONNX file as 64 hex digits (see sha256Hex) but received "${'z'.repeat(64)}".`],
-    ['a string instead of bytes', () => decodeLatentFile('VLAT' as unknown as Uint8Array), 'INVALID_INPUT', 'Expected "file" to be the bytes of a .vlat file (a Uint8Array) but received "VLAT".'],
+    [
+      'a fingerprint that is not hex',
+      () => decodeLatentFile(good, { expectedFingerprint: 'z'.repeat(64) }),
+      'INVALID_OPTION',
+      `Expected "expectedFingerprint" to be the SHA-256 of the decoder ONNX file as 64 hex digits (see sha256Hex) but received "${'z'.repeat(64)}".`,
+    ],
+    [
+      'a string instead of bytes',
+      () => decodeLatentFile('VLAT' as unknown as Uint8Array),
+      'INVALID_INPUT',
+      'Expected "file" to be the bytes of a .vlat file (a Uint8Array) but received "VLAT".',
+    ],
   ])('refuses %s', (_, fn, code, message) => {
     expect(errorOf(fn)).toEqual({ code, message });
   });
@@ -337,7 +476,10 @@ data = sys.stdin.buffer.read()
 x, header = read_vlat(data, expected_fingerprint='${MODEL_A}')
 sys.stdout.write(json.dumps({'dims': list(x.shape), 'bits': x.view('<u4').ravel().tolist(), 'dtype': header['dtype']}))
 `;
-    const latent = new VaeTensor(Float32Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => Math.sin(i * 0.7) * 4 + (i % 3)), [2, 3, 4, 5]);
+    const latent = new VaeTensor(
+      Float32Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => Math.sin(i * 0.7) * 4 + (i % 3)),
+      [2, 3, 4, 5],
+    );
     for (const dtype of Object.keys(LATENT_DTYPES) as LatentDtype[]) {
       for (const compression of Object.keys(LATENT_COMPRESSIONS) as LatentCompression[]) {
         const file = encodeLatentFile(latent, { modelFingerprint: MODEL_A, dtype, compression });

@@ -80,9 +80,20 @@ describe('sessions only for the graphs used', () => {
 
   it('composes with micro-batching: the batching wrapper holds the lazy session, and decode-only use opens the decoder alone', async () => {
     const backend = countingBackend(10);
-    const vae = await createVae({ manifest: parseManifest(manifestText), backend, encoder: { bytes: bytes.encoder }, decoder: { bytes: bytes.decoder }, preload: [], batching: { maxBatchSize: 8, maxDelayMs: 5 } });
+    const vae = await createVae({
+      manifest: parseManifest(manifestText),
+      backend,
+      encoder: { bytes: bytes.encoder },
+      decoder: { bytes: bytes.decoder },
+      preload: [],
+      batching: { maxBatchSize: 8, maxDelayMs: 5 },
+    });
     const outputs = await Promise.all([0, 1, 2].map((seed) => vae.generate({ n: 1, seed })));
-    expect(outputs.map((y) => y.dims)).toEqual([[1, 6], [1, 6], [1, 6]]);
+    expect(outputs.map((y) => y.dims)).toEqual([
+      [1, 6],
+      [1, 6],
+      [1, 6],
+    ]);
     expect(backend.created).toEqual(['decoder']);
     // The three calls were coalesced into one decoder run.
     expect(backend.runs).toEqual(['decoder']);
@@ -104,7 +115,13 @@ describe('sessions only for the graphs used', () => {
 
   it('refuses bytes that are not ONNX at load, naming the graph', async () => {
     const backend = countingBackend();
-    const error = await createVae({ manifest: parseManifest(manifestText), backend, encoder: { bytes: bytes.encoder.subarray(0, 50) }, decoder: { bytes: bytes.decoder }, preload: [] }).then(
+    const error = await createVae({
+      manifest: parseManifest(manifestText),
+      backend,
+      encoder: { bytes: bytes.encoder.subarray(0, 50) },
+      decoder: { bytes: bytes.decoder },
+      preload: [],
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -1,4 +1,16 @@
-import { DEFAULT_LIMITS, LIMITS, LimitExceededError, VaeError, checkJsonDepth, checkLimit, jsonDepth, parseManifest, resolveLimits, tiledEncode, VaeTensor } from '../src/index';
+import {
+  DEFAULT_LIMITS,
+  LIMITS,
+  LimitExceededError,
+  VaeError,
+  checkJsonDepth,
+  checkLimit,
+  jsonDepth,
+  parseManifest,
+  resolveLimits,
+  tiledEncode,
+  VaeTensor,
+} from '../src/index';
 import type { TileRect, TileSource } from '../src/index';
 import { checkDecodeOutput, checkDraws, checkScoreWork, checkSizeOption, checkTilingOption, checkUntiledInput } from '../src/model/limit-checks';
 import { errorOf } from '@onnx-vae/core/testing';
@@ -116,11 +128,31 @@ describe('jsonDepth', () => {
 
 describe('the Vae checks of the limits', () => {
   it.each([
-    ['an untiled decode of a [1, 4, 512, 512] latent (the .vlat bomb)', () => checkDecodeOutput(DEFAULT_LIMITS, KL_F8, [1, 4, 512, 512], false), 'maxUntiledPixels', 'tile it (`tiling: true`, CLI `--tile`)'],
-    ['a tiled decode past maxOutputPixels', () => checkDecodeOutput(DEFAULT_LIMITS, KL_F8, [1, 4, 2048, 2048], true), 'maxOutputPixels', 'The decoded output of latents [1, 4, 2048, 2048] is 268,435,456 pixels'],
-    ['an untiled encode of 4096x4096', () => checkUntiledInput(DEFAULT_LIMITS, KL_F8, [1, 3, 4096, 4096]), 'maxUntiledPixels', 'The input of dims [1, 3, 4096, 4096] for an encode without tiling'],
+    [
+      'an untiled decode of a [1, 4, 512, 512] latent (the .vlat bomb)',
+      () => checkDecodeOutput(DEFAULT_LIMITS, KL_F8, [1, 4, 512, 512], false),
+      'maxUntiledPixels',
+      'tile it (`tiling: true`, CLI `--tile`)',
+    ],
+    [
+      'a tiled decode past maxOutputPixels',
+      () => checkDecodeOutput(DEFAULT_LIMITS, KL_F8, [1, 4, 2048, 2048], true),
+      'maxOutputPixels',
+      'The decoded output of latents [1, 4, 2048, 2048] is 268,435,456 pixels',
+    ],
+    [
+      'an untiled encode of 4096x4096',
+      () => checkUntiledInput(DEFAULT_LIMITS, KL_F8, [1, 3, 4096, 4096]),
+      'maxUntiledPixels',
+      'The input of dims [1, 3, 4096, 4096] for an encode without tiling',
+    ],
     ['n = 1e9 prior draws', () => checkDraws(DEFAULT_LIMITS, MNIST, 1e9, [50]), 'maxDraws', '"n" is 1,000,000,000 draws'],
-    ['prior draws whose decoded size is too large', () => checkDraws(DEFAULT_LIMITS, KL_F8, 1, [4, 4096, 4096]), 'maxOutputPixels', 'The decoded size of 1 draws of latent shape [4, 4096, 4096]'],
+    [
+      'prior draws whose decoded size is too large',
+      () => checkDraws(DEFAULT_LIMITS, KL_F8, 1, [4, 4096, 4096]),
+      'maxOutputPixels',
+      'The decoded size of 1 draws of latent shape [4, 4096, 4096]',
+    ],
     ['samples = 1e9', () => checkScoreWork(DEFAULT_LIMITS, 1e9, 1), 'maxSamples', '"samples" is 1,000,000,000 samples'],
     ['samples = 2^31', () => checkScoreWork(DEFAULT_LIMITS, 2 ** 31, 1), 'maxSamples', '2,147,483,648'],
     ['k x N past maxScoreRows', () => checkScoreWork(DEFAULT_LIMITS, 100000, 1000), 'maxScoreRows', '"samples" x items (100000 x 1000)'],
@@ -192,7 +224,13 @@ describe('tiledEncode from a TileSource', () => {
       const out = new Float32Array(2 * (h! / 8) * (w! / 8));
       for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) out[Math.floor(y / 8) * (w! / 8) + Math.floor(x / 8)]! += tile.data[y * w! + x]! / 64;
       const half = (h! / 8) * (w! / 8);
-      return { mean: new VaeTensor(out.slice(0, half), [1, 1, h! / 8, w! / 8]), logvar: new VaeTensor(out.slice(0, half).map((v) => -v), [1, 1, h! / 8, w! / 8]) };
+      return {
+        mean: new VaeTensor(out.slice(0, half), [1, 1, h! / 8, w! / 8]),
+        logvar: new VaeTensor(
+          out.slice(0, half).map((v) => -v),
+          [1, 1, h! / 8, w! / 8],
+        ),
+      };
     };
     const options = { tileSize: 16, overlap: 8, factor: 8 };
     const streamed = await tiledEncode(encodeTile, source, options);
@@ -206,7 +244,9 @@ describe('tiledEncode from a TileSource', () => {
 
   it('refuses a region of the wrong dims with SHAPE_MISMATCH', async () => {
     const source: TileSource = { dims: [1, 3, 16, 16], region: async () => new VaeTensor(new Float32Array(3), [1, 3, 1, 1]) };
-    await expect(tiledEncode(async () => ({ mean: new VaeTensor(new Float32Array(4), [1, 1, 2, 2]), logvar: null }), source, { factor: 8, tileSize: 16, overlap: 0 })).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(
+      tiledEncode(async () => ({ mean: new VaeTensor(new Float32Array(4), [1, 1, 2, 2]), logvar: null }), source, { factor: 8, tileSize: 16, overlap: 0 }),
+    ).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
   });
 });
 

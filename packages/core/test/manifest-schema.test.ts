@@ -48,8 +48,11 @@ describe('docs/manifest.schema.json', () => {
     expect(() => parseManifest(json)).not.toThrow();
   });
 
-  it.each(badManifests.filter((c) => c.schemaCatches && typeof c.input !== 'string').map((c) => [c.name, c.input]))('rejects %s, as parseManifest does', (_name, input) => {
-    expect(validate(input)).toBe(false);
-    expect(() => parseManifest(input)).toThrow();
-  });
+  it.each(badManifests.filter((c) => c.schemaCatches && typeof c.input !== 'string').map((c) => [c.name, c.input]))(
+    'rejects %s, as parseManifest does',
+    (_name, input) => {
+      expect(validate(input)).toBe(false);
+      expect(() => parseManifest(input)).toThrow();
+    },
+  );
 });

@@ -21,16 +21,20 @@ describe('logSumExp', () => {
 
   it('matches the direct formula on moderate values and shifts exactly (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 1, maxLength: 20 }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), (values, shift) => {
-        const direct = Math.log(values.reduce((s, v) => s + Math.exp(v), 0));
-        expect(logSumExp(values)).toBeCloseTo(direct, 9);
-        const shifted = logSumExp(values.map((v) => v + shift));
-        expect(Math.abs(shifted - (direct + shift))).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(shift)));
-        // max <= lse <= max + log n
-        const max = Math.max(...values);
-        expect(logSumExp(values)).toBeGreaterThanOrEqual(max);
-        expect(logSumExp(values)).toBeLessThanOrEqual(max + Math.log(values.length) + 1e-12);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 1, maxLength: 20 }),
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        (values, shift) => {
+          const direct = Math.log(values.reduce((s, v) => s + Math.exp(v), 0));
+          expect(logSumExp(values)).toBeCloseTo(direct, 9);
+          const shifted = logSumExp(values.map((v) => v + shift));
+          expect(Math.abs(shifted - (direct + shift))).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(shift)));
+          // max <= lse <= max + log n
+          const max = Math.max(...values);
+          expect(logSumExp(values)).toBeGreaterThanOrEqual(max);
+          expect(logSumExp(values)).toBeLessThanOrEqual(max + Math.log(values.length) + 1e-12);
+        },
+      ),
     );
   });
 

@@ -56,7 +56,12 @@ describe('psnr and mse', () => {
       expect(mse(a, b)).toBe(d * d);
       expect(psnr(a, b)).toBeCloseTo(10 * Math.log10((255 * 255) / (d * d)), 12);
     }
-    expect(psnr(a, a.map((v) => v + 1))).toBeCloseTo(48.130803608679, 10);
+    expect(
+      psnr(
+        a,
+        a.map((v) => v + 1),
+      ),
+    ).toBeCloseTo(48.130803608679, 10);
   });
 
   it('takes floats with another peak', () => {
@@ -68,11 +73,26 @@ describe('psnr and mse', () => {
   });
 
   it.each([
-    ['different lengths', () => psnr(new Uint8Array(4), new Uint8Array(3)), 'SHAPE_MISMATCH', 'Expected two images of the same size but "a" has 4 values and "b" has 3'],
+    [
+      'different lengths',
+      () => psnr(new Uint8Array(4), new Uint8Array(3)),
+      'SHAPE_MISMATCH',
+      'Expected two images of the same size but "a" has 4 values and "b" has 3',
+    ],
     ['empty arrays', () => psnr(new Uint8Array(0), new Uint8Array(0)), 'INVALID_INPUT', 'Expected images with at least one value but received empty arrays.'],
-    ['a non-array', () => psnr(null as never, new Uint8Array(1)), 'INVALID_INPUT', 'Expected "a" to be an array of pixel values (e.g. a Uint8Array) but received null.'],
+    [
+      'a non-array',
+      () => psnr(null as never, new Uint8Array(1)),
+      'INVALID_INPUT',
+      'Expected "a" to be an array of pixel values (e.g. a Uint8Array) but received null.',
+    ],
     ['NaN', () => psnr(Float32Array.of(0, NaN), Float32Array.of(0, 0), 1), 'NON_FINITE_INPUT', '"a" holds NaN at index 1; pixel values must be finite.'],
-    ['a zero peak', () => psnr(new Uint8Array(2), new Uint8Array(2), 0), 'INVALID_OPTION', 'Expected "peak" to be a positive finite number (255 for 8-bit pixels, the range\'s width for floats) but received 0.'],
+    [
+      'a zero peak',
+      () => psnr(new Uint8Array(2), new Uint8Array(2), 0),
+      'INVALID_OPTION',
+      'Expected "peak" to be a positive finite number (255 for 8-bit pixels, the range\'s width for floats) but received 0.',
+    ],
   ])('refuses %s', (_name, fn, code, message) => {
     const error = errorOf(fn);
     expect(error?.code).toBe(code);
@@ -94,7 +114,11 @@ describe('ssim', () => {
 
   it('gives (2 c d + C1) / (c^2 + d^2 + C1) for two constant images', () => {
     const c1 = (0.01 * 255) ** 2;
-    for (const [c, d] of [[100, 110], [0, 255], [30, 200]] as const) {
+    for (const [c, d] of [
+      [100, 110],
+      [0, 255],
+      [30, 200],
+    ] as const) {
       const expected = (2 * c * d + c1) / (c * c + d * d + c1);
       expect(ssim(new Uint8Array(15 * 13).fill(c), new Uint8Array(15 * 13).fill(d), 15, 13, 1)).toBeCloseTo(expected, 10);
     }
@@ -116,7 +140,15 @@ describe('ssim', () => {
     const [a] = imagePair(40, 40, 1, 4);
     const next = generator(5);
     const noise = Array.from(a, () => (next() % 201) - 100);
-    const scores = [0.1, 0.3, 1].map((scale) => ssim(a, a.map((v, i) => Math.max(0, Math.min(255, v + Math.round(scale * noise[i]!)))), 40, 40, 1));
+    const scores = [0.1, 0.3, 1].map((scale) =>
+      ssim(
+        a,
+        a.map((v, i) => Math.max(0, Math.min(255, v + Math.round(scale * noise[i]!)))),
+        40,
+        40,
+        1,
+      ),
+    );
     expect(scores[0]).toBeGreaterThan(scores[1]!);
     expect(scores[1]).toBeGreaterThan(scores[2]!);
   });
@@ -147,11 +179,36 @@ describe('ssim', () => {
   });
 
   it.each([
-    ['a width below the window', () => ssim(new Uint8Array(100), new Uint8Array(100), 10, 10, 1), 'INVALID_OPTION', 'Expected "width" to be an integer of at least 11 (the SSIM window) but received 10.'],
-    ['a fractional height', () => ssim(new Uint8Array(0), new Uint8Array(0), 12, 11.5, 1), 'INVALID_OPTION', 'Expected "height" to be an integer of at least 11 (the SSIM window) but received 11.5.'],
-    ['5 channels', () => ssim(new Uint8Array(5 * 144), new Uint8Array(5 * 144), 12, 12, 5), 'INVALID_OPTION', 'Expected "channels" to be one of 1, 2, 3, 4 (grey, grey + alpha, RGB, RGBA) but received 5.'],
-    ['arrays of the wrong size', () => ssim(new Uint8Array(144), new Uint8Array(144), 12, 12, 3), 'SHAPE_MISMATCH', 'Expected 432 values for a 12x12 image of 3 channel(s) but received 144.'],
-    ['different lengths', () => ssim(new Uint8Array(432), new Uint8Array(144), 12, 12, 3), 'SHAPE_MISMATCH', 'Expected two images of the same size but "a" has 432 values and "b" has 144'],
+    [
+      'a width below the window',
+      () => ssim(new Uint8Array(100), new Uint8Array(100), 10, 10, 1),
+      'INVALID_OPTION',
+      'Expected "width" to be an integer of at least 11 (the SSIM window) but received 10.',
+    ],
+    [
+      'a fractional height',
+      () => ssim(new Uint8Array(0), new Uint8Array(0), 12, 11.5, 1),
+      'INVALID_OPTION',
+      'Expected "height" to be an integer of at least 11 (the SSIM window) but received 11.5.',
+    ],
+    [
+      '5 channels',
+      () => ssim(new Uint8Array(5 * 144), new Uint8Array(5 * 144), 12, 12, 5),
+      'INVALID_OPTION',
+      'Expected "channels" to be one of 1, 2, 3, 4 (grey, grey + alpha, RGB, RGBA) but received 5.',
+    ],
+    [
+      'arrays of the wrong size',
+      () => ssim(new Uint8Array(144), new Uint8Array(144), 12, 12, 3),
+      'SHAPE_MISMATCH',
+      'Expected 432 values for a 12x12 image of 3 channel(s) but received 144.',
+    ],
+    [
+      'different lengths',
+      () => ssim(new Uint8Array(432), new Uint8Array(144), 12, 12, 3),
+      'SHAPE_MISMATCH',
+      'Expected two images of the same size but "a" has 432 values and "b" has 144',
+    ],
   ])('refuses %s', (_name, fn, code, message) => {
     const error = errorOf(fn);
     expect(error?.code).toBe(code);

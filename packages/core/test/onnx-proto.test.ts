@@ -99,7 +99,9 @@ describe('readOnnxSummary on hand-made models', () => {
     expect(corrupt(() => readOnnxSummary(new Uint8Array(0), 'x.onnx')).message).toBe(
       'x.onnx is not a valid ONNX model: the file is empty (in ModelProto, at byte 0 of 0). The file may be truncated or not an ONNX file; re-export or re-download it.',
     );
-    expect(corrupt(() => readOnnxSummary(Uint8Array.from(varintField(1, 8)))).message).toMatch(/^ONNX file is not a valid ONNX model: it has no graph \(ModelProto field 7\)/);
+    expect(corrupt(() => readOnnxSummary(Uint8Array.from(varintField(1, 8)))).message).toMatch(
+      /^ONNX file is not a valid ONNX model: it has no graph \(ModelProto field 7\)/,
+    );
     expect(corrupt(() => readOnnxSummary(Uint8Array.from([...key(7, 0), 1]))).message).toMatch(/field ModelProto.graph has wire type 0, expected 2/);
     expect(corrupt(() => readOnnxSummary(Uint8Array.from([...key(9, 7)]))).message).toMatch(/unsupported wire type 7/);
     expect(corrupt(() => readOnnxSummary(model(bytesField(5, tensor('w', [-1, 4], false))))).message).toMatch(/initializer "w" has dimension -1/);
@@ -111,7 +113,9 @@ const files = onnxFiles();
 const python = spawnSync(PYTHON, ['-c', 'import onnx, numpy'], { encoding: 'utf8' });
 const pythonOnnx = python.status === 0;
 if (!pythonOnnx) {
-  console.warn(`onnx-proto.test: skipping the comparison with python onnx: "${PYTHON} -c 'import onnx, numpy'" failed (${python.error?.message ?? python.stderr.trim()}). Install python3-onnx to run it.`);
+  console.warn(
+    `onnx-proto.test: skipping the comparison with python onnx: "${PYTHON} -c 'import onnx, numpy'" failed (${python.error?.message ?? python.stderr.trim()}). Install python3-onnx to run it.`,
+  );
 }
 if (files.length === 0) {
   console.warn(`onnx-proto.test: skipping the comparison with python onnx: no .onnx files under ${MODELS}.`);

@@ -58,11 +58,17 @@ describe('loaders given arguments of the wrong type', () => {
     expect(await errorOf(planModel(store, options as never))).toEqual({ code: 'INVALID_OPTION', message: message('planModel()', received) });
   });
 
-  it.each([...BAD_OPTIONS, ['undefined', undefined, 'undefined'] as const])('loadModel and createVae refuse options that are %s', async (_name, options, received) => {
-    expect(await errorOf(loadModel(store, options as never))).toEqual({ code: 'INVALID_OPTION', message: `Expected "options" to be an object with "backend" for loadModel() but received ${received}.` });
-    expect(await errorOf(createVae(options as never))).toEqual({
-      code: 'INVALID_OPTION',
-      message: `Expected "options" to be an object with "manifest", "backend", "encoder" and "decoder" for createVae() but received ${received}.`,
-    });
-  });
+  it.each([...BAD_OPTIONS, ['undefined', undefined, 'undefined'] as const])(
+    'loadModel and createVae refuse options that are %s',
+    async (_name, options, received) => {
+      expect(await errorOf(loadModel(store, options as never))).toEqual({
+        code: 'INVALID_OPTION',
+        message: `Expected "options" to be an object with "backend" for loadModel() but received ${received}.`,
+      });
+      expect(await errorOf(createVae(options as never))).toEqual({
+        code: 'INVALID_OPTION',
+        message: `Expected "options" to be an object with "manifest", "backend", "encoder" and "decoder" for createVae() but received ${received}.`,
+      });
+    },
+  );
 });

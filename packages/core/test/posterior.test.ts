@@ -28,7 +28,12 @@ describe('Posterior', () => {
   it('samples z = mean + std * eps with caller noise, rounding like PyTorch float32', () => {
     const eps = t([1, 2, -1, 0.5], [2, 2]);
     const z = q.sample({ eps });
-    const expected = [0.5 + 1, -1 + Math.fround(Math.fround(Math.exp(-1)) * 2), 2 - Math.fround(Math.exp(10)), 0 + Math.fround(Math.fround(Math.exp(-15)) * 0.5)].map(Math.fround);
+    const expected = [
+      0.5 + 1,
+      -1 + Math.fround(Math.fround(Math.exp(-1)) * 2),
+      2 - Math.fround(Math.exp(10)),
+      0 + Math.fround(Math.fround(Math.exp(-15)) * 0.5),
+    ].map(Math.fround);
     expect(Array.from(z.data)).toEqual(expected);
     expect(z.dims).toEqual([2, 2]);
   });
@@ -62,7 +67,9 @@ describe('Posterior', () => {
   it('rejects bad options and noise of the wrong dims', () => {
     expect(() => q.sample({ n: 0 })).toThrow(InvalidOptionError);
     expect(() => q.sample({ seed: -2 })).toThrow('Expected "seed" to be an integer in [0, 2^53) but received -2.');
-    expect(() => q.sample({ eps: t([1, 2], [1, 2]) })).toThrow(new InvalidInputError('SHAPE_MISMATCH', 'eps', 'Expected "eps" of dims [2, 2] but received [1, 2].'));
+    expect(() => q.sample({ eps: t([1, 2], [1, 2]) })).toThrow(
+      new InvalidInputError('SHAPE_MISMATCH', 'eps', 'Expected "eps" of dims [2, 2] but received [1, 2].'),
+    );
     expect(() => q.sample({ eps: t([1, NaN, 0, 0], [2, 2]) })).toThrow(/"eps" holds NaN at flat index 1/);
   });
 

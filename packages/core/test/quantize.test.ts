@@ -95,8 +95,18 @@ describe('quantizeUint8', () => {
   });
 
   it.each([
-    ['a rank-1 tensor', () => quantizeUint8(new VaeTensor(new Float32Array(3), [3])), 'SHAPE_MISMATCH', 'Expected "tensor" of rank 2 or more ([N, C, ...], channels on axis 1) but received dims [3]; add a batch axis.'],
-    ['NaN', () => quantizeUint8(new VaeTensor(Float32Array.of(0, NaN), [1, 2])), 'NON_FINITE_INPUT', '"tensor" holds NaN at flat index 1 (dims [1, 2]); inputs must be finite.'],
+    [
+      'a rank-1 tensor',
+      () => quantizeUint8(new VaeTensor(new Float32Array(3), [3])),
+      'SHAPE_MISMATCH',
+      'Expected "tensor" of rank 2 or more ([N, C, ...], channels on axis 1) but received dims [3]; add a batch axis.',
+    ],
+    [
+      'NaN',
+      () => quantizeUint8(new VaeTensor(Float32Array.of(0, NaN), [1, 2])),
+      'NON_FINITE_INPUT',
+      '"tensor" holds NaN at flat index 1 (dims [1, 2]); inputs must be finite.',
+    ],
     [
       'codes that do not fit the dims',
       () => dequantizeUint8({ data: new Uint8Array(5), min: new Float32Array(2), max: new Float32Array(2), dims: [3, 2] }),

@@ -22,7 +22,10 @@ describe('NormalV1', () => {
   it('matches xoshiro128** on its reference state', () => {
     // Reference: state {1, 2, 3, 4} gives 11520, 0, 5927040, 70819200, 2031721883, 1637235492 (Blackman & Vigna's C code).
     const rng = new NormalV1(0) as unknown as { s0: number; s1: number; s2: number; s3: number; nextUint32(): number };
-    rng.s0 = 1; rng.s1 = 2; rng.s2 = 3; rng.s3 = 4;
+    rng.s0 = 1;
+    rng.s1 = 2;
+    rng.s2 = 3;
+    rng.s3 = 4;
     expect([1, 2, 3, 4, 5, 6].map(() => rng.nextUint32())).toEqual([11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
   });
 

@@ -6,8 +6,7 @@ import { errorOf } from '@onnx-vae/core/testing';
 
 /** A safetensors file from a header (object or raw text) and data bytes, with an honest header length. */
 function file(header: object | string | Uint8Array, data: Uint8Array | number = 0): Uint8Array {
-  const json =
-    header instanceof Uint8Array ? header : new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+  const json = header instanceof Uint8Array ? header : new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
   const body = typeof data === 'number' ? new Uint8Array(data) : data;
   const out = new Uint8Array(8 + json.length + body.length);
   new DataView(out.buffer).setUint32(0, json.length, true);
@@ -22,10 +21,7 @@ function bits32(values: Float32Array): number[] {
 
 describe('encodeSafetensors', () => {
   it('writes the exact bytes of a known small file: sorted names, metadata first, header padded with spaces', () => {
-    const bytes = encodeSafetensors(
-      { b: new VaeTensor(Float32Array.of(1, -2), [2]), a: new VaeTensor(Float32Array.of(0.5), [1]) },
-      { format: 'pt' },
-    );
+    const bytes = encodeSafetensors({ b: new VaeTensor(Float32Array.of(1, -2), [2]), a: new VaeTensor(Float32Array.of(0.5), [1]) }, { format: 'pt' });
     const header =
       '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
     expect(header.length).toBe(139);
@@ -50,7 +46,12 @@ describe('encodeSafetensors', () => {
   });
 
   it.each([
-    ['a tensor named __metadata__', () => encodeSafetensors({ __metadata__: new VaeTensor(new Float32Array(1), [1]) }), 'INVALID_INPUT', 'A tensor cannot be named "__metadata__", the key that holds the metadata; rename it.'],
+    [
+      'a tensor named __metadata__',
+      () => encodeSafetensors({ __metadata__: new VaeTensor(new Float32Array(1), [1]) }),
+      'INVALID_INPUT',
+      'A tensor cannot be named "__metadata__", the key that holds the metadata; rename it.',
+    ],
     [
       'a metadata value that is not a string',
       () => encodeSafetensors({}, { step: 3 as unknown as string }),
@@ -63,7 +64,12 @@ describe('encodeSafetensors', () => {
       'DTYPE_MISMATCH',
       'Expected "x.data" to be a Float32Array but received Float64Array(2); use Float32Array.from(values).',
     ],
-    ['no tensors object', () => encodeSafetensors(null as unknown as Record<string, VaeTensor>), 'INVALID_INPUT', 'Expected "tensors" to be an object of tensors by name but received null.'],
+    [
+      'no tensors object',
+      () => encodeSafetensors(null as unknown as Record<string, VaeTensor>),
+      'INVALID_INPUT',
+      'Expected "tensors" to be an object of tensors by name but received null.',
+    ],
   ])('refuses %s', (_, fn, code, message) => {
     expect(errorOf(fn)).toEqual({ code, message });
   });
@@ -124,11 +130,31 @@ describe('decodeSafetensors', () => {
   const f32 = (shape: number[], offsets: number[]) => ({ dtype: 'F32', shape, data_offsets: offsets });
   it.each([
     ['a 5-byte file', new Uint8Array(5), 'the file is 5 bytes long, shorter than the 8-byte header length'],
-    ['a header longer than the file', (() => { const b = file('{}'); b[0] = 50; return b; })(), 'the header length is 50 bytes but the file ends at byte 10; it is truncated'],
-    ['a huge header length', (() => { const b = file('{}'); b[5] = 1; return b; })(), 'the header length is 1099511627778 bytes, over the limit of 100000000'],
+    [
+      'a header longer than the file',
+      (() => {
+        const b = file('{}');
+        b[0] = 50;
+        return b;
+      })(),
+      'the header length is 50 bytes but the file ends at byte 10; it is truncated',
+    ],
+    [
+      'a huge header length',
+      (() => {
+        const b = file('{}');
+        b[5] = 1;
+        return b;
+      })(),
+      'the header length is 1099511627778 bytes, over the limit of 100000000',
+    ],
     ['a header that is not UTF-8', file(Uint8Array.of(0x7b, 0xff, 0x7d)), 'the header is not valid UTF-8'],
     ['a header that is not an object', file('[1]'), 'the header must start with "{" but starts with "[1]"'],
-    ['an unsupported dtype', file({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), 'tensor "x" has dtype "I64"; this reader takes "F32", "F16", "BF16"'],
+    [
+      'an unsupported dtype',
+      file({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8),
+      'tensor "x" has dtype "I64"; this reader takes "F32", "F16", "BF16"',
+    ],
     ['an entry that is not an object', file({ x: 1 }), 'tensor "x" is 1, expected { dtype, shape, data_offsets }'],
     ['a negative dimension', file({ x: f32([-1], [0, 0]) }), 'tensor "x" has shape [-1], expected a list of non-negative integers'],
     ['offsets end before they begin', file({ x: f32([1], [4, 0]) }, 4), 'tensor "x" has data_offsets [4, 0], expected [begin, end] with 0 <= begin <= end'],
@@ -181,7 +207,10 @@ print(json.dumps(out))
 `;
 
   maybe('numpy reads what encodeSafetensors writes', () => {
-    const latent = new VaeTensor(Float32Array.from({ length: 2 * 4 * 3 * 3 }, (_, i) => Math.sin(i) * 3), [2, 4, 3, 3]);
+    const latent = new VaeTensor(
+      Float32Array.from({ length: 2 * 4 * 3 * 3 }, (_, i) => Math.sin(i) * 3),
+      [2, 4, 3, 3],
+    );
     const scale = new VaeTensor(Float32Array.of(0.18215), [1]);
     const bytes = encodeSafetensors({ latent, scale }, { model: 'sd-vae', note: 'ünïcode ✓' });
     const result = spawnSync(python, ['-c', reader], { input: bytes, encoding: 'utf8' });

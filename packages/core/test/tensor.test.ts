@@ -28,7 +28,10 @@ describe('toTensor', () => {
   it('copies any strided ndarray to the same values an index walk gives (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (a, b, c) => {
-        const arr = ndarray(Float32Array.from({ length: a * b * c }, (_, i) => i), [a, b, c]).transpose(2, 0, 1);
+        const arr = ndarray(
+          Float32Array.from({ length: a * b * c }, (_, i) => i),
+          [a, b, c],
+        ).transpose(2, 0, 1);
         const tensor = toTensor(arr, 'x');
         let k = 0;
         for (let i = 0; i < c; i++) for (let j = 0; j < a; j++) for (let l = 0; l < b; l++) expect(tensor.data[k++]).toBe(arr.get(i, j, l));
@@ -45,13 +48,43 @@ describe('toTensor', () => {
   it.each([
     ['a number', 3, 'INVALID_INPUT', 'Expected "x" to be a tensor ({ data: Float32Array, dims }, an ndarray or an onnxruntime Tensor) but received 3.'],
     ['null', null, 'INVALID_INPUT', 'Expected "x" to be a tensor ({ data: Float32Array, dims }, an ndarray or an onnxruntime Tensor) but received null.'],
-    ['float64 data', { data: new Float64Array(2), dims: [1, 2] }, 'DTYPE_MISMATCH', 'Expected "x.data" to be a Float32Array but received Float64Array(2); use Float32Array.from(values).'],
-    ['a plain array', { data: [1, 2], dims: [1, 2] }, 'DTYPE_MISMATCH', 'Expected "x.data" to be a Float32Array but received [1, 2]; use Float32Array.from(values).'],
-    ['an int64 ORT tensor', { type: 'int64', data: new BigInt64Array(2), dims: [2] }, 'DTYPE_MISMATCH', 'Expected "x" to be a float32 tensor but received a int64 tensor; convert it to float32 first.'],
-    ['a GPU tensor', { type: 'float32', data: undefined, dims: [2], location: 'gpu-buffer' }, 'INVALID_INPUT', 'Expected "x" in CPU memory but the tensor lives in "gpu-buffer"; download it with tensor.getData() first.'],
+    [
+      'float64 data',
+      { data: new Float64Array(2), dims: [1, 2] },
+      'DTYPE_MISMATCH',
+      'Expected "x.data" to be a Float32Array but received Float64Array(2); use Float32Array.from(values).',
+    ],
+    [
+      'a plain array',
+      { data: [1, 2], dims: [1, 2] },
+      'DTYPE_MISMATCH',
+      'Expected "x.data" to be a Float32Array but received [1, 2]; use Float32Array.from(values).',
+    ],
+    [
+      'an int64 ORT tensor',
+      { type: 'int64', data: new BigInt64Array(2), dims: [2] },
+      'DTYPE_MISMATCH',
+      'Expected "x" to be a float32 tensor but received a int64 tensor; convert it to float32 first.',
+    ],
+    [
+      'a GPU tensor',
+      { type: 'float32', data: undefined, dims: [2], location: 'gpu-buffer' },
+      'INVALID_INPUT',
+      'Expected "x" in CPU memory but the tensor lives in "gpu-buffer"; download it with tensor.getData() first.',
+    ],
     ['wrong sizes', { data: new Float32Array(5), dims: [2, 3] }, 'SHAPE_MISMATCH', '"x" has 5 values but dims [2, 3] need 6.'],
-    ['bad dims', { data: new Float32Array(2), dims: [2, -1] }, 'SHAPE_MISMATCH', 'Expected "x.dims" to be a list of non-negative integers but received [2, -1].'],
-    ['a float64 ndarray', ndarray(new Float64Array(4), [2, 2]), 'DTYPE_MISMATCH', 'Expected the ndarray "x" to hold a Float32Array but it holds Float64Array(4).'],
+    [
+      'bad dims',
+      { data: new Float32Array(2), dims: [2, -1] },
+      'SHAPE_MISMATCH',
+      'Expected "x.dims" to be a list of non-negative integers but received [2, -1].',
+    ],
+    [
+      'a float64 ndarray',
+      ndarray(new Float64Array(4), [2, 2]),
+      'DTYPE_MISMATCH',
+      'Expected the ndarray "x" to hold a Float32Array but it holds Float64Array(4).',
+    ],
   ])('rejects %s', (_name, input, code, message) => {
     expect(codeOf(() => toTensor(input, 'x'))).toBe(code);
     expect(() => toTensor(input, 'x')).toThrow(message);
@@ -61,13 +94,26 @@ describe('toTensor', () => {
 describe('tensor helpers', () => {
   it('assertFinite names the first bad index', () => {
     const tensor = new VaeTensor(Float32Array.from([0, Infinity, NaN]), [1, 3]);
-    expect(() => assertFinite(tensor, 'x')).toThrow(new InvalidInputError('NON_FINITE_INPUT', 'x', '"x" holds Infinity at flat index 1 (dims [1, 3]); inputs must be finite.'));
+    expect(() => assertFinite(tensor, 'x')).toThrow(
+      new InvalidInputError('NON_FINITE_INPUT', 'x', '"x" holds Infinity at flat index 1 (dims [1, 3]); inputs must be finite.'),
+    );
     expect(() => assertFinite(new VaeTensor(new Float32Array(3), [3]), 'x')).not.toThrow();
   });
 
   it('assertFinite agrees with Number.isFinite on edge values, at every position of the 4-wide scan and its tail, in offset views', () => {
     const bits = (word: number): number => new Float32Array(Int32Array.of(word).buffer)[0]!;
-    const specials = [3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, -0, Infinity, -Infinity, NaN, bits(0x7f800001), bits(0xffc00000 | 0), bits(0x7fffffff)];
+    const specials = [
+      3.4028234663852886e38,
+      -3.4028234663852886e38,
+      1.401298464324817e-45,
+      -0,
+      Infinity,
+      -Infinity,
+      NaN,
+      bits(0x7f800001),
+      bits(0xffc00000 | 0),
+      bits(0x7fffffff),
+    ];
     for (let length = 1; length <= 9; length++) {
       for (let at = 0; at < length; at++) {
         for (const value of specials) {

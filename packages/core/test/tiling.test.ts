@@ -80,16 +80,38 @@ function blur(z: VaeTensor): VaeTensor {
   return new VaeTensor(out, z.dims);
 }
 
-const ENCODE_MEAN = [[0.5, -0.25, 1], [1, 1, 1], [-0.3, 0.2, 0.1], [0, 2, -1]];
-const ENCODE_LOGVAR = [[0.1, 0.2, 0.3], [-1, 0, 1], [0.5, 0.5, -0.5], [2, -2, 0]];
-const DECODE = [[1, 0, -0.5, 0.25], [0.2, 0.4, 0.6, 0.8], [-1, 1, -1, 1]];
+const ENCODE_MEAN = [
+  [0.5, -0.25, 1],
+  [1, 1, 1],
+  [-0.3, 0.2, 0.1],
+  [0, 2, -1],
+];
+const ENCODE_LOGVAR = [
+  [0.1, 0.2, 0.3],
+  [-1, 0, 1],
+  [0.5, 0.5, -0.5],
+  [2, -2, 0],
+];
+const DECODE = [
+  [1, 0, -0.5, 0.25],
+  [0.2, 0.4, 0.6, 0.8],
+  [-1, 1, -1, 1],
+];
 
-const localEncoder = (f: number) => async (x: VaeTensor): Promise<TiledMoments> => {
-  const pooled = averagePool(x, f);
-  return { mean: mix(pooled, ENCODE_MEAN), logvar: mix(pooled, ENCODE_LOGVAR) };
-};
-const localDecoder = (f: number) => async (z: VaeTensor): Promise<VaeTensor> => upsample(mix(z, DECODE), f);
-const blurDecoder = (f: number) => async (z: VaeTensor): Promise<VaeTensor> => upsample(mix(blur(z), DECODE), f);
+const localEncoder =
+  (f: number) =>
+  async (x: VaeTensor): Promise<TiledMoments> => {
+    const pooled = averagePool(x, f);
+    return { mean: mix(pooled, ENCODE_MEAN), logvar: mix(pooled, ENCODE_LOGVAR) };
+  };
+const localDecoder =
+  (f: number) =>
+  async (z: VaeTensor): Promise<VaeTensor> =>
+    upsample(mix(z, DECODE), f);
+const blurDecoder =
+  (f: number) =>
+  async (z: VaeTensor): Promise<VaeTensor> =>
+    upsample(mix(blur(z), DECODE), f);
 
 function maxAbsDiff(a: VaeTensor, b: VaeTensor): number {
   expect(a.dims).toEqual(b.dims);
@@ -139,9 +161,21 @@ describe('planTiles', () => {
     const cases: [() => unknown, string, string][] = [
       [() => planTiles(100, 64, { tileSize: 64, overlap: 8, align: 8 }), 'height', 'Expected "height" to be a positive multiple of 8 but received 100.'],
       [() => planTiles(64, 0, { tileSize: 64, overlap: 8 }), 'width', 'Expected "width" to be a positive multiple of 1 but received 0.'],
-      [() => planTiles(64, 64, { tileSize: 60, overlap: 8, align: 8 }), 'tileSize', 'Expected "tileSize" to be a positive multiple of 8 (pixels) but received 60.'],
-      [() => planTiles(64, 64, { tileSize: 64, overlap: 64 }), 'overlap', 'Expected "overlap" to be an integer from 0 to 63 (below tileSize 64, pixels) but received 64.'],
-      [() => planTiles(64, 64, { tileSize: 64, overlap: 4, align: 8 }), 'overlap', 'Expected "overlap" to be a multiple of 8 from 0 to 56 (below tileSize 64, pixels) but received 4.'],
+      [
+        () => planTiles(64, 64, { tileSize: 60, overlap: 8, align: 8 }),
+        'tileSize',
+        'Expected "tileSize" to be a positive multiple of 8 (pixels) but received 60.',
+      ],
+      [
+        () => planTiles(64, 64, { tileSize: 64, overlap: 64 }),
+        'overlap',
+        'Expected "overlap" to be an integer from 0 to 63 (below tileSize 64, pixels) but received 64.',
+      ],
+      [
+        () => planTiles(64, 64, { tileSize: 64, overlap: 4, align: 8 }),
+        'overlap',
+        'Expected "overlap" to be a multiple of 8 from 0 to 56 (below tileSize 64, pixels) but received 4.',
+      ],
       [() => planTiles(64, 64, { tileSize: 64, overlap: 8, align: 0 }), 'align', 'Expected "align" to be a positive integer but received 0.'],
     ];
     for (const [run, field, message] of cases) {
@@ -156,25 +190,36 @@ describe('planTiles', () => {
 
   it('covers every pixel with same-size tiles inside the image, aligned, first at 0 and last at the edge (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 20 }), fc.nat(), (align, h, w, t, o) => {
-        const [height, width, tileSize] = [h * align, w * align, t * align];
-        const overlap = (o % t) * align;
-        const plan = planTiles(height, width, { tileSize, overlap, align });
-        const cover = new Uint8Array(height * width);
-        for (const tile of plan.tiles) {
-          const ok = tile.height === Math.min(tileSize, height) && tile.width === Math.min(tileSize, width) && tile.top % align === 0 && tile.left % align === 0;
-          if (!ok || tile.top + tile.height > height || tile.left + tile.width > width) throw new Error(`bad tile ${JSON.stringify(tile)}`);
-          for (let i = tile.top; i < tile.top + tile.height; i++) cover.fill(1, i * width + tile.left, i * width + tile.left + tile.width);
-        }
-        expect(cover.every((c) => c === 1)).toBe(true);
-        for (const [starts, size, length] of [[plan.tops, height, plan.tileHeight], [plan.lefts, width, plan.tileWidth]] as const) {
-          expect(starts[0]).toBe(0);
-          expect(starts[starts.length - 1]! + length).toBe(size);
-          // Neighbours overlap by at least `overlap` (the moved last tile by more), never by the whole tile.
-          for (let k = 1; k < starts.length; k++) expect(starts[k - 1]! + length - starts[k]!).toBeGreaterThanOrEqual(overlap);
-          for (let k = 1; k < starts.length; k++) expect(starts[k]!).toBeGreaterThan(starts[k - 1]!);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.nat(),
+        (align, h, w, t, o) => {
+          const [height, width, tileSize] = [h * align, w * align, t * align];
+          const overlap = (o % t) * align;
+          const plan = planTiles(height, width, { tileSize, overlap, align });
+          const cover = new Uint8Array(height * width);
+          for (const tile of plan.tiles) {
+            const ok =
+              tile.height === Math.min(tileSize, height) && tile.width === Math.min(tileSize, width) && tile.top % align === 0 && tile.left % align === 0;
+            if (!ok || tile.top + tile.height > height || tile.left + tile.width > width) throw new Error(`bad tile ${JSON.stringify(tile)}`);
+            for (let i = tile.top; i < tile.top + tile.height; i++) cover.fill(1, i * width + tile.left, i * width + tile.left + tile.width);
+          }
+          expect(cover.every((c) => c === 1)).toBe(true);
+          for (const [starts, size, length] of [
+            [plan.tops, height, plan.tileHeight],
+            [plan.lefts, width, plan.tileWidth],
+          ] as const) {
+            expect(starts[0]).toBe(0);
+            expect(starts[starts.length - 1]! + length).toBe(size);
+            // Neighbours overlap by at least `overlap` (the moved last tile by more), never by the whole tile.
+            for (let k = 1; k < starts.length; k++) expect(starts[k - 1]! + length - starts[k]!).toBeGreaterThanOrEqual(overlap);
+            for (let k = 1; k < starts.length; k++) expect(starts[k]!).toBeGreaterThan(starts[k - 1]!);
+          }
+        },
+      ),
     );
   });
 });
@@ -219,18 +264,31 @@ describe('rampWeights', () => {
 describe('tiledDecode and tiledEncode with a local model', () => {
   it('decode: tiled equals untiled up to float rounding, for every tiling (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 8 }), fc.nat(), fc.integer({ min: 1, max: 4 }), async (n, h, w, tileSize, o, factor) => {
-        const z = randomTensor([n, 4, h, w], h * 100 + w);
-        const expected = await localDecoder(factor)(z);
-        const tiled = await tiledDecode(localDecoder(factor), z, { tileSize, overlap: o % tileSize, factor });
-        expect(maxAbsDiff(tiled, expected)).toBeLessThan(5e-6);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 4 }),
+        async (n, h, w, tileSize, o, factor) => {
+          const z = randomTensor([n, 4, h, w], h * 100 + w);
+          const expected = await localDecoder(factor)(z);
+          const tiled = await tiledDecode(localDecoder(factor), z, { tileSize, overlap: o % tileSize, factor });
+          expect(maxAbsDiff(tiled, expected)).toBeLessThan(5e-6);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('encode: blended mean and logvar equal the untiled moments up to float rounding', async () => {
-    for (const [h, w, tileSize, overlap] of [[64, 64, 32, 8], [72, 136, 32, 16], [24, 40, 64, 8], [48, 48, 16, 0]] as const) {
+    for (const [h, w, tileSize, overlap] of [
+      [64, 64, 32, 8],
+      [72, 136, 32, 16],
+      [24, 40, 64, 8],
+      [48, 48, 16, 0],
+    ] as const) {
       const x = randomTensor([2, 3, h, w], h + w);
       const expected = await localEncoder(8)(x);
       const tiled = await tiledEncode(localEncoder(8), x, { tileSize, overlap, factor: 8 });
@@ -242,14 +300,21 @@ describe('tiledDecode and tiledEncode with a local model', () => {
 
   it('keeps a constant input constant (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 10 }), fc.nat(), fc.double({ min: -100, max: 100, noNaN: true }), async (h, w, tileSize, o, value) => {
-        const z = new VaeTensor(new Float32Array(h * w).fill(value), [1, 1, h, w]);
-        const out = await tiledDecode(async (tile) => upsample(tile, 2), z, { tileSize, overlap: o % tileSize, factor: 2 });
-        const v = Math.fround(value);
-        let worst = 0;
-        for (const got of out.data) worst = Math.max(worst, Math.abs(got - v));
-        expect(worst).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.nat(),
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        async (h, w, tileSize, o, value) => {
+          const z = new VaeTensor(new Float32Array(h * w).fill(value), [1, 1, h, w]);
+          const out = await tiledDecode(async (tile) => upsample(tile, 2), z, { tileSize, overlap: o % tileSize, factor: 2 });
+          const v = Math.fround(value);
+          let worst = 0;
+          for (const got of out.data) worst = Math.max(worst, Math.abs(got - v));
+          expect(worst).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -357,7 +422,14 @@ describe('tiling options', () => {
   it('uses the preset when sizes are not given', async () => {
     const dims: string[] = [];
     const z = randomTensor([1, 4, 100, 60], 3);
-    await tiledDecode(async (tile) => { dims.push(JSON.stringify(tile.dims)); return localDecoder(8)(tile); }, z, { preset: 'taef2' });
+    await tiledDecode(
+      async (tile) => {
+        dims.push(JSON.stringify(tile.dims));
+        return localDecoder(8)(tile);
+      },
+      z,
+      { preset: 'taef2' },
+    );
     // 100 rows with 64-tiles and 8 overlap: starts 0, 36; 60 columns: one tile.
     expect(dims).toEqual(['[1,4,64,60]', '[1,4,64,60]']);
   });
@@ -366,7 +438,12 @@ describe('tiling options', () => {
     const z2 = randomTensor([2, 4, 100, 60], 3);
     const seen: [number, number][] = [];
     const byFamily = await tiledDecode(localDecoder(8), z2, { preset: 'flux-2-tiny', onProgress: (done, total) => void seen.push([done, total]) });
-    expect(seen).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    expect(seen).toEqual([
+      [1, 4],
+      [2, 4],
+      [3, 4],
+      [4, 4],
+    ]);
     expect(tilePlanOf('decode', 100, 60, { preset: 'flux-2-tiny' }).tiles.length).toBe(2);
     const byOldName = await tiledDecode(localDecoder(8), z2, { preset: 'taef2' });
     expect(Array.from(byFamily.data)).toEqual(Array.from(byOldName.data));
@@ -377,18 +454,78 @@ describe('tiling options', () => {
   const decode = localDecoder(8);
   const encode = localEncoder(8);
   const cases: [string, () => Promise<unknown>, string, string][] = [
-    ['preset', () => tiledDecode(decode, z, { preset: 'sd' as 'taef2' }), 'INVALID_OPTION', 'Expected "preset" to be one of "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1", "kl-f8", "taef2" but received "sd".'],
-    ['layout', () => tiledDecode(decode, z, { layout: 'NHWC' }), 'INVALID_OPTION', 'Expected "layout" to be "NCHW" (tiling works on [N, C, H, W] tensors only) but received "NHWC"; transpose the data to NCHW or encode and decode without tiling.'],
-    ['factor', () => tiledDecode(decode, z, { factor: 1.5 }), 'INVALID_OPTION', 'Expected "factor" to be a positive integer (image pixels per latent pixel, 8 for Stable-Diffusion-style VAEs) but received 1.5.'],
-    ['decode tileSize', () => tiledDecode(decode, z, { tileSize: 0 }), 'INVALID_OPTION', 'Expected "tileSize" to be a positive integer (latent pixels) but received 0.'],
-    ['decode overlap', () => tiledDecode(decode, z, { tileSize: 8, overlap: 8 }), 'INVALID_OPTION', 'Expected "overlap" to be an integer from 0 to 7 (below tileSize 8, latent pixels) but received 8.'],
-    ['encode tileSize', () => tiledEncode(encode, x, { tileSize: 100 }), 'INVALID_OPTION', 'Expected "tileSize" to be a positive multiple of 8 (image pixels) but received 100.'],
-    ['encode overlap', () => tiledEncode(encode, x, { tileSize: 64, overlap: -8 }), 'INVALID_OPTION', 'Expected "overlap" to be a multiple of 8 from 0 to 56 (below tileSize 64, image pixels) but received -8.'],
-    ['encode overlap too big', () => tiledEncode(encode, x, { tileSize: 64, overlap: 64 }), 'INVALID_OPTION', 'Expected "overlap" to be a multiple of 8 from 0 to 56 (below tileSize 64, image pixels) but received 64.'],
-    ['z rank', () => tiledDecode(decode, new VaeTensor(new Float32Array(16), [1, 16])), 'SHAPE_MISMATCH', 'Expected latents "z" of dims [N, C, H, W] but received [1, 16].'],
-    ['x size', () => tiledEncode(encode, randomTensor([1, 3, 60, 64], 6)), 'SHAPE_MISMATCH', 'Expected images "x" of dims [N, C, H, W] with H and W multiples of 8 but received [1, 3, 60, 64]; crop or pad the image to a multiple of 8.'],
-    ['decoder factor', () => tiledDecode(localDecoder(4), z, { tileSize: 8, overlap: 2 }), 'MODEL_MISMATCH', 'The decoder turned a tile of dims [1, 4, 8, 8] into "output" of dims [1, 3, 32, 32] but tiling expects [1, *, 64, 64]; set "factor" (now 8) to the decoder\'s output/latent size ratio.'],
-    ['encoder factor', () => tiledEncode(localEncoder(4), x, { tileSize: 32, overlap: 8 }), 'MODEL_MISMATCH', 'The encoder turned a tile of dims [1, 3, 32, 32] into "mean" of dims [1, 4, 8, 8] but tiling expects [1, *, 4, 4]; set "factor" (now 8) to the encoder\'s image/latent size ratio.'],
+    [
+      'preset',
+      () => tiledDecode(decode, z, { preset: 'sd' as 'taef2' }),
+      'INVALID_OPTION',
+      'Expected "preset" to be one of "sd-1", "sd-2", "sdxl", "sd3", "flux-1", "flux-2-tiny", "taesd", "taesdxl", "taesd3", "taef1", "kl-f8", "taef2" but received "sd".',
+    ],
+    [
+      'layout',
+      () => tiledDecode(decode, z, { layout: 'NHWC' }),
+      'INVALID_OPTION',
+      'Expected "layout" to be "NCHW" (tiling works on [N, C, H, W] tensors only) but received "NHWC"; transpose the data to NCHW or encode and decode without tiling.',
+    ],
+    [
+      'factor',
+      () => tiledDecode(decode, z, { factor: 1.5 }),
+      'INVALID_OPTION',
+      'Expected "factor" to be a positive integer (image pixels per latent pixel, 8 for Stable-Diffusion-style VAEs) but received 1.5.',
+    ],
+    [
+      'decode tileSize',
+      () => tiledDecode(decode, z, { tileSize: 0 }),
+      'INVALID_OPTION',
+      'Expected "tileSize" to be a positive integer (latent pixels) but received 0.',
+    ],
+    [
+      'decode overlap',
+      () => tiledDecode(decode, z, { tileSize: 8, overlap: 8 }),
+      'INVALID_OPTION',
+      'Expected "overlap" to be an integer from 0 to 7 (below tileSize 8, latent pixels) but received 8.',
+    ],
+    [
+      'encode tileSize',
+      () => tiledEncode(encode, x, { tileSize: 100 }),
+      'INVALID_OPTION',
+      'Expected "tileSize" to be a positive multiple of 8 (image pixels) but received 100.',
+    ],
+    [
+      'encode overlap',
+      () => tiledEncode(encode, x, { tileSize: 64, overlap: -8 }),
+      'INVALID_OPTION',
+      'Expected "overlap" to be a multiple of 8 from 0 to 56 (below tileSize 64, image pixels) but received -8.',
+    ],
+    [
+      'encode overlap too big',
+      () => tiledEncode(encode, x, { tileSize: 64, overlap: 64 }),
+      'INVALID_OPTION',
+      'Expected "overlap" to be a multiple of 8 from 0 to 56 (below tileSize 64, image pixels) but received 64.',
+    ],
+    [
+      'z rank',
+      () => tiledDecode(decode, new VaeTensor(new Float32Array(16), [1, 16])),
+      'SHAPE_MISMATCH',
+      'Expected latents "z" of dims [N, C, H, W] but received [1, 16].',
+    ],
+    [
+      'x size',
+      () => tiledEncode(encode, randomTensor([1, 3, 60, 64], 6)),
+      'SHAPE_MISMATCH',
+      'Expected images "x" of dims [N, C, H, W] with H and W multiples of 8 but received [1, 3, 60, 64]; crop or pad the image to a multiple of 8.',
+    ],
+    [
+      'decoder factor',
+      () => tiledDecode(localDecoder(4), z, { tileSize: 8, overlap: 2 }),
+      'MODEL_MISMATCH',
+      'The decoder turned a tile of dims [1, 4, 8, 8] into "output" of dims [1, 3, 32, 32] but tiling expects [1, *, 64, 64]; set "factor" (now 8) to the decoder\'s output/latent size ratio.',
+    ],
+    [
+      'encoder factor',
+      () => tiledEncode(localEncoder(4), x, { tileSize: 32, overlap: 8 }),
+      'MODEL_MISMATCH',
+      'The encoder turned a tile of dims [1, 3, 32, 32] into "mean" of dims [1, 4, 8, 8] but tiling expects [1, *, 4, 4]; set "factor" (now 8) to the encoder\'s image/latent size ratio.',
+    ],
   ];
   it.each(cases)('rejects a bad %s', async (_name, run, code, message) => {
     const error = await vaeErrorOf(run());
@@ -412,6 +549,8 @@ describe('tiling options', () => {
     const decodeTile = async (tile: VaeTensor) => (calls++ === 0 ? decode(tile) : upsample(mix(tile, DECODE.slice(0, 2)), 8));
     const error = await vaeErrorOf(tiledDecode(decodeTile, z, { tileSize: 8, overlap: 2 }));
     expect(error.code).toBe('MODEL_MISMATCH');
-    expect(error.message).toBe('The decoder turned a tile of dims [1, 4, 8, 8] into "output" of dims [1, 2, 64, 64] but tiling expects [1, 3, 64, 64]; set "factor" (now 8) to the decoder\'s output/latent size ratio.');
+    expect(error.message).toBe(
+      'The decoder turned a tile of dims [1, 4, 8, 8] into "output" of dims [1, 2, 64, 64] but tiling expects [1, 3, 64, 64]; set "factor" (now 8) to the decoder\'s output/latent size ratio.',
+    );
   });
 });

@@ -25,7 +25,13 @@ async function reconstructionSize(vae: Vae, x: { data: Float32Array; dims: numbe
 
 it('a Vae with image types (Vae<PathImage, Uint8Array, WriteOptions>) is a Vae', async () => {
   const backend = new MockBackend(new LinearVae(MOCK_MODELS['mock/linear-probs']));
-  const vae: Vae<PathImage, Uint8Array, WriteOptions> = await createVae({ manifest: backend.model.manifest(), backend, encoder: MOCK_SOURCE, decoder: MOCK_SOURCE, images: codec });
+  const vae: Vae<PathImage, Uint8Array, WriteOptions> = await createVae({
+    manifest: backend.model.manifest(),
+    backend,
+    encoder: MOCK_SOURCE,
+    decoder: MOCK_SOURCE,
+    images: codec,
+  });
   expect(await reconstructionSize(vae, { data: new Float32Array(12), dims: [2, 6] })).toBe(12);
   const images: Uint8Array[] = await vae.toImages({ data: new Float32Array(6), dims: [1, 6] }, { format: 'png' });
   expect(images[0]!.length).toBe(6);

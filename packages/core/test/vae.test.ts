@@ -2,7 +2,18 @@
 // estimate against the closed-form log-likelihood, batch splitting, the device path, progress and shared noise.
 import { NormalV1, Posterior, VaeTensor, createNoise, createVae, describeLikelihood, LIKELIHOODS, parseManifest } from '../src/index';
 import type { Backend, BackendSession, Vae } from '../src/index';
-import { LinearVae, MOCK_CONTRACT_MODELS, MOCK_MODELS, MOCK_SOURCE, createMockVae, describeVaeContract, errorOf, expectClose, goldenTensor, mockGolden } from '@onnx-vae/core/testing';
+import {
+  LinearVae,
+  MOCK_CONTRACT_MODELS,
+  MOCK_MODELS,
+  MOCK_SOURCE,
+  createMockVae,
+  describeVaeContract,
+  errorOf,
+  expectClose,
+  goldenTensor,
+  mockGolden,
+} from '@onnx-vae/core/testing';
 import type { MockModelName } from '@onnx-vae/core/testing';
 import { base } from './manifest-cases';
 
@@ -34,7 +45,13 @@ describe('score on the linear-Gaussian mock, whose encoder is the exact posterio
     const result = await vae.score(x, { samples, seed: 3 });
     // float32 z and outputs against float64 maths: agreement to ~1e-5 nats.
     expectClose(result.logLikelihood!, exact, 1e-5, 1e-4, 'IWAE vs closed form');
-    expectClose(result.bitsPerDim!, exact.map((v) => -v / (5 * Math.LN2)), 1e-5, 1e-5, 'bits/dim');
+    expectClose(
+      result.bitsPerDim!,
+      exact.map((v) => -v / (5 * Math.LN2)),
+      1e-5,
+      1e-5,
+      'bits/dim',
+    );
     expect(result.notes).toContain('bitsPerDim is of the Gaussian density in the data space, without a dequantisation correction.');
   });
 });
@@ -58,7 +75,10 @@ describe('batch splitting on the mock', () => {
     ['a string', '2'],
   ])('refuses maxBatch %s with the one option message', async (_name, maxBatch) => {
     const caught = await errorOf(createMockVae('mock/linear-probs', { maxBatch: maxBatch as number }));
-    expect(caught).toEqual({ code: 'INVALID_OPTION', message: `Expected "maxBatch" to be a positive integer (or Infinity) but received ${typeof maxBatch === 'string' ? `"${maxBatch}"` : maxBatch}.` });
+    expect(caught).toEqual({
+      code: 'INVALID_OPTION',
+      message: `Expected "maxBatch" to be a positive integer (or Infinity) but received ${typeof maxBatch === 'string' ? `"${maxBatch}"` : maxBatch}.`,
+    });
   });
 });
 
@@ -108,13 +128,24 @@ describe('onProgress', () => {
     const x = x5('mock/linear-probs');
     const encoded = calls();
     const q = await vae.encode(x, { onProgress: encoded.onProgress });
-    expect(encoded.seen).toEqual([[2, 5], [4, 5], [5, 5]]);
+    expect(encoded.seen).toEqual([
+      [2, 5],
+      [4, 5],
+      [5, 5],
+    ]);
     const decoded = calls();
     await vae.decode(q.mean, { onProgress: decoded.onProgress });
-    expect(decoded.seen).toEqual([[2, 5], [4, 5], [5, 5]]);
+    expect(decoded.seen).toEqual([
+      [2, 5],
+      [4, 5],
+      [5, 5],
+    ]);
     const generated = calls();
     await vae.generate({ n: 3, seed: 1, onProgress: generated.onProgress });
-    expect(generated.seen).toEqual([[2, 3], [3, 3]]);
+    expect(generated.seen).toEqual([
+      [2, 3],
+      [3, 3],
+    ]);
   });
 
   it('reconstruct reports 2N rows: the encoder rows, then the decoder rows (also on the device path)', async () => {
@@ -123,13 +154,28 @@ describe('onProgress', () => {
       const { vae } = await createMockVae('mock/linear-probs', { maxBatch: device ? 8 : 3, device });
       const progress = calls();
       await vae.reconstruct(x, { onProgress: progress.onProgress });
-      expect(progress.seen).toEqual(device ? [[5, 10], [10, 10]] : [[3, 10], [5, 10], [8, 10], [10, 10]]);
+      expect(progress.seen).toEqual(
+        device
+          ? [
+              [5, 10],
+              [10, 10],
+            ]
+          : [
+              [3, 10],
+              [5, 10],
+              [8, 10],
+              [10, 10],
+            ],
+      );
     }
   });
 
   it('refuses an onProgress that is not a function', async () => {
     const { vae } = await createMockVae('mock/linear-probs');
-    expect(await errorOf(vae.encode(x5('mock/linear-probs'), { onProgress: 'yes' as never }))).toEqual({ code: 'INVALID_OPTION', message: 'Expected "onProgress" to be a function but received "yes".' });
+    expect(await errorOf(vae.encode(x5('mock/linear-probs'), { onProgress: 'yes' as never }))).toEqual({
+      code: 'INVALID_OPTION',
+      message: 'Expected "onProgress" to be a function but received "yes".',
+    });
   });
 });
 
@@ -175,7 +221,10 @@ describe('one seeded noise stream across calls (createNoise)', () => {
     const eps = { data: Float32Array.from([1, 2]), dims: [1, 2] };
     expect(Array.from(q.sample({ eps, noise: createNoise(1) }).data)).toEqual([1, 2]);
     expect(Array.from(q.sample({ seed: 5, noise: createNoise(1) }).data)).toEqual(Array.from(q.sample({ seed: 1 }).data));
-    expect(errorOf(() => q.sample({ noise: { seed: 1 } as never }))).toEqual({ code: 'INVALID_OPTION', message: 'Expected "noise" to be a NoiseStream (from createNoise(seed)) but received an object.' });
+    expect(errorOf(() => q.sample({ noise: { seed: 1 } as never }))).toEqual({
+      code: 'INVALID_OPTION',
+      message: 'Expected "noise" to be a NoiseStream (from createNoise(seed)) but received an object.',
+    });
   });
 });
 
@@ -183,7 +232,9 @@ describe('the likelihood registry', () => {
   it('lists each likelihood under its kind, and parseManifest names every field of every likelihood', () => {
     for (const [kind, model] of Object.entries(LIKELIHOODS)) expect(model.kind).toBe(kind);
     const caught = errorOf(() => parseManifest({ ...base, likelihood: { kind: 'bernoulli', parameterization: 'probs', rate: 1 } }));
-    expect(caught?.message).toBe('Invalid manifest: "likelihood.rate" is not a known field; the fields of likelihood are kind, parameterization, scale, logScaleOutput.');
+    expect(caught?.message).toBe(
+      'Invalid manifest: "likelihood.rate" is not a known field; the fields of likelihood are kind, parameterization, scale, logScaleOutput.',
+    );
   });
 
   it.each([
@@ -235,7 +286,12 @@ describe('tiled calls on a small image model (nearest up/down-sampling in plain 
     likelihood: { kind: 'none' },
   });
   const load = (preset: string | null) =>
-    createVae({ manifest: preset === null ? manifest : () => ({ layout: 'encoder-decoder-pair', preset, manifest, reasons: [] }), backend, encoder: MOCK_SOURCE, decoder: MOCK_SOURCE });
+    createVae({
+      manifest: preset === null ? manifest : () => ({ layout: 'encoder-decoder-pair', preset, manifest, reasons: [] }),
+      backend,
+      encoder: MOCK_SOURCE,
+      decoder: MOCK_SOURCE,
+    });
   const image = (h: number, w: number) => ({ data: Float32Array.from({ length: 3 * h * w }, (_, i) => (i % 17) / 17), dims: [1, 3, h, w] });
 
   it('encode with tiling reports a fraction of a row per tile; reconstruct covers 2 rows', async () => {
@@ -247,7 +303,10 @@ describe('tiled calls on a small image model (nearest up/down-sampling in plain 
     expect(seen[0]![0]).toBeCloseTo(1 / 12, 12);
     expect(seen.at(-1)).toEqual([1, 1]);
     const both: [number, number][] = [];
-    await vae.reconstruct(image(64, 96), { tiling: { encode: { tileSize: 32, overlap: 8 }, decode: { tileSize: 4, overlap: 1 } }, onProgress: (done, total) => void both.push([done, total]) });
+    await vae.reconstruct(image(64, 96), {
+      tiling: { encode: { tileSize: 32, overlap: 8 }, decode: { tileSize: 4, overlap: 1 } },
+      onProgress: (done, total) => void both.push([done, total]),
+    });
     expect(both.every(([, total]) => total === 2)).toBe(true);
     expect(both.map(([done]) => done)).toEqual([...both.map(([done]) => done)].sort((a, b) => a - b));
     expect(both.at(-1)).toEqual([2, 2]);
@@ -259,10 +318,17 @@ describe('tiled calls on a small image model (nearest up/down-sampling in plain 
     const flux = await load('flux-2-tiny');
     decoderRuns.length = 0;
     await flux.decode(z, { tiling: true });
-    expect(decoderRuns).toEqual([[64, 8], [64, 8]]);
+    expect(decoderRuns).toEqual([
+      [64, 8],
+      [64, 8],
+    ]);
     const klF8 = await load(null);
     decoderRuns.length = 0;
     await klF8.decode(z, { tiling: true });
-    expect(decoderRuns).toEqual([[64, 8], [64, 8], [64, 8]]);
+    expect(decoderRuns).toEqual([
+      [64, 8],
+      [64, 8],
+      [64, 8],
+    ]);
   });
 });

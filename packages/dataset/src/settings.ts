@@ -176,7 +176,11 @@ export interface ModelIdentity {
  */
 export async function modelIdentity(modelDir: string, manifest: Manifest): Promise<ModelIdentity> {
   if (manifest.encoder === undefined) {
-    throw new GraphMissingError('encoder', 'encodeDataset', `Encoding a dataset needs the encoder, but the model "${manifest.name}" has no encoder (a decoder-only model). Load a model folder that has the encoder (an "encoder" section in vae.json, or optimum's vae_encoder/model.onnx).`);
+    throw new GraphMissingError(
+      'encoder',
+      'encodeDataset',
+      `Encoding a dataset needs the encoder, but the model "${manifest.name}" has no encoder (a decoder-only model). Load a model folder that has the encoder (an "encoder" section in vae.json, or optimum's vae_encoder/model.onnx).`,
+    );
   }
   const encoder = await readFile(join(modelDir, manifest.encoder.file));
   return {

@@ -71,8 +71,12 @@ describeWithRedis('encode-dataset on BullMQ', () => {
     await waitFor('3 workers ready', () => three.every((w) => w.output().includes('ready')), 60_000);
     const planner = startCli(['encode-dataset', KL_F8, images, '-o', shared, ...settings, '--queue', redis.url, '--name', 'three']);
     expect(await planner.exited).toBe(0);
-    expect(planner.output()).toContain(`onnx-vae: planned 5 shard jobs (0 shards already complete, ${reference.items + reference.errors} items) on queue "three".\n`);
-    expect(planner.output()).toContain(`onnx-vae: wrote ${join(shared, 'dataset.json')}: ${reference.items} items in 5 shards (0 already complete), ${reference.errors} errors, `);
+    expect(planner.output()).toContain(
+      `onnx-vae: planned 5 shard jobs (0 shards already complete, ${reference.items + reference.errors} items) on queue "three".\n`,
+    );
+    expect(planner.output()).toContain(
+      `onnx-vae: wrote ${join(shared, 'dataset.json')}: ${reference.items} items in 5 shards (0 already complete), ${reference.errors} errors, `,
+    );
     const manifest = await manifestOf(shared);
     expect(manifest.shards).toEqual(reference.manifest.shards);
     expect(await readFile(join(shared, 'errors.jsonl'), 'utf8')).toBe(await readFile(join(local, 'errors.jsonl'), 'utf8'));

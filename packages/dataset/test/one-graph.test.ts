@@ -26,7 +26,7 @@ describe('encodeDataset with one graph', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('encodes with an encoder-only model, writing the full model\'s latents', async () => {
+  it("encodes with an encoder-only model, writing the full model's latents", async () => {
     const options = { size: 32, shardSize: 100, minSize: 8, ...LOAD };
     const full = await encodeDataset(KL_F8, join(dir, 'images'), { ...options, output: join(dir, 'full') });
     const encoderOnly = await encodeDataset(join(dir, 'without-decoder'), join(dir, 'images'), { ...options, output: join(dir, 'encoder-only') });

@@ -3,7 +3,20 @@
  * RGB, alpha; EXIF orientation applied), model data out, and back to PNG, JPEG or WebP bytes. Pixel conversions
  * are core's (`pixelsToTensor`, `tensorToPixels`); sharp decodes and encodes.
  */
-import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
+import {
+  DEFAULT_LIMITS,
+  InvalidInputError,
+  InvalidOptionError,
+  VaeTensor,
+  checkLimit,
+  dataImageShape,
+  describe,
+  imageItemDims,
+  itemImageGeometry,
+  pixelsToTensor,
+  sizeOf,
+  tensorToPixels,
+} from '@onnx-vae/core';
 import type { ImageCodec, ResourceLimits } from '@onnx-vae/core';
 import { resolveLimits } from '@onnx-vae/core';
 import { openImageTiles } from './image-tiles.js';
@@ -66,10 +79,18 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
   async read(inputs, manifest, options) {
     const shape = dataImageShape(manifest.data);
     if (shape === null) {
-      throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image ${label(inputs[0]!, 0)}; pass tensors (or .npy arrays) instead.`);
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        label(inputs[0]!, 0),
+        `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image ${label(inputs[0]!, 0)}; pass tensors (or .npy arrays) instead.`,
+      );
     }
     if (shape.channels !== 1 && shape.channels !== 3) {
-      throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`);
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        label(inputs[0]!, 0),
+        `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`,
+      );
     }
     const limits = options.limits ?? DEFAULT_LIMITS;
     // Every header first: the limits are checked before any pixel is decoded.
@@ -79,8 +100,20 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
       const image = await openImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options);
       pixels += image.width * image.height;
       // Read whole: for a graph run without tiling, or (tiled, but the caller wants the whole tensor) as large as a decode's output.
-      if (options.untiled) checkLimit(limits, 'maxUntiledPixels', pixels, `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) for a graph run without tiling`);
-      else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) read whole`);
+      if (options.untiled)
+        checkLimit(
+          limits,
+          'maxUntiledPixels',
+          pixels,
+          `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) for a graph run without tiling`,
+        );
+      else
+        checkLimit(
+          limits,
+          'maxOutputPixels',
+          pixels,
+          `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) read whole`,
+        );
       opened.push(image);
     }
     const images: DecodedImage[] = [];
@@ -88,10 +121,18 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
     const first = images[0]!;
     for (const image of images) {
       if (shape.width !== null && shape.height !== null && (image.width !== shape.width || image.height !== shape.height)) {
-        throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Image ${image.name} is ${image.width}x${image.height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`);
+        throw new InvalidInputError(
+          'SHAPE_MISMATCH',
+          image.name,
+          `Image ${image.name} is ${image.width}x${image.height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`,
+        );
       }
       if (image.width !== first.width || image.height !== first.height) {
-        throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`);
+        throw new InvalidInputError(
+          'SHAPE_MISMATCH',
+          image.name,
+          `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`,
+        );
       }
     }
     const geometry = { width: first.width, height: first.height, channels: shape.channels };
@@ -99,7 +140,14 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
     const per = sizeOf(itemDims);
     const data = new Float32Array(per * images.length);
     // Each image is converted straight into its slot of the batch: no array per image to allocate and copy.
-    images.forEach((image, i) => pixelsToTensor(image.pixels, image, { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number }, data.subarray(i * per, (i + 1) * per)));
+    images.forEach((image, i) =>
+      pixelsToTensor(
+        image.pixels,
+        image,
+        { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number },
+        data.subarray(i * per, (i + 1) * per),
+      ),
+    );
     return new VaeTensor(data, [images.length, ...itemDims]);
   },
 
@@ -109,11 +157,19 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
 
   async write(data, manifest, options = {}) {
     const format = options.format ?? 'png';
-    if (!Object.hasOwn(IMAGE_FORMATS, format)) throw new InvalidOptionError('format', `Expected "format" to be one of ${Object.keys(IMAGE_FORMATS).map((k) => `"${k}"`).join(', ')} but received ${describe(format)}.`);
+    if (!Object.hasOwn(IMAGE_FORMATS, format))
+      throw new InvalidOptionError(
+        'format',
+        `Expected "format" to be one of ${Object.keys(IMAGE_FORMATS)
+          .map((k) => `"${k}"`)
+          .join(', ')} but received ${describe(format)}.`,
+      );
     const quality = options.quality ?? 90;
-    if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new InvalidOptionError('quality', `Expected "quality" to be an integer from 1 to 100 but received ${describe(options.quality)}.`);
+    if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+      throw new InvalidOptionError('quality', `Expected "quality" to be an integer from 1 to 100 but received ${describe(options.quality)}.`);
     const geometry = itemImageGeometry(manifest.data, data.dims.slice(1));
-    if (geometry === null) throw new InvalidInputError('SHAPE_MISMATCH', 'data', `Items of dims ${describe(data.dims.slice(1))} are not images of model "${manifest.name}".`);
+    if (geometry === null)
+      throw new InvalidInputError('SHAPE_MISMATCH', 'data', `Items of dims ${describe(data.dims.slice(1))} are not images of model "${manifest.name}".`);
     const sharp = await loadSharp();
     const out: Buffer[] = [];
     const per = sizeOf(data.dims.slice(1));

@@ -44,14 +44,24 @@ type Sharp = import('sharp').Sharp;
 /** Wraps sharp's errors as typed ones (limit errors pass through). */
 function readFailed(error: unknown, name: string): never {
   if (VaeError.isInstance(error)) throw error;
-  throw new InvalidInputError('INVALID_INPUT', name, `Cannot read ${name} as an image: ${(error as Error).message}. Inputs are images (PNG, JPEG, WebP, AVIF, TIFF, GIF) or tensors.`, { cause: error });
+  throw new InvalidInputError(
+    'INVALID_INPUT',
+    name,
+    `Cannot read ${name} as an image: ${(error as Error).message}. Inputs are images (PNG, JPEG, WebP, AVIF, TIFF, GIF) or tensors.`,
+    { cause: error },
+  );
 }
 
 /**
  * Opens one image: reads the header (never the pixels), checks `maxInputPixels`, and plans orientation, alpha and
  * fitting. sharp gets the same pixel limit (`limitInputPixels`), so a decoder never goes past it either.
  */
-export async function openImage(input: NodeImageInput, index: number, fixed: { width: number | null; height: number | null }, options: ImageReadOptions & ImageReadLimits & { readonly multiple: number }): Promise<OpenedImage> {
+export async function openImage(
+  input: NodeImageInput,
+  index: number,
+  fixed: { width: number | null; height: number | null },
+  options: ImageReadOptions & ImageReadLimits & { readonly multiple: number },
+): Promise<OpenedImage> {
   const name = label(input, index);
   const limits = options.limits ?? DEFAULT_LIMITS;
   const bytes = typeof input === 'string' ? await readInputFile(input, limits) : input instanceof ArrayBuffer ? new Uint8Array(input) : input;
@@ -65,7 +75,11 @@ export async function openImage(input: NodeImageInput, index: number, fixed: { w
     const sourceHeight = meta.height ?? 0;
     // The call's own bound (the server's maxPixels), from the header alone, before any pixel is decoded.
     if (options.maxPixels !== undefined && sourceWidth * sourceHeight > options.maxPixels) {
-      throw new InvalidInputError('INPUT_TOO_LARGE', name, `${name} is ${sourceWidth}x${sourceHeight}, ${sourceWidth * sourceHeight} pixels, more than the limit of ${options.maxPixels}; send a smaller image.`);
+      throw new InvalidInputError(
+        'INPUT_TOO_LARGE',
+        name,
+        `${name} is ${sourceWidth}x${sourceHeight}, ${sourceWidth * sourceHeight} pixels, more than the limit of ${options.maxPixels}; send a smaller image.`,
+      );
     }
     checkLimit(limits, 'maxInputPixels', sourceWidth * sourceHeight, `The image ${name} (${sourceWidth}x${sourceHeight})`);
     const sixteen = meta.depth === 'ushort';
@@ -99,7 +113,12 @@ export async function openImage(input: NodeImageInput, index: number, fixed: { w
     } else if (fit === 'crop' && (width % m !== 0 || height % m !== 0)) {
       const w = Math.floor(width / m) * m;
       const h = Math.floor(height / m) * m;
-      if (w === 0 || h === 0) throw new InvalidInputError('SHAPE_MISMATCH', name, `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`);
+      if (w === 0 || h === 0)
+        throw new InvalidInputError(
+          'SHAPE_MISMATCH',
+          name,
+          `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`,
+        );
       const region = { left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h };
       steps.push((image) => image.extract(region));
       width = w;
@@ -118,7 +137,11 @@ export async function openImage(input: NodeImageInput, index: number, fixed: { w
 }
 
 /** Raw interleaved pixels of a pipeline, 8 or 16 bits. */
-export async function rawPixels(image: Sharp, sixteen: boolean, name: string): Promise<{ pixels: Uint8Array | Uint16Array; width: number; height: number; channels: number }> {
+export async function rawPixels(
+  image: Sharp,
+  sixteen: boolean,
+  name: string,
+): Promise<{ pixels: Uint8Array | Uint16Array; width: number; height: number; channels: number }> {
   try {
     const { data, info } = await image.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
     const pixels = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -127,4 +150,3 @@ export async function rawPixels(image: Sharp, sixteen: boolean, name: string): P
     readFailed(error, name);
   }
 }
-

@@ -29,10 +29,18 @@ interface Band {
  * @throws {@link InvalidInputError} for unreadable images or images of different sizes; {@link LimitExceededError}
  *   for an image over `maxInputPixels`
  */
-export async function openImageTiles(inputs: readonly NodeImageInput[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits }): Promise<ImageTileSource> {
+export async function openImageTiles(
+  inputs: readonly NodeImageInput[],
+  manifest: Manifest,
+  options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits },
+): Promise<ImageTileSource> {
   const shape = dataImageShape(manifest.data);
   if (shape === null || (shape.channels !== 1 && shape.channels !== 3)) {
-    throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" does not take grey or RGB images, so it cannot read ${label(inputs[0]!, 0)} in tiles; pass tensors.`);
+    throw new InvalidInputError(
+      'INVALID_INPUT',
+      label(inputs[0]!, 0),
+      `Model "${manifest.name}" does not take grey or RGB images, so it cannot read ${label(inputs[0]!, 0)} in tiles; pass tensors.`,
+    );
   }
   const channels = shape.channels;
   const opened: OpenedImage[] = [];
@@ -40,7 +48,11 @@ export async function openImageTiles(inputs: readonly NodeImageInput[], manifest
   const first = opened[0]!;
   for (const image of opened) {
     if (image.width !== first.width || image.height !== first.height) {
-      throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`);
+      throw new InvalidInputError(
+        'SHAPE_MISMATCH',
+        image.name,
+        `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`,
+      );
     }
   }
   const { width, height } = first;

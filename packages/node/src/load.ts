@@ -1,6 +1,19 @@
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, isAbsolute } from 'node:path';
-import { KNOWN_LAYOUTS, MANIFEST_FILE, ModelFileError, VaeError, booleanOption, findModelLayout, invalidOption, limitExceeded, loadModel, optionsObject, readManifestFile, resolveLimits } from '@onnx-vae/core';
+import {
+  KNOWN_LAYOUTS,
+  MANIFEST_FILE,
+  ModelFileError,
+  VaeError,
+  booleanOption,
+  findModelLayout,
+  invalidOption,
+  limitExceeded,
+  loadModel,
+  optionsObject,
+  readManifestFile,
+  resolveLimits,
+} from '@onnx-vae/core';
 import type { FoundLayout, Manifest, ModelStore, ResourceLimits, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtNodeBackend } from './ort-backend.js';
 import { WorkerPoolBackend } from './workers/index.js';
@@ -48,7 +61,10 @@ export type NodeVae = Vae<NodeImageInput, Buffer, ImageWriteOptions>;
 const FOLDER_HELP = `A model folder holds ${MANIFEST_FILE} and the two ONNX files it names (docs/manifest.md), or an export in a known layout: ${KNOWN_LAYOUTS.optimum.encoder} + ${KNOWN_LAYOUTS.optimum.decoder} (optimum), ${KNOWN_LAYOUTS['ort-sd-demo'].encoder} + ${KNOWN_LAYOUTS['ort-sd-demo'].decoder}, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`;
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((info) => info.isFile(), () => false);
+  return stat(path).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 /**
@@ -75,14 +91,28 @@ export function folderModelStore(modelDir: string, options: FolderStoreOptions =
     try {
       real = await realpath(path);
     } catch (error) {
-      throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+      throw new ModelFileError(
+        'MODEL_FILE_NOT_FOUND',
+        path,
+        `Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`,
+        { cause: error },
+      );
     }
     const inside = relative(await (realDir ??= realpath(dir).catch(() => dir)), real);
     if (!allowOutsideLinks && (inside.startsWith('..') || isAbsolute(inside))) {
-      throw new ModelFileError('MODEL_FILE_REFUSED', path, `The ${what} ${path} leads outside the model folder (to ${real}); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.`);
+      throw new ModelFileError(
+        'MODEL_FILE_REFUSED',
+        path,
+        `The ${what} ${path} leads outside the model folder (to ${real}); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.`,
+      );
     }
     const info = await stat(real);
-    if (!info.isFile()) throw new ModelFileError('MODEL_FILE_REFUSED', path, `The ${what} ${path} is not a regular file${real === path ? '' : ` (it leads to ${real})`}; model files must be regular files.`);
+    if (!info.isFile())
+      throw new ModelFileError(
+        'MODEL_FILE_REFUSED',
+        path,
+        `The ${what} ${path} is not a regular file${real === path ? '' : ` (it leads to ${real})`}; model files must be regular files.`,
+      );
     return real;
   };
   return {
@@ -94,12 +124,22 @@ export function folderModelStore(modelDir: string, options: FolderStoreOptions =
       const handle = await open(real, 'r');
       try {
         const info = await handle.stat();
-        if (!info.isFile()) throw new ModelFileError('MODEL_FILE_REFUSED', join(dir, file), `The ${what} ${join(dir, file)} is not a regular file; model files must be regular files.`);
+        if (!info.isFile())
+          throw new ModelFileError(
+            'MODEL_FILE_REFUSED',
+            join(dir, file),
+            `The ${what} ${join(dir, file)} is not a regular file; model files must be regular files.`,
+          );
         if (limit !== undefined && info.size > limit.maximum) throw limitExceeded(limit.limit, info.size, limit.maximum, `The ${what} ${join(dir, file)}`);
         return await handle.readFile();
       } catch (error) {
         if (VaeError.isInstance(error)) throw error;
-        throw new ModelFileError('MODEL_FILE_NOT_FOUND', real, `Cannot read the ${what} ${real}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`, { cause: error });
+        throw new ModelFileError(
+          'MODEL_FILE_NOT_FOUND',
+          real,
+          `Cannot read the ${what} ${real}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ${FOLDER_HELP}`,
+          { cause: error },
+        );
       } finally {
         await handle.close();
       }

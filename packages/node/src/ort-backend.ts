@@ -109,7 +109,9 @@ export class OrtNodeBackend implements Backend {
     const fellBack = this.fallbackReason !== null;
     const reason = fellBack
       ? `device "cuda" was requested, but the CUDA execution provider could not be loaded (${this.fallbackReason}); running on the CPU`
-      : this.device === 'cuda' ? `requested (CUDA device ${this.deviceId})` : 'requested (the default)';
+      : this.device === 'cuda'
+        ? `requested (CUDA device ${this.deviceId})`
+        : 'requested (the default)';
     return { name: this.name, requestedDevice: this.device, device: this.executionProvider, precision: 'float32', reason, fellBack };
   }
 
@@ -125,17 +127,29 @@ export class OrtNodeBackend implements Backend {
         if (error instanceof ModelFileError) throw error;
         const reason = (error as Error)?.message ?? String(error);
         if (this.strict) {
-          throw new BackendError('BACKEND_UNAVAILABLE', `The CUDA execution provider could not be loaded for the ${role} (${reason}). ${CUDA_HELP}`, { cause: error });
+          throw new BackendError('BACKEND_UNAVAILABLE', `The CUDA execution provider could not be loaded for the ${role} (${reason}). ${CUDA_HELP}`, {
+            cause: error,
+          });
         }
         this.executionProvider = 'cpu';
         this.fallbackReason = reason.split('\n')[0]!;
-        this.onWarning({ code: 'CUDA_FALLBACK', message: `onnx-vae: the CUDA execution provider could not be loaded (${reason}); running on the CPU instead. ${CUDA_HELP} Pass strict: true to make this an error.`, cause: error });
+        this.onWarning({
+          code: 'CUDA_FALLBACK',
+          message: `onnx-vae: the CUDA execution provider could not be loaded (${reason}); running on the CPU instead. ${CUDA_HELP} Pass strict: true to make this an error.`,
+          cause: error,
+        });
       }
     }
     return this.open(source, label, role, ['cpu']);
   }
 
-  private async open(source: ModelSource, label: string, role: 'encoder' | 'decoder', providers: ort.InferenceSession.ExecutionProviderConfig[], logSeverityLevel?: 0 | 1 | 2 | 3 | 4): Promise<BackendSession> {
+  private async open(
+    source: ModelSource,
+    label: string,
+    role: 'encoder' | 'decoder',
+    providers: ort.InferenceSession.ExecutionProviderConfig[],
+    logSeverityLevel?: 0 | 1 | 2 | 3 | 4,
+  ): Promise<BackendSession> {
     const options: ort.InferenceSession.SessionOptions = {
       ...this.sessionOptions,
       executionProviders: providers,

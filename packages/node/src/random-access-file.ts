@@ -12,7 +12,12 @@ export async function openRandomAccessFile(path: string): Promise<RandomAccessFi
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', path, `Cannot open the graph ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, { cause: error });
+    throw new ModelFileError(
+      'MODEL_FILE_NOT_FOUND',
+      path,
+      `Cannot open the graph ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      { cause: error },
+    );
   }
   let size: number;
   try {

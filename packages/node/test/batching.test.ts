@@ -52,7 +52,13 @@ describe('micro-batching on mnist-vae', () => {
       const call = fc.oneof(
         fc.record({ kind: fc.constant('encode' as const), item: fc.nat(50), n: fc.integer({ min: 1, max: 3 }) }),
         fc.record({ kind: fc.constant('reconstruct' as const), item: fc.nat(50), n: fc.integer({ min: 1, max: 3 }), seed: fc.nat(1000) }),
-        fc.record({ kind: fc.constant('score' as const), item: fc.nat(50), n: fc.integer({ min: 1, max: 2 }), seed: fc.nat(1000), samples: fc.integer({ min: 1, max: 4 }) }),
+        fc.record({
+          kind: fc.constant('score' as const),
+          item: fc.nat(50),
+          n: fc.integer({ min: 1, max: 2 }),
+          seed: fc.nat(1000),
+          samples: fc.integer({ min: 1, max: 4 }),
+        }),
         fc.record({ kind: fc.constant('generate' as const), n: fc.integer({ min: 1, max: 3 }), seed: fc.nat(1000) }),
       );
       type Call = typeof call extends fc.Arbitrary<infer C> ? C : never;
@@ -89,7 +95,10 @@ describe('micro-batching on mnist-vae', () => {
       const outcomes = await Promise.allSettled(calls);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
       expect((await errorOf(calls[1]!))!.code).toBe('NON_FINITE_INPUT');
-      expect(await errorOf(calls[2]!)).toEqual({ code: 'SHAPE_MISMATCH', message: 'Expected data "x" of shape [N, 784] for model "mnist-vae" but received [1, 28, 28]; flatten each 28x28 image to 784 values.' });
+      expect(await errorOf(calls[2]!)).toEqual({
+        code: 'SHAPE_MISMATCH',
+        message: 'Expected data "x" of shape [N, 784] for model "mnist-vae" but received [1, 28, 28]; flatten each 28x28 image to 784 values.',
+      });
       expectSamePosterior((outcomes[3] as PromiseFulfilledResult<Posterior>).value, await plain.encode(digits(2, 2)));
       expect(events.reduce((sum, e) => sum + e.requests, 0)).toBe(2);
     } finally {
@@ -104,7 +113,10 @@ describe('micro-batching on mnist-vae', () => {
       const outcomes = await Promise.all(calls.map((c) => errorOf(c)));
       expect(outcomes.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]);
       for (const outcome of outcomes.slice(4)) {
-        expect(outcome).toEqual({ code: 'QUEUE_FULL', message: 'The request queue is full (4 calls waiting, batching.maxQueue); retry later, or raise maxQueue or the throughput (workers, maxBatchSize).' });
+        expect(outcome).toEqual({
+          code: 'QUEUE_FULL',
+          message: 'The request queue is full (4 calls waiting, batching.maxQueue); retry later, or raise maxQueue or the throughput (workers, maxBatchSize).',
+        });
       }
       expect(vae.batching!.stats().rejected).toBe(6);
     } finally {
@@ -141,7 +153,8 @@ describe('micro-batching on mnist-vae', () => {
         const failing: BackendSession = {
           inputs: session.inputs,
           outputs: session.outputs,
-          run: (feeds, outputs) => (Object.values(feeds).some((t) => t.data.includes(0.5)) ? Promise.reject(new Error('marked item')) : session.run(feeds, outputs)),
+          run: (feeds, outputs) =>
+            Object.values(feeds).some((t) => t.data.includes(0.5)) ? Promise.reject(new Error('marked item')) : session.run(feeds, outputs),
           release: () => session.release(),
         };
         return failing;
@@ -149,7 +162,13 @@ describe('micro-batching on mnist-vae', () => {
     };
     const manifest = await readManifest(MNIST);
     const events: BatchEvent[] = [];
-    const vae = await createVae({ manifest, backend, encoder: { path: join(MNIST, 'encoder.onnx') }, decoder: { path: join(MNIST, 'decoder.onnx') }, batching: { maxBatchSize: 4, onBatch: (e) => events.push(e) } });
+    const vae = await createVae({
+      manifest,
+      backend,
+      encoder: { path: join(MNIST, 'encoder.onnx') },
+      decoder: { path: join(MNIST, 'decoder.onnx') },
+      batching: { maxBatchSize: 4, onBatch: (e) => events.push(e) },
+    });
     try {
       const inputs = Array.from({ length: 8 }, (_, i) => digits(1, i));
       inputs[1]!.data[0] = 0.5;
@@ -157,7 +176,10 @@ describe('micro-batching on mnist-vae', () => {
       expect(outcomes.slice(0, 4).map((o) => o?.code)).toEqual(['INFERENCE_FAILED', 'INFERENCE_FAILED', 'INFERENCE_FAILED', 'INFERENCE_FAILED']);
       expect(outcomes[0]!.message).toBe('The encoder of "mnist-vae" failed on a batch of dims [1, 784]: marked item');
       expect(outcomes.slice(4)).toEqual([undefined, undefined, undefined, undefined]);
-      expect(events.map((e) => [e.size, e.failed])).toEqual([[4, true], [4, false]]);
+      expect(events.map((e) => [e.size, e.failed])).toEqual([
+        [4, true],
+        [4, false],
+      ]);
     } finally {
       await vae.dispose();
     }
@@ -184,7 +206,10 @@ describe('micro-batching on mnist-vae', () => {
   });
 
   it('refuses a bad timeoutMs', async () => {
-    expect(await errorOf(plain.encode(digits(1, 0), { timeoutMs: 0 }))).toEqual({ code: 'INVALID_OPTION', message: 'Expected "timeoutMs" to be a positive number of milliseconds (at most 2147483647) but received 0.' });
+    expect(await errorOf(plain.encode(digits(1, 0), { timeoutMs: 0 }))).toEqual({
+      code: 'INVALID_OPTION',
+      message: 'Expected "timeoutMs" to be a positive number of milliseconds (at most 2147483647) but received 0.',
+    });
   });
 });
 
@@ -208,14 +233,20 @@ describe('micro-batching on kl-f8', () => {
     const inputs = [images(1, 32, 0), images(1, 64, 1), images(2, 32, 2), images(1, 64, 3), images(1, 32, 4)];
     const results = await Promise.all(inputs.map((x) => vae.encode(x)));
     for (let i = 0; i < inputs.length; i++) expectSamePosterior(results[i]!, await plain.encode(inputs[i]!));
-    expect(events.map((e) => [e.requests, e.size]).sort()).toEqual([[2, 2], [3, 4]]);
+    expect(events.map((e) => [e.requests, e.size]).sort()).toEqual([
+      [2, 2],
+      [3, 4],
+    ]);
   });
 
   it('times a call out with TIMEOUT while it waits behind a running batch, and drops it from the queue', async () => {
     const first = vae.decode(new VaeTensor(new Float32Array(4 * 16 * 16), [1, 4, 16, 16]));
     const late = new VaeTensor(new Float32Array(4 * 8 * 8), [1, 4, 8, 8]);
     const timed = vae.decode(late, { timeoutMs: 1 });
-    expect(await errorOf(timed)).toEqual({ code: 'TIMEOUT', message: 'The call did not finish within its timeoutMs of 1 ms; raise "timeoutMs", or lower the load.' });
+    expect(await errorOf(timed)).toEqual({
+      code: 'TIMEOUT',
+      message: 'The call did not finish within its timeoutMs of 1 ms; raise "timeoutMs", or lower the load.',
+    });
     await first;
     expect(events.reduce((sum, e) => sum + e.requests, 0)).toBe(1);
   });

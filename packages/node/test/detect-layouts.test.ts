@@ -27,7 +27,12 @@ describe('loading exports without vae.json', () => {
 
   it('detects an optimum export and takes the factors from its config.json', async () => {
     await optimumFolder({ _class_name: 'AutoencoderKL', latent_channels: 4, scaling_factor: 0.18215, shift_factor: 0.5, block_out_channels: [8, 16, 32] });
-    expect(await findLayout(dir)).toEqual({ layout: 'optimum', encoder: 'vae_encoder/model.onnx', decoder: 'vae_decoder/model.onnx', config: 'vae_decoder/config.json' });
+    expect(await findLayout(dir)).toEqual({
+      layout: 'optimum',
+      encoder: 'vae_encoder/model.onnx',
+      decoder: 'vae_decoder/model.onnx',
+      config: 'vae_decoder/config.json',
+    });
     const vae = await loadVae(dir, { intraOpNumThreads: 1 });
     try {
       expect(vae.detection?.layout).toBe('optimum');

@@ -13,7 +13,10 @@ const live = new Set<CountedTensor>();
 
 class CountedTensor implements DeviceTensor {
   readonly location = 'test-device';
-  constructor(private data: Float32Array | null, readonly dims: readonly number[]) {
+  constructor(
+    private data: Float32Array | null,
+    readonly dims: readonly number[],
+  ) {
     live.add(this);
   }
   held(): VaeTensor {

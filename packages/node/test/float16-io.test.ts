@@ -21,7 +21,12 @@ describe('float16 graph inputs and outputs (fixtures/mlp-probs float16 graphs)',
     expect(manifest.float16).toEqual({ encoder: 'encoder.float16.onnx', decoder: 'decoder.float16.onnx' });
     const backend = new OrtNodeBackend({ intraOpNumThreads: 1 });
     [half, full, golden] = await Promise.all([
-      createVae({ manifest, backend, encoder: { path: join(FOLDER, manifest.float16!.encoder!) }, decoder: { path: join(FOLDER, manifest.float16!.decoder!) } }),
+      createVae({
+        manifest,
+        backend,
+        encoder: { path: join(FOLDER, manifest.float16!.encoder!) },
+        decoder: { path: join(FOLDER, manifest.float16!.decoder!) },
+      }),
       createVae({ manifest, backend, encoder: { path: join(FOLDER, manifest.encoder!.file) }, decoder: { path: join(FOLDER, manifest.decoder!.file) } }),
       readFile(join(FOLDER, 'golden.json'), 'utf8').then(JSON.parse),
     ]);

@@ -21,7 +21,12 @@ function untyped(error: unknown): string | null {
 }
 
 describe('fuzzing the .npy parser', () => {
-  const valid = encodeNpy(new VaeTensor(Float32Array.from({ length: 12 }, (_, i) => i / 3), [3, 4]));
+  const valid = encodeNpy(
+    new VaeTensor(
+      Float32Array.from({ length: 12 }, (_, i) => i / 3),
+      [3, 4],
+    ),
+  );
   it('random bytes, mutations of a valid file and header texts give typed errors only', () => {
     const check = (bytes: Uint8Array): boolean => {
       try {
@@ -41,8 +46,30 @@ describe('fuzzing the .npy parser', () => {
       out.set(body, 10);
       return out;
     };
-    const pieces = fc.constantFrom("'descr': '<f4'", "'shape': (4,)", "'shape': (2, 2)", "'shape': ()", "'fortran_order': False", "'fortran_order': True", "'descr': '>f8'", "'shape': (99999999999999999999,)", "'shape': (-1,)", ', ', '{', '}', "'", '(', ')');
-    fc.assert(fc.property(fc.array(pieces, { maxLength: 12 }).map((p) => p.join('')), (text) => check(header(text))), { numRuns: 1000 });
+    const pieces = fc.constantFrom(
+      "'descr': '<f4'",
+      "'shape': (4,)",
+      "'shape': (2, 2)",
+      "'shape': ()",
+      "'fortran_order': False",
+      "'fortran_order': True",
+      "'descr': '>f8'",
+      "'shape': (99999999999999999999,)",
+      "'shape': (-1,)",
+      ', ',
+      '{',
+      '}',
+      "'",
+      '(',
+      ')',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(pieces, { maxLength: 12 }).map((p) => p.join('')),
+        (text) => check(header(text)),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -52,10 +79,21 @@ describe('fuzzing with loaded models', () => {
   let png: Uint8Array;
   let jpeg: Uint8Array;
   beforeAll(async () => {
-    [klf8, mlp] = await Promise.all([loadVae(join(ROOT, 'models/kl-f8'), { intraOpNumThreads: 1 }), loadVae(join(ROOT, 'models/fixtures/mlp-probs'), { intraOpNumThreads: 1 })]);
+    [klf8, mlp] = await Promise.all([
+      loadVae(join(ROOT, 'models/kl-f8'), { intraOpNumThreads: 1 }),
+      loadVae(join(ROOT, 'models/fixtures/mlp-probs'), { intraOpNumThreads: 1 }),
+    ]);
     const raw = Buffer.alloc(16 * 16 * 3, 0).map((_, i) => (i * 7) & 255);
-    png = new Uint8Array(await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer());
-    jpeg = new Uint8Array(await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } }).jpeg().toBuffer());
+    png = new Uint8Array(
+      await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+    jpeg = new Uint8Array(
+      await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } })
+        .jpeg()
+        .toBuffer(),
+    );
   });
   afterAll(async () => {
     await Promise.all([klf8.dispose(), mlp.dispose()]);
@@ -75,13 +113,55 @@ describe('fuzzing with loaded models', () => {
   });
 
   // Values that break naive checks, mixed with anything fast-check makes.
-  const nasty = fc.constantFrom<unknown>(true, false, 0, -1, 1.5, 3, 1e9, 2 ** 31, 2 ** 53, NaN, Infinity, -Infinity, 'yes', '', null, {}, [], [1, 2, 3], { height: -1, width: -1 }, { height: 1.5, width: 2 }, { tileSize: 0 }, { tileSize: 16, overlap: 8 }, { encode: 'yes' }, () => 1, Symbol('s'), 10n);
-  const value = fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: fc.anything() });
-  const KEYS = ['tiling', 'size', 'fit', 'alpha', 'background', 'samples', 'seed', 'eps', 'onProgress', 'n', 'latentShape', 'steps', 'method', 'sample', 'limits', 'format', 'quality'] as const;
-  const optionObject = fc.oneof(
-    { weight: 4, arbitrary: fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 3 }) },
-    { weight: 1, arbitrary: nasty },
+  const nasty = fc.constantFrom<unknown>(
+    true,
+    false,
+    0,
+    -1,
+    1.5,
+    3,
+    1e9,
+    2 ** 31,
+    2 ** 53,
+    NaN,
+    Infinity,
+    -Infinity,
+    'yes',
+    '',
+    null,
+    {},
+    [],
+    [1, 2, 3],
+    { height: -1, width: -1 },
+    { height: 1.5, width: 2 },
+    { tileSize: 0 },
+    { tileSize: 16, overlap: 8 },
+    { encode: 'yes' },
+    () => 1,
+    Symbol('s'),
+    10n,
   );
+  const value = fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: fc.anything() });
+  const KEYS = [
+    'tiling',
+    'size',
+    'fit',
+    'alpha',
+    'background',
+    'samples',
+    'seed',
+    'eps',
+    'onProgress',
+    'n',
+    'latentShape',
+    'steps',
+    'method',
+    'sample',
+    'limits',
+    'format',
+    'quality',
+  ] as const;
+  const optionObject = fc.oneof({ weight: 4, arbitrary: fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 3 }) }, { weight: 1, arbitrary: nasty });
 
   /**
    * Option shapes of the public methods that still throw untyped errors, by method and shape. They wait for the
@@ -99,19 +179,19 @@ describe('fuzzing with loaded models', () => {
     return {
       'encode(tensor)': (o) => mlp.encode(x, o as never),
       'encode(image)': (o) => klf8.encode(png, o as never),
-      'encodeToDevice': (o) => klf8.encodeToDevice(image, o as never),
-      'decode': (o) => klf8.decode(latent, o as never),
+      encodeToDevice: (o) => klf8.encodeToDevice(image, o as never),
+      decode: (o) => klf8.decode(latent, o as never),
       'decode(flat)': (o) => mlp.decode(z, o as never),
-      'reconstruct': (o) => klf8.reconstruct(image, o as never),
+      reconstruct: (o) => klf8.reconstruct(image, o as never),
       'reconstruct(flat)': (o) => mlp.reconstruct(x, o as never),
-      'score': (o) => mlp.score(x, o as never),
+      score: (o) => mlp.score(x, o as never),
       'sample(prior)': (o) => mlp.sample(o as never),
       'sample(posterior)': async (o) => mlp.sample(await mlp.encode(x), o as never),
       'posterior.sample': async (o) => (await mlp.encode(x)).sample(o as never),
-      'generate': (o) => mlp.generate(o as never),
-      'interpolate': (o) => mlp.interpolate(z, z, o as never),
-      'toImages': (o) => klf8.toImages(image, o as never),
-      'decodeImages': (o) => klf8.decodeImages(latent, o as never),
+      generate: (o) => mlp.generate(o as never),
+      interpolate: (o) => mlp.interpolate(z, z, o as never),
+      toImages: (o) => klf8.toImages(image, o as never),
+      decodeImages: (o) => klf8.decodeImages(latent, o as never),
     };
   };
 
@@ -161,5 +241,10 @@ function describeShape(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value === 'symbol' ? 'a symbol' : `${typeof value} ${String(value).slice(0, 20)}`;
   if (Array.isArray(value)) return 'an array';
-  return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'symbol' ? 'symbol' : `${typeof v} ${String(v).slice(0, 12)}`}`).join(', ')} }`;
+  return `{ ${Object.entries(value)
+    .map(
+      ([k, v]) =>
+        `${k}: ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'symbol' ? 'symbol' : `${typeof v} ${String(v).slice(0, 12)}`}`,
+    )
+    .join(', ')} }`;
 }

@@ -31,7 +31,8 @@ function expectedTensor(pixels: ArrayLike<number>, width: number, height: number
 function reflectPad(data: Float32Array, c: number, h: number, w: number, H: number, W: number): Float32Array {
   const mirror = (i: number, n: number) => (i < n ? i : 2 * (n - 1) - i);
   const out = new Float32Array(c * H * W);
-  for (let k = 0; k < c; k++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[(k * H + y) * W + x] = data[(k * h + mirror(y, h)) * w + mirror(x, w)]!;
+  for (let k = 0; k < c; k++)
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[(k * H + y) * W + x] = data[(k * h + mirror(y, h)) * w + mirror(x, w)]!;
   return out;
 }
 
@@ -46,7 +47,10 @@ function pattern(width: number, height: number, channels: number, max: number, s
 }
 
 async function code(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return VaeError.isInstance(error) ? `${error.code}: ${error.message}` : `not a VaeError: ${String(error)}`;
 }
 
@@ -68,7 +72,9 @@ describe('images through @onnx-vae/node', () => {
 
   it('reads a PNG by path and by bytes into the model range', async () => {
     const pixels = pattern(8, 12, 3, 255);
-    const png = await sharp(pixels, { raw: { width: 8, height: 12, channels: 3 } }).png().toBuffer();
+    const png = await sharp(pixels, { raw: { width: 8, height: 12, channels: 3 } })
+      .png()
+      .toBuffer();
     await writeFile(join(dir, 'a.png'), png);
     const fromPath = await vae.encode(join(dir, 'a.png'));
     const fromTensor = await vae.encode({ data: expectedTensor(pixels, 8, 12, 3, 255), dims: [1, 3, 12, 8] });
@@ -92,7 +98,10 @@ describe('images through @onnx-vae/node', () => {
 
   it('reads JPEG within its decoder and applies the EXIF orientation', async () => {
     const pixels = pattern(8, 4, 3, 255, 3);
-    const rotated = await sharp(pixels, { raw: { width: 8, height: 4, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+    const rotated = await sharp(pixels, { raw: { width: 8, height: 4, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const q = await vae.encode(rotated);
     // Orientation 6: displayed rotated 90 degrees clockwise, so 4 wide and 8 high.
     expect(q.mean.dims).toEqual([1, 4, 2, 1]);
@@ -100,7 +109,10 @@ describe('images through @onnx-vae/node', () => {
 
   it('reads 16-bit PNGs at full precision', async () => {
     const pixels = pattern(4, 4, 3, 65535, 11) as Uint16Array;
-    const png = await sharp(pixels, { raw: { width: 4, height: 4, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    const png = await sharp(pixels, { raw: { width: 4, height: 4, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     expect((await sharp(png).metadata()).depth).toBe('ushort');
     const q = await vae.encode(png);
     const expected = await vae.encode({ data: expectedTensor(pixels, 4, 4, 3, 65535), dims: [1, 3, 4, 4] });
@@ -109,13 +121,18 @@ describe('images through @onnx-vae/node', () => {
 
   it('expands grey images to RGB, and composites or drops alpha', async () => {
     const grey = pattern(4, 4, 1, 255, 5);
-    const greyPng = await sharp(grey, { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    const greyPng = await sharp(grey, { raw: { width: 4, height: 4, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const q = await vae.encode(greyPng);
     expect(Array.from(q.mean.data)).toEqual(Array.from((await vae.encode({ data: expectedTensor(grey, 4, 4, 1, 255), dims: [1, 3, 4, 4] })).mean.data));
 
     const rgba = new Uint8Array(4 * 4 * 4);
     for (let i = 0; i < 16; i++) rgba.set([10, 20, 30, i % 2 === 0 ? 0 : 255], i * 4);
-    const png = await sharp(rgba, { raw: { width: 4, height: 4, channels: 4 } }).png().toBuffer();
+    const png = await sharp(rgba, { raw: { width: 4, height: 4, channels: 4 } })
+      .png()
+      .toBuffer();
     const composite = new Uint8Array(16 * 3);
     const dropped = new Uint8Array(16 * 3);
     for (let i = 0; i < 16; i++) {
@@ -123,14 +140,18 @@ describe('images through @onnx-vae/node', () => {
       dropped.set([10, 20, 30], i * 3);
     }
     const overBlack = await vae.encode(png, { alpha: 'composite', background: [0, 0, 0] });
-    expect(Array.from(overBlack.mean.data)).toEqual(Array.from((await vae.encode({ data: expectedTensor(composite, 4, 4, 3, 255), dims: [1, 3, 4, 4] })).mean.data));
+    expect(Array.from(overBlack.mean.data)).toEqual(
+      Array.from((await vae.encode({ data: expectedTensor(composite, 4, 4, 3, 255), dims: [1, 3, 4, 4] })).mean.data),
+    );
     const drop = await vae.encode(png, { alpha: 'drop' });
     expect(Array.from(drop.mean.data)).toEqual(Array.from((await vae.encode({ data: expectedTensor(dropped, 4, 4, 3, 255), dims: [1, 3, 4, 4] })).mean.data));
   });
 
   it('pads odd sizes by reflection and crops the reconstruction back', async () => {
     const pixels = pattern(13, 10, 3, 255, 9);
-    const png = await sharp(pixels, { raw: { width: 13, height: 10, channels: 3 } }).png().toBuffer();
+    const png = await sharp(pixels, { raw: { width: 13, height: 10, channels: 3 } })
+      .png()
+      .toBuffer();
     const q = await vae.encode(png);
     expect(q.mean.dims).toEqual([1, 4, 3, 4]); // 12x16 padded, factor 4
     const padded = reflectPad(expectedTensor(pixels, 13, 10, 3, 255), 3, 10, 13, 12, 16);
@@ -139,11 +160,14 @@ describe('images through @onnx-vae/node', () => {
     const reconstruction = await vae.reconstruct(png);
     expect(reconstruction.dims).toEqual([1, 3, 10, 13]);
     const full = await vae.decode(direct.mean);
-    for (let c = 0; c < 3; c++) for (let y = 0; y < 10; y++) for (let x = 0; x < 13; x++) expect(reconstruction.data[(c * 10 + y) * 13 + x]).toBe(full.data[(c * 12 + y) * 16 + x]);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 10; y++) for (let x = 0; x < 13; x++) expect(reconstruction.data[(c * 10 + y) * 13 + x]).toBe(full.data[(c * 12 + y) * 16 + x]);
   });
 
   it('resizes or centre-crops to the spatial factor when asked', async () => {
-    const png = await sharp(pattern(14, 9, 3, 255, 2), { raw: { width: 14, height: 9, channels: 3 } }).png().toBuffer();
+    const png = await sharp(pattern(14, 9, 3, 255, 2), { raw: { width: 14, height: 9, channels: 3 } })
+      .png()
+      .toBuffer();
     expect((await vae.encode(png, { fit: 'resize' })).mean.dims).toEqual([1, 4, 2, 4]); // 16x8
     expect((await vae.encode(png, { fit: 'crop' })).mean.dims).toEqual([1, 4, 2, 3]); // 12x8
   });
@@ -178,12 +202,22 @@ describe('images through @onnx-vae/node', () => {
   it('refuses bad image inputs with typed errors', async () => {
     expect(await code(vae.encode(join(dir, 'missing.png')))).toBe(`INVALID_INPUT: ${join(dir, 'missing.png')}: file not found.`);
     expect(await code(vae.encode(new TextEncoder().encode('not an image')))).toMatch(/^INVALID_INPUT: Cannot read image 0 as an image: .+\. Inputs are images/);
-    const a = await sharp(pattern(8, 8, 3, 255), { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
-    const b = await sharp(pattern(8, 4, 3, 255), { raw: { width: 8, height: 4, channels: 3 } }).png().toBuffer();
-    expect(await code(vae.encode([a, b]))).toBe('SHAPE_MISMATCH: Images in one call must have one size, but image 0 is 8x8 and image 1 is 8x4; pass them in separate calls, or resize them.');
-    expect(await code(vae.encode(a, { fit: 'stretch' as 'pad' }))).toBe('INVALID_OPTION: Expected "fit" to be one of "pad", "resize", "crop" but received "stretch".');
+    const a = await sharp(pattern(8, 8, 3, 255), { raw: { width: 8, height: 8, channels: 3 } })
+      .png()
+      .toBuffer();
+    const b = await sharp(pattern(8, 4, 3, 255), { raw: { width: 8, height: 4, channels: 3 } })
+      .png()
+      .toBuffer();
+    expect(await code(vae.encode([a, b]))).toBe(
+      'SHAPE_MISMATCH: Images in one call must have one size, but image 0 is 8x8 and image 1 is 8x4; pass them in separate calls, or resize them.',
+    );
+    expect(await code(vae.encode(a, { fit: 'stretch' as 'pad' }))).toBe(
+      'INVALID_OPTION: Expected "fit" to be one of "pad", "resize", "crop" but received "stretch".',
+    );
     expect(await code(vae.toImages({ data: new Float32Array(12), dims: [1, 12] }, {}))).toMatch(/^SHAPE_MISMATCH: /);
-    expect(await code(vae.decodeImages(vae.sample({ n: 1, seed: 0, latentShape: [4, 1, 1] }), { format: 'gif' as 'png' }))).toBe('INVALID_OPTION: Expected "format" to be one of "png", "jpeg", "webp" but received "gif".');
+    expect(await code(vae.decodeImages(vae.sample({ n: 1, seed: 0, latentShape: [4, 1, 1] }), { format: 'gif' as 'png' }))).toBe(
+      'INVALID_OPTION: Expected "format" to be one of "png", "jpeg", "webp" but received "gif".',
+    );
   });
 
   it('wires tiling into encode, decode and reconstruct', async () => {
@@ -209,8 +243,12 @@ describe('images through @onnx-vae/node', () => {
   });
 
   it('score refuses to pad (padding would enter the likelihood)', async () => {
-    const png = await sharp(pattern(13, 10, 3, 255), { raw: { width: 13, height: 10, channels: 3 } }).png().toBuffer();
-    expect(await code(vae.score(png))).toBe('SHAPE_MISMATCH: Model "conv-moments" needs heights and widths that are multiples of 4 here, but "x" is 13x10; padding would change the likelihood, so crop or resize it (images: fit "crop" or "resize").');
+    const png = await sharp(pattern(13, 10, 3, 255), { raw: { width: 13, height: 10, channels: 3 } })
+      .png()
+      .toBuffer();
+    expect(await code(vae.score(png))).toBe(
+      'SHAPE_MISMATCH: Model "conv-moments" needs heights and widths that are multiples of 4 here, but "x" is 13x10; padding would change the likelihood, so crop or resize it (images: fit "crop" or "resize").',
+    );
     expect((await vae.score(png, { fit: 'crop', seed: 0 })).elbo!.length).toBe(1);
   });
 });

@@ -91,7 +91,9 @@ describe('tiled calls stop between tiles when their signal aborts', () => {
     const vae = await loadModel(folderModelStore(KL_F8), { backend });
     const before = runs.length;
     const controller = new AbortController();
-    const caught = await errorOf(vae.decode(latent(32, 32), { tiling: { tileSize: 16, overlap: 4 }, signal: controller.signal, onProgress: () => controller.abort() }));
+    const caught = await errorOf(
+      vae.decode(latent(32, 32), { tiling: { tileSize: 16, overlap: 4 }, signal: controller.signal, onProgress: () => controller.abort() }),
+    );
     expect(caught).toEqual(ABORTED);
     expect(runs.slice(before)).toEqual(['decoder']);
     await vae.dispose();
@@ -103,7 +105,9 @@ describe('tiled calls stop between tiles when their signal aborts', () => {
     const before = runs.length;
     const controller = new AbortController();
     const image = { data: new Float32Array(3 * 256 * 256).fill(0.1), dims: [1, 3, 256, 256] };
-    const caught = await errorOf(vae.encode(image, { tiling: { tileSize: 128, overlap: 32 }, signal: controller.signal, onProgress: () => controller.abort() }));
+    const caught = await errorOf(
+      vae.encode(image, { tiling: { tileSize: 128, overlap: 32 }, signal: controller.signal, onProgress: () => controller.abort() }),
+    );
     expect(caught).toEqual(ABORTED);
     expect(runs.slice(before)).toEqual(['encoder']);
     await vae.dispose();

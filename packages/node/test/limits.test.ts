@@ -52,16 +52,22 @@ describe('limits on the API', () => {
   });
 
   it('refuses an image over maxInputPixels from its header, before decoding it', async () => {
-    const png = await sharp(pattern(64, 48), { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer();
+    const png = await sharp(pattern(64, 48), { raw: { width: 64, height: 48, channels: 3 } })
+      .png()
+      .toBuffer();
     const error = await errorOf(klf8.encode(png, { limits: { maxInputPixels: 1000 } }));
     expect(error?.code).toBe('LIMIT_EXCEEDED');
-    expect(error?.message).toBe('The image image 0 (64x48) is 3,072 pixels, over the limit maxInputPixels of 1,000; raise it with the "limits.maxInputPixels" option (CLI --max-pixels).');
+    expect(error?.message).toBe(
+      'The image image 0 (64x48) is 3,072 pixels, over the limit maxInputPixels of 1,000; raise it with the "limits.maxInputPixels" option (CLI --max-pixels).',
+    );
     expect((await errorOf(klf8.reconstruct(png, { tiling: true, limits: { maxInputPixels: 1000 } })))?.code).toBe('LIMIT_EXCEEDED');
     expect((await klf8.encode(png, { limits: { maxInputPixels: 3072 } })).mean.dims).toEqual([1, 4, 6, 8]);
   });
 
   it('refuses an untiled encode over maxUntiledPixels and points to tiling, which then runs', async () => {
-    const png = await sharp(pattern(64, 64), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    const png = await sharp(pattern(64, 64), { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
     const error = await errorOf(klf8.encode(png, { limits: { maxUntiledPixels: 1024 } }));
     expect(error?.code).toBe('LIMIT_EXCEEDED');
     expect((error?.error as LimitExceededError).limit).toBe('maxUntiledPixels');
@@ -79,7 +85,9 @@ describe('limits on the API', () => {
     expect(error?.message).toBe(
       'The decoded output of latents [1, 4, 512, 512] without tiling is 16,777,216 pixels, over the limit maxUntiledPixels of 4,194,304; tile it (`tiling: true`, CLI `--tile`), or raise it with the "limits.maxUntiledPixels" option (CLI --max-untiled-pixels).',
     );
-    const tiledError = await errorOf(klf8.decode(new VaeTensor(new Float32Array(4 * 64 * 64), [1, 4, 64, 64]), { tiling: true, limits: { maxOutputPixels: 1000 } }));
+    const tiledError = await errorOf(
+      klf8.decode(new VaeTensor(new Float32Array(4 * 64 * 64), [1, 4, 64, 64]), { tiling: true, limits: { maxOutputPixels: 1000 } }),
+    );
     expect((tiledError?.error as LimitExceededError).limit).toBe('maxOutputPixels');
   });
 
@@ -129,16 +137,35 @@ describe('streamed tiled reads', () => {
   const W = 203;
   const H = 157;
   const images: Record<string, () => Promise<Buffer>> = {
-    'an 8-bit RGB PNG': () => sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer(),
-    'an EXIF-rotated JPEG': () => sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer(),
-    'a 16-bit PNG': () => sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } }).toColourspace('rgb16').png().toBuffer(),
-    'a grey PNG with alpha': () => sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } }).toColourspace('b-w').ensureAlpha(0.5).png().toBuffer(),
+    'an 8-bit RGB PNG': () =>
+      sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toBuffer(),
+    'an EXIF-rotated JPEG': () =>
+      sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } })
+        .jpeg()
+        .withMetadata({ orientation: 6 })
+        .toBuffer(),
+    'a 16-bit PNG': () =>
+      sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } })
+        .toColourspace('rgb16')
+        .png()
+        .toBuffer(),
+    'a grey PNG with alpha': () =>
+      sharp(pattern(W, H), { raw: { width: W, height: H, channels: 3 } })
+        .toColourspace('b-w')
+        .ensureAlpha(0.5)
+        .png()
+        .toBuffer(),
   };
-  it.each(Object.keys(images).flatMap((name) => (['pad', 'crop', 'resize'] as const).map((fit) => [name, fit] as const)))('equal the whole-image read for %s with fit %s', async (name, fit) => {
-    const bytes = await images[name]!();
-    const streamed = await klf8.encode(bytes, { fit, tiling });
-    expect(Array.from(streamed.mean.data)).toEqual(Array.from(await reference(bytes, fit)));
-  });
+  it.each(Object.keys(images).flatMap((name) => (['pad', 'crop', 'resize'] as const).map((fit) => [name, fit] as const)))(
+    'equal the whole-image read for %s with fit %s',
+    async (name, fit) => {
+      const bytes = await images[name]!();
+      const streamed = await klf8.encode(bytes, { fit, tiling });
+      expect(Array.from(streamed.mean.data)).toEqual(Array.from(await reference(bytes, fit)));
+    },
+  );
 
   it('crop a padded image back in reconstruct, and read a batch of images one by one', async () => {
     const bytes = await images['an 8-bit RGB PNG']!();
@@ -153,7 +180,9 @@ describe('file size limits', () => {
     const path = join(dir, 'big.npy');
     await writeFile(path, Buffer.alloc(4096));
     const error = await errorOf(readInputFile(path, { ...klf8.limits, maxFileBytes: 1000 }));
-    expect(error?.message).toBe(`The input file ${path} is 4,096 bytes, over the limit maxFileBytes of 1,000; raise it with the "limits.maxFileBytes" option (CLI --max-file-bytes).`);
+    expect(error?.message).toBe(
+      `The input file ${path} is 4,096 bytes, over the limit maxFileBytes of 1,000; raise it with the "limits.maxFileBytes" option (CLI --max-file-bytes).`,
+    );
     const zero = await errorOf(readInputFile('/dev/zero', { ...klf8.limits, maxFileBytes: 3 << 20 }));
     expect(zero?.code).toBe('LIMIT_EXCEEDED');
     expect(zero?.message).toContain('(not a regular file; read so far)');
@@ -176,7 +205,9 @@ describe('file size limits', () => {
     const file = encodeLatentFile(new VaeTensor(new Float32Array(4 * 512 * 512), [1, 4, 512, 512]), { modelFingerprint: fingerprint });
     expect(file.length).toBeLessThan(4000);
     const error = await errorOf(Promise.resolve().then(() => decodeLatentFile(file, { limits: { maxFileBytes: 1 << 20 } })));
-    expect(error?.message).toBe('The decompressed payload of the .vlat file is 2,097,152 bytes, over the limit maxFileBytes of 1,048,576; raise it with the "limits.maxFileBytes" option (CLI --max-file-bytes).');
+    expect(error?.message).toBe(
+      'The decompressed payload of the .vlat file is 2,097,152 bytes, over the limit maxFileBytes of 1,048,576; raise it with the "limits.maxFileBytes" option (CLI --max-file-bytes).',
+    );
   });
 });
 

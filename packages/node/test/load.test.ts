@@ -36,7 +36,14 @@ describe('loadVae', () => {
   it('loads a model folder and reports its backend', async () => {
     const vae = await loadVae(dir);
     expect(vae.backendName).toBe('onnxruntime-node 1.30.0 (cpu)');
-    expect(vae.backendInfo).toEqual({ name: 'onnxruntime-node 1.30.0 (cpu)', requestedDevice: 'cpu', device: 'cpu', precision: 'float32', reason: 'requested (the default)', fellBack: false });
+    expect(vae.backendInfo).toEqual({
+      name: 'onnxruntime-node 1.30.0 (cpu)',
+      requestedDevice: 'cpu',
+      device: 'cpu',
+      precision: 'float32',
+      reason: 'requested (the default)',
+      fellBack: false,
+    });
     expect(Object.isFrozen(vae.backendInfo)).toBe(true);
     expect(vae.manifest.name).toBe('mlp-probs');
     expect(vae.maxBatch).toBe(256);
@@ -46,7 +53,9 @@ describe('loadVae', () => {
   it('names a missing folder or manifest', async () => {
     const { code, message } = await failure(loadVae(join(dir, 'nope')));
     expect(code).toBe('MODEL_FILE_NOT_FOUND');
-    expect(message).toBe(`Cannot read the manifest ${join(dir, 'nope', 'vae.json')}: ENOENT. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md), or an export in a known layout: vae_encoder/model.onnx + vae_decoder/model.onnx (optimum), vae_encoder.onnx + vae_decoder.onnx, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`);
+    expect(message).toBe(
+      `Cannot read the manifest ${join(dir, 'nope', 'vae.json')}: ENOENT. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md), or an export in a known layout: vae_encoder/model.onnx + vae_decoder/model.onnx (optimum), vae_encoder.onnx + vae_decoder.onnx, or one NAME_encoder.onnx + NAME_decoder.onnx pair.`,
+    );
   });
 
   it('names a missing graph file', async () => {
@@ -60,14 +69,20 @@ describe('loadVae', () => {
     await truncate(join(dir, 'encoder.onnx'), 100);
     const { code, message } = await failure(loadVae(dir));
     expect(code).toBe('MODEL_FILE_CORRUPT');
-    expect(message).toBe(`${join(dir, 'encoder.onnx')} is not a valid ONNX model: a field of 1761 bytes runs past the end of its message (in ModelProto, at byte 22 of 100). The file may be truncated or not an ONNX file; re-export or re-download it.`);
+    expect(message).toBe(
+      `${join(dir, 'encoder.onnx')} is not a valid ONNX model: a field of 1761 bytes runs past the end of its message (in ModelProto, at byte 22 of 100). The file may be truncated or not an ONNX file; re-export or re-download it.`,
+    );
   });
 
   it('reports a truncated ONNX file as corrupt when onnxruntime opens it (preload)', async () => {
     await truncate(join(dir, 'encoder.onnx'), 100);
     const { code, message } = await failure(loadVae(dir, { preload: ['encoder', 'decoder'] }));
     expect(code).toBe('MODEL_FILE_CORRUPT');
-    expect(message).toMatch(new RegExp(`^onnxruntime could not load ${join(dir, 'encoder.onnx').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .+Check that the file is a complete ONNX model`));
+    expect(message).toMatch(
+      new RegExp(
+        `^onnxruntime could not load ${join(dir, 'encoder.onnx').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .+Check that the file is a complete ONNX model`,
+      ),
+    );
   });
 
   it('reports invalid JSON in vae.json', async () => {
@@ -93,7 +108,11 @@ describe('loadVae', () => {
   it.each([
     [{ device: 'tpu' }, 'device', 'Expected "device" to be one of "cpu", "cuda" but received "tpu".'],
     [{ intraOpNumThreads: -1 }, 'intraOpNumThreads', 'Expected "intraOpNumThreads" to be a non-negative integer but received -1.'],
-    [{ graphOptimizationLevel: 'max' }, 'graphOptimizationLevel', 'Expected "graphOptimizationLevel" to be one of "disabled", "basic", "extended", "all" but received "max".'],
+    [
+      { graphOptimizationLevel: 'max' },
+      'graphOptimizationLevel',
+      'Expected "graphOptimizationLevel" to be one of "disabled", "basic", "extended", "all" but received "max".',
+    ],
     [{ maxBatch: 0 }, 'maxBatch', 'Expected "maxBatch" to be a positive integer (or Infinity) but received 0.'],
     [{ enableCpuMemArena: 'no' }, 'enableCpuMemArena', 'Expected "enableCpuMemArena" to be true or false but received "no".'],
     [{ enableMemPattern: 1 }, 'enableMemPattern', 'Expected "enableMemPattern" to be true or false but received 1.'],
@@ -107,7 +126,13 @@ describe('loadVae', () => {
   });
 
   it('runs with every session option set', async () => {
-    const vae = await loadVae(dir, { intraOpNumThreads: 1, interOpNumThreads: 1, enableCpuMemArena: false, enableMemPattern: false, graphOptimizationLevel: 'disabled' });
+    const vae = await loadVae(dir, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      enableCpuMemArena: false,
+      enableMemPattern: false,
+      graphOptimizationLevel: 'disabled',
+    });
     const q = await vae.encode({ data: new Float32Array(6), dims: [1, 6] });
     expect(q.mean.dims).toEqual([1, 2]);
     await vae.dispose();
@@ -149,7 +174,10 @@ describe('CUDA execution provider', () => {
       const vae = await loadVae(${JSON.stringify(FIXTURE)}, { device: 'cuda' });
       console.log(JSON.stringify({ backend: vae.backendName }));
       await vae.dispose();`;
-    const lines = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toContainEqual({ backend: 'onnxruntime-node 1.30.0 (cpu)' });
     expect(lines).toContainEqual({ name: 'Warning', code: 'ONNX_VAE_CUDA_FALLBACK' });
   });

@@ -64,13 +64,19 @@ describe('symlinks in a model folder', () => {
   it('refuses a graph linked to /dev/zero, without reading it (loadVae and planModel + read, as onnx-vae info reads)', async () => {
     const dir = await klF8With('dev-zero', (path) => symlink('/dev/zero', path));
     const path = join(dir, 'encoder.onnx');
-    const outside = { code: 'MODEL_FILE_REFUSED', message: `The encoder graph ${path} leads outside the model folder (to /dev/zero); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.` };
+    const outside = {
+      code: 'MODEL_FILE_REFUSED',
+      message: `The encoder graph ${path} leads outside the model folder (to /dev/zero); model files must be regular files inside the folder after resolving symlinks. Copy the file in, or pass allowOutsideLinks: true to follow links out of the folder.`,
+    };
     expect(await errorOf(loadVae(dir))).toEqual(outside);
     const store = folderModelStore(dir);
     const plan = await planModel(store);
     expect(await errorOf(store.read(plan.encoder!, 'encoder graph'))).toEqual(outside);
     // Allowing outside links still refuses what is not a regular file.
-    const notAFile = { code: 'MODEL_FILE_REFUSED', message: `The encoder graph ${path} is not a regular file (it leads to /dev/zero); model files must be regular files.` };
+    const notAFile = {
+      code: 'MODEL_FILE_REFUSED',
+      message: `The encoder graph ${path} is not a regular file (it leads to /dev/zero); model files must be regular files.`,
+    };
     expect(await errorOf(loadVae(dir, { allowOutsideLinks: true }))).toEqual(notAFile);
     expect(await errorOf(folderModelStore(dir, { allowOutsideLinks: true }).read('encoder.onnx', 'encoder graph'))).toEqual(notAFile);
   });
@@ -118,6 +124,9 @@ describe('loadVae given arguments of the wrong type', () => {
     ['null', null, 'null'],
     ['a string', 'cpu', '"cpu"'],
   ])('refuses options that are %s with INVALID_OPTION', async (_name, options, received) => {
-    expect(await errorOf(loadVae(PROBS, options as never))).toEqual({ code: 'INVALID_OPTION', message: `Expected "options" to be an object (or undefined) for loadVae() but received ${received}.` });
+    expect(await errorOf(loadVae(PROBS, options as never))).toEqual({
+      code: 'INVALID_OPTION',
+      message: `Expected "options" to be an object (or undefined) for loadVae() but received ${received}.`,
+    });
   });
 });

@@ -36,7 +36,16 @@ describe('encodeNpy', () => {
     const bytes = encodeNpy(new VaeTensor(new Float32Array(6), [2, 3]));
     // \x93NUMPY \x01 \x00, header length 118 ('v\x00'), the dict, spaces up to byte 127, then '\n'.
     const expected = [
-      0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00, 0x76, 0x00,
+      0x93,
+      0x4e,
+      0x55,
+      0x4d,
+      0x50,
+      0x59,
+      0x01,
+      0x00,
+      0x76,
+      0x00,
       ...Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 'latin1'),
       ...new Array(127 - 10 - 59).fill(0x20), // the dict is 59 characters
       0x0a,
@@ -48,7 +57,11 @@ describe('encodeNpy', () => {
   });
 
   it('formats 0-d, 1-d and empty shapes as numpy does', () => {
-    const text = (dims: number[]): string => Buffer.from(encodeNpy(new VaeTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims))).subarray(10, 128).toString('latin1').trimEnd();
+    const text = (dims: number[]): string =>
+      Buffer.from(encodeNpy(new VaeTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)))
+        .subarray(10, 128)
+        .toString('latin1')
+        .trimEnd();
     expect(text([])).toBe("{'descr': '<f4', 'fortran_order': False, 'shape': (), }");
     expect(text([5])).toBe("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
     expect(text([0, 784])).toBe("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 784), }");
@@ -99,17 +112,50 @@ describe('readNpy', () => {
     expect(Array.from(readNpy(withData(head, Float32Array.of(7, 8))).data)).toEqual([7, 8]);
   });
 
-  const f4 = (shape: string, descr = '<f4', fortran = 'False'): Uint8Array => header(`{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`, 128);
+  const f4 = (shape: string, descr = '<f4', fortran = 'False'): Uint8Array =>
+    header(`{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`, 128);
 
   it.each([
-    ['a bad magic string', Buffer.from('NUMPY not really a numpy file'), 'x.npy is not a readable .npy file: it does not start with the magic string "\\x93NUMPY" (write it with numpy.save).'],
-    ['a truncated header', f4('(2,)').subarray(0, 60), 'x.npy is not a readable .npy file: the file is truncated: its header needs 128 bytes but the file has 60.'],
-    ['truncated data', withData(f4('(2, 3)'), new Float32Array(5)), 'x.npy is not a readable .npy file: its header says shape (2, 3) of <f4, which is 24 bytes of data, but 20 bytes follow the header (the file is truncated).'],
-    ['extra data', withData(f4('(2,)'), new Float32Array(3)), 'x.npy is not a readable .npy file: its header says shape (2,) of <f4, which is 8 bytes of data, but 12 bytes follow the header.'],
-    ['big-endian data', withData(f4('(1,)', '>f4'), new Float32Array(1)), 'x.npy is not a readable .npy file: its dtype ">f4" is big-endian; save arr.astype("<f4") instead.'],
-    ['Fortran order', withData(f4('(2, 2)', '<f4', 'True'), new Float32Array(4)), 'x.npy is not a readable .npy file: the array is in Fortran order; only C order is read. Save np.ascontiguousarray(arr) instead.'],
-    ['another dtype', withData(f4('(1,)', '<i8'), new BigInt64Array(1)), 'x.npy is not a readable .npy file: its dtype "<i8" is not supported; the supported dtypes are "<f4", "<f2", "<f8", "|u1" (convert with arr.astype(np.float32)).'],
-    ['an unknown version', Uint8Array.from([0x93, ...Buffer.from('NUMPY'), 4, 0, 0, 0]), 'x.npy is not a readable .npy file: format version 4.0 is not supported; versions 1.0 to 3.0 are.'],
+    [
+      'a bad magic string',
+      Buffer.from('NUMPY not really a numpy file'),
+      'x.npy is not a readable .npy file: it does not start with the magic string "\\x93NUMPY" (write it with numpy.save).',
+    ],
+    [
+      'a truncated header',
+      f4('(2,)').subarray(0, 60),
+      'x.npy is not a readable .npy file: the file is truncated: its header needs 128 bytes but the file has 60.',
+    ],
+    [
+      'truncated data',
+      withData(f4('(2, 3)'), new Float32Array(5)),
+      'x.npy is not a readable .npy file: its header says shape (2, 3) of <f4, which is 24 bytes of data, but 20 bytes follow the header (the file is truncated).',
+    ],
+    [
+      'extra data',
+      withData(f4('(2,)'), new Float32Array(3)),
+      'x.npy is not a readable .npy file: its header says shape (2,) of <f4, which is 8 bytes of data, but 12 bytes follow the header.',
+    ],
+    [
+      'big-endian data',
+      withData(f4('(1,)', '>f4'), new Float32Array(1)),
+      'x.npy is not a readable .npy file: its dtype ">f4" is big-endian; save arr.astype("<f4") instead.',
+    ],
+    [
+      'Fortran order',
+      withData(f4('(2, 2)', '<f4', 'True'), new Float32Array(4)),
+      'x.npy is not a readable .npy file: the array is in Fortran order; only C order is read. Save np.ascontiguousarray(arr) instead.',
+    ],
+    [
+      'another dtype',
+      withData(f4('(1,)', '<i8'), new BigInt64Array(1)),
+      'x.npy is not a readable .npy file: its dtype "<i8" is not supported; the supported dtypes are "<f4", "<f2", "<f8", "|u1" (convert with arr.astype(np.float32)).',
+    ],
+    [
+      'an unknown version',
+      Uint8Array.from([0x93, ...Buffer.from('NUMPY'), 4, 0, 0, 0]),
+      'x.npy is not a readable .npy file: format version 4.0 is not supported; versions 1.0 to 3.0 are.',
+    ],
   ])('rejects %s with FILE_CORRUPT', (_case, bytes, message) => {
     const error = rejected(bytes as Uint8Array);
     expect(error.code).toBe('FILE_CORRUPT');

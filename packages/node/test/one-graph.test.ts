@@ -78,7 +78,10 @@ describe('models with one graph', () => {
   it('detects an optimum folder with vae_decoder/ alone', async () => {
     await mkdir(join(dir, 'vae_decoder'));
     await copyFile(join(CONV, 'decoder.onnx'), join(dir, 'vae_decoder', 'model.onnx'));
-    await writeFile(join(dir, 'vae_decoder', 'config.json'), JSON.stringify({ _class_name: 'AutoencoderKL', latent_channels: 4, scaling_factor: 0.18215, block_out_channels: [8, 16, 32] }));
+    await writeFile(
+      join(dir, 'vae_decoder', 'config.json'),
+      JSON.stringify({ _class_name: 'AutoencoderKL', latent_channels: 4, scaling_factor: 0.18215, block_out_channels: [8, 16, 32] }),
+    );
     expect(await findLayout(dir)).toEqual({ layout: 'optimum', decoder: 'vae_decoder/model.onnx', config: 'vae_decoder/config.json' });
     const vae = await loadVae(dir, ONE_THREAD);
     try {

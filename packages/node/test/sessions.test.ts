@@ -84,7 +84,11 @@ describe('sessions for the graphs used, with worker threads and batching', () =>
       const vae = await loadVae(FIXTURE, { workers: 2, batching: { maxBatchSize: 8 } });
       expect(spy.mock.calls).toEqual([]);
       const outputs = await Promise.all([0, 1, 2].map((seed) => vae.generate({ n: 2, seed })));
-      expect(outputs.map((y) => y.dims)).toEqual([[2, 6], [2, 6], [2, 6]]);
+      expect(outputs.map((y) => y.dims)).toEqual([
+        [2, 6],
+        [2, 6],
+        [2, 6],
+      ]);
       expect(spy.mock.calls.map((call) => call[1])).toEqual(['decoder']);
       await vae.dispose();
     } finally {
@@ -101,18 +105,21 @@ function onnxFiles(dir: string): string[] {
 }
 
 describe('readOnnxGraphInfo against onnxruntime-node', () => {
-  it.each(onnxFiles(MODELS).map((path) => [path.slice(MODELS.length + 1), path]))('%s: the same inputs and outputs, reading a fraction of the file', async (_name, path) => {
-    const file = await openRandomAccessFile(path);
-    let read = 0;
-    const counted = { ...file, read: (position: number, length: number) => file.read(position, length).then((b) => ((read += b.length), b)) };
-    const info = await readOnnxGraphInfo(counted, path).finally(() => file.close());
-    const session = await ort.InferenceSession.create(path);
-    try {
-      expect(info).toEqual({ inputs: tensorInfoFromOrt(session.inputMetadata), outputs: tensorInfoFromOrt(session.outputMetadata) });
-    } finally {
-      await session.release();
-    }
-    // Weights are skipped: at most one 16 KiB window per initializer and a few for the rest.
-    if (file.size > 1 << 20) expect(read).toBeLessThan(file.size / 4);
-  });
+  it.each(onnxFiles(MODELS).map((path) => [path.slice(MODELS.length + 1), path]))(
+    '%s: the same inputs and outputs, reading a fraction of the file',
+    async (_name, path) => {
+      const file = await openRandomAccessFile(path);
+      let read = 0;
+      const counted = { ...file, read: (position: number, length: number) => file.read(position, length).then((b) => ((read += b.length), b)) };
+      const info = await readOnnxGraphInfo(counted, path).finally(() => file.close());
+      const session = await ort.InferenceSession.create(path);
+      try {
+        expect(info).toEqual({ inputs: tensorInfoFromOrt(session.inputMetadata), outputs: tensorInfoFromOrt(session.outputMetadata) });
+      } finally {
+        await session.release();
+      }
+      // Weights are skipped: at most one 16 KiB window per initializer and a few for the rest.
+      if (file.size > 1 << 20) expect(read).toBeLessThan(file.size / 4);
+    },
+  );
 });

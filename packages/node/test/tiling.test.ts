@@ -10,10 +10,12 @@ const fixtures = testFixtures(__dirname);
 const CONV_MOMENTS = fixtures.model(MODEL_FIXTURES.convMoments);
 const TAESD = join(fixtures.sharedModels, 'taesd');
 
-const encodeWith = (vae: Vae) => async (tile: VaeTensor): Promise<TiledMoments> => {
-  const q = await vae.encode(tile);
-  return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
-};
+const encodeWith =
+  (vae: Vae) =>
+  async (tile: VaeTensor): Promise<TiledMoments> => {
+    const q = await vae.encode(tile);
+    return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
+  };
 
 /** A smooth synthetic image in [low, high]: gradients and a few sinusoids, dims [n, 3, h, w]. */
 function smoothImage(n: number, h: number, w: number, [low, high]: readonly [number, number], seed = 0): VaeTensor {
@@ -112,7 +114,10 @@ describe('tiling on onnxruntime-node: conv-moments fixture (convolutional, facto
     // The encoder sees 15 input pixels around a latent pixel: band = 2 latent pixels.
     const plan = planTiles(128, 192, { tileSize: 64, overlap: 24, align: factor });
     const latentPlan = { ...plan, tops: plan.tops.map((t) => t / factor), lefts: plan.lefts.map((l) => l / factor), tileHeight: 16, tileWidth: 16 };
-    for (const [a, b] of [[tiled.mean, untiled.mean], [tiled.logvar!, untiled.logvar]] as const) {
+    for (const [a, b] of [
+      [tiled.mean, untiled.mean],
+      [tiled.logvar!, untiled.logvar],
+    ] as const) {
       const errors = splitErrors(a, b, latentPlan, 1, 2);
       expect(errors.interiorMax).toBeLessThan(1e-4);
       expect(errors.borderMax).toBeGreaterThan(0);

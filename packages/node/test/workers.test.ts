@@ -48,7 +48,12 @@ describe('worker-thread sessions', () => {
   it('keeps the class, code and fields of an error thrown in a worker', async () => {
     const manifest = await readManifest(MNIST);
     const backend = new WorkerPoolBackend({ workers: 1, ...THREADS });
-    const error = await createVae({ manifest, backend, encoder: { bytes: new Uint8Array([8, 1, 18, 3, 1, 2]) }, decoder: { path: join(MNIST, 'decoder.onnx') } }).catch((e: unknown) => e);
+    const error = await createVae({
+      manifest,
+      backend,
+      encoder: { bytes: new Uint8Array([8, 1, 18, 3, 1, 2]) },
+      decoder: { path: join(MNIST, 'decoder.onnx') },
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
     expect(error).toMatchObject({ code: 'MODEL_FILE_CORRUPT', file: 'encoder bytes' });
     expect((error as Error).message).toMatch(/^onnxruntime could not load encoder bytes: .*Check that the file is a complete ONNX model/);
@@ -59,7 +64,9 @@ describe('worker-thread sessions', () => {
     const backend = new WorkerPoolBackend({ workers: 1, ...THREADS });
     const session = await backend.createSession({ path: join(MNIST, 'encoder.onnx') }, 'encoder');
     try {
-      const error = await session.run({ [session.inputs[0]!.name]: new VaeTensor(new Float32Array(10), [1, 10]) }, [session.outputs[0]!.name]).catch((e: unknown) => e);
+      const error = await session
+        .run({ [session.inputs[0]!.name]: new VaeTensor(new Float32Array(10), [1, 10]) }, [session.outputs[0]!.name])
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toMatch(/dimensions|Got invalid/i);
     } finally {
@@ -75,7 +82,15 @@ describe('worker-thread sessions', () => {
   });
 
   it('divides the cores among the workers', () => {
-    expect([[1, 8], [2, 8], [3, 8], [4, 2], [8, 2]].map(([w, c]) => defaultThreadsPerWorker(w!, c))).toEqual([8, 4, 2, 1, 1]);
+    expect(
+      [
+        [1, 8],
+        [2, 8],
+        [3, 8],
+        [4, 2],
+        [8, 2],
+      ].map(([w, c]) => defaultThreadsPerWorker(w!, c)),
+    ).toEqual([8, 4, 2, 1, 1]);
   });
 });
 
@@ -125,7 +140,9 @@ describe('worker-thread sessions on kl-f8', () => {
       const names = Array.from({ length: 1_500_000 }, (_, i) => `output-name-${i}`);
       const error = await session.run(feeds, names).catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'BackendError', code: 'INFERENCE_FAILED' });
-      expect((error as Error).message).toMatch(/^The worker thread running the decoder stopped \(.*memory.*\); the pool has started another, so the call can be retried\.$/);
+      expect((error as Error).message).toMatch(
+        /^The worker thread running the decoder stopped \(.*memory.*\); the pool has started another, so the call can be retried\.$/,
+      );
       const out = await session.run(feeds, [session.outputs[0]!.name]);
       expect([...out[session.outputs[0]!.name]!.dims]).toEqual([1, 784]);
     } finally {

@@ -60,6 +60,7 @@ export function httpError(error: unknown): { status: number; body: { code: strin
   if (known) return { status: known.status, body: { code: known.code, message } };
   const status = (error as { statusCode?: number })?.statusCode;
   const code = (error as { code?: string })?.code;
-  if (typeof status === 'number' && status >= 400 && status < 500) return { status, body: { code: code && !code.startsWith('FST_') ? code : 'BAD_REQUEST', message } };
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return { status, body: { code: code && !code.startsWith('FST_') ? code : 'BAD_REQUEST', message } };
   return { status: 500, body: { code: 'INTERNAL', message: 'An internal error occurred; the server log has the details.' } };
 }

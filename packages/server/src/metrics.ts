@@ -18,7 +18,12 @@ export interface MetricsOptions {
 async function metrics(app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const registry = options.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
-  const requests = new Counter({ name: 'onnx_vae_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'] as const, registers: [registry] });
+  const requests = new Counter({
+    name: 'onnx_vae_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'onnx_vae_http_request_duration_seconds',
     help: 'HTTP request latency by route',
@@ -26,9 +31,27 @@ async function metrics(app: FastifyInstance, options: MetricsOptions): Promise<v
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const batchSize = new Histogram({ name: 'onnx_vae_batch_size', help: 'items per graph run (micro-batching)', labelNames: ['graph'] as const, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
-  const batchRun = new Histogram({ name: 'onnx_vae_batch_run_seconds', help: 'time of one graph run', labelNames: ['graph'] as const, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
-  const batchWait = new Histogram({ name: 'onnx_vae_batch_wait_seconds', help: 'longest queue wait of a call in each graph run', labelNames: ['graph'] as const, buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+  const batchSize = new Histogram({
+    name: 'onnx_vae_batch_size',
+    help: 'items per graph run (micro-batching)',
+    labelNames: ['graph'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  });
+  const batchRun = new Histogram({
+    name: 'onnx_vae_batch_run_seconds',
+    help: 'time of one graph run',
+    labelNames: ['graph'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const batchWait = new Histogram({
+    name: 'onnx_vae_batch_wait_seconds',
+    help: 'longest queue wait of a call in each graph run',
+    labelNames: ['graph'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
   const batching = options.vae.batching;
   new Gauge({
     name: 'onnx_vae_queue_length',

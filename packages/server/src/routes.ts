@@ -44,7 +44,12 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
 
   function checkItems(input: VaeTensor | Uint8Array): VaeTensor | Uint8Array {
     const items = input instanceof Uint8Array ? 1 : input.dims[0]!;
-    if (items > maxItems) throw new InvalidInputError('INPUT_TOO_LARGE', 'body', `The body holds ${items} items but a request may hold at most ${maxItems}; split it into several requests.`);
+    if (items > maxItems)
+      throw new InvalidInputError(
+        'INPUT_TOO_LARGE',
+        'body',
+        `The body holds ${items} items but a request may hold at most ${maxItems}; split it into several requests.`,
+      );
     return input;
   }
 
@@ -52,7 +57,11 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     if (answer === 'npy') return sendNpy(reply, data);
     if (answer === 'json') return reply.send(jsonTensor(data));
     if (data.dims[0] !== 1) {
-      throw new InvalidInputError('INVALID_INPUT', 'Accept', `An image/png answer holds one image but this result has ${data.dims[0]} items; send one item, or accept application/json or application/x-npy.`);
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        'Accept',
+        `An image/png answer holds one image but this result has ${data.dims[0]} items; send one item, or accept application/json or application/x-npy.`,
+      );
     }
     const [png] = await vae.toImages(data, { format: 'png' });
     return reply.type(MEDIA.png).send(png);
@@ -87,7 +96,8 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     {
       schema: {
         summary: 'Decode latents to the data space',
-        description: 'Takes latents as JSON, .npy, or a .vlat file of this model (cropped to its recorded image size); answers JSON, .npy, or PNG (one image, image models).',
+        description:
+          'Takes latents as JSON, .npy, or a .vlat file of this model (cropped to its recorded image size); answers JSON, .npy, or PNG (one image, image models).',
         tags: ['inference'],
         body: bodyOf(LATENT_IN),
         response: tensorAnswers([MEDIA.json, MEDIA.npy, MEDIA.png], 'the decoded data'),
@@ -134,7 +144,11 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
         summary: 'Per-item ELBO, IWAE log-likelihood, bits per dimension, KL and reconstruction error',
         tags: ['inference'],
         body: bodyOf(DATA_IN),
-        querystring: { type: 'object', additionalProperties: false, properties: { samples: { type: 'integer', minimum: 1, maximum: options.maxSamples, default: 1 }, seed: SEED } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { samples: { type: 'integer', minimum: 1, maximum: options.maxSamples, default: 1 }, seed: SEED },
+        },
         response: {
           200: {
             type: 'object',
@@ -203,7 +217,12 @@ export async function inferenceRoutes(app: FastifyInstance, options: InferenceRo
     async (request, reply) => {
       const answer = answerOf(request, imageAnswers);
       const body = (request.body ?? {}) as { n?: number; seed?: number; latentShape?: number[] };
-      const data = await vae.generate({ ...callOf(request, reply, requestTimeoutMs), n: body.n ?? 1, ...(body.seed === undefined ? {} : { seed: body.seed }), ...(body.latentShape ? { latentShape: body.latentShape } : {}) });
+      const data = await vae.generate({
+        ...callOf(request, reply, requestTimeoutMs),
+        n: body.n ?? 1,
+        ...(body.seed === undefined ? {} : { seed: body.seed }),
+        ...(body.latentShape ? { latentShape: body.latentShape } : {}),
+      });
       return sendData(request, reply, answer, data);
     },
   );

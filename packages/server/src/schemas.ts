@@ -19,7 +19,10 @@ export const TENSOR = Object.freeze({
 export const ERROR = Object.freeze({
   type: 'object',
   required: ['code', 'message'],
-  properties: { code: { type: 'string', description: 'a VaeError code, or BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, NOT_ACCEPTABLE, NOT_FOUND, INTERNAL' }, message: { type: 'string' } },
+  properties: {
+    code: { type: 'string', description: 'a VaeError code, or BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, NOT_ACCEPTABLE, NOT_FOUND, INTERNAL' },
+    message: { type: 'string' },
+  },
 } as const);
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({

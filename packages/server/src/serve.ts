@@ -59,10 +59,13 @@ export async function serve(model: string, options: ServeOptions = {}): Promise<
   });
   const url = await app.listen({ host, port });
   if (handleSignals) {
-    const graceful = closeWithGrace({ delay: closeDelayMs, logger: app.log, skip: ['uncaughtException', 'unhandledRejection', 'beforeExit'] }, async ({ signal }) => {
-      app.log.info({ signal }, 'closing: finishing requests in flight');
-      await app.close();
-    });
+    const graceful = closeWithGrace(
+      { delay: closeDelayMs, logger: app.log, skip: ['uncaughtException', 'unhandledRejection', 'beforeExit'] },
+      async ({ signal }) => {
+        app.log.info({ signal }, 'closing: finishing requests in flight');
+        await app.close();
+      },
+    );
     void closed.then(() => graceful.uninstall());
   }
   return { app, vae, url, closed };

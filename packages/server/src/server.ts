@@ -29,7 +29,13 @@ export interface ServerOptions {
 }
 
 /** The defaults of {@link ServerOptions}. */
-export const SERVER_DEFAULTS = Object.freeze({ bodyLimit: 32 * 1024 * 1024, maxPixels: 4096 * 4096, requestTimeoutMs: 30_000, maxItems: 256, maxSamples: 1000 });
+export const SERVER_DEFAULTS = Object.freeze({
+  bodyLimit: 32 * 1024 * 1024,
+  maxPixels: 4096 * 4096,
+  requestTimeoutMs: 30_000,
+  maxItems: 256,
+  maxSamples: 1000,
+});
 
 function positive(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -67,7 +73,9 @@ export async function createServer(vae: NodeVae, options: ServerOptions = {}): P
     if (body.code === 'QUEUE_FULL') reply.header('retry-after', '1');
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}; see GET /openapi.json.` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}; see GET /openapi.json.` }),
+  );
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -93,7 +101,9 @@ export async function createServer(vae: NodeVae, options: ServerOptions = {}): P
     const queued = batching?.stats().queued ?? 0;
     const full = batching !== null && queued >= batching.settings.maxQueue;
     const ready = !closing && !full;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : closing ? 'closing' : 'queue full', model: vae.manifest.name, backend: vae.backendName, queued });
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : closing ? 'closing' : 'queue full', model: vae.manifest.name, backend: vae.backendName, queued });
   });
   await app.register(inferenceRoutes, { vae, ...limits, ...(options.latentFingerprint === undefined ? {} : { latentFingerprint: options.latentFingerprint }) });
   return app;

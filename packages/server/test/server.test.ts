@@ -42,7 +42,14 @@ async function viaSocket(base: string, exchange: Exchange): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (exchange.type ?? (body !== undefined && !Buffer.isBuffer(exchange.body))) headers['content-type'] = exchange.type ?? 'application/json';
   if (exchange.accept) headers.accept = exchange.accept;
-  const r = await request(`${base}${exchange.url}`, { method: exchange.method ?? 'POST', headers, body, dispatcher: agent, headersTimeout: 20_000, bodyTimeout: 20_000 });
+  const r = await request(`${base}${exchange.url}`, {
+    method: exchange.method ?? 'POST',
+    headers,
+    body,
+    dispatcher: agent,
+    headersTimeout: 20_000,
+    bodyTimeout: 20_000,
+  });
   const bytes = Buffer.from(await r.body.arrayBuffer());
   return { status: r.statusCode, type: String(r.headers['content-type'] ?? ''), bytes, json: () => JSON.parse(bytes.toString()) };
 }
@@ -66,7 +73,10 @@ describe('@onnx-vae/server', () => {
   let fingerprint: string;
 
   beforeAll(async () => {
-    [mnist, klf8] = await Promise.all([loadVae(MNIST, { ...THREADS, batching: { maxBatchSize: 16 } }), loadVae(KL_F8, { ...THREADS, batching: { maxBatchSize: 8 } })]);
+    [mnist, klf8] = await Promise.all([
+      loadVae(MNIST, { ...THREADS, batching: { maxBatchSize: 16 } }),
+      loadVae(KL_F8, { ...THREADS, batching: { maxBatchSize: 8 } }),
+    ]);
     fingerprint = await decoderFingerprint(KL_F8, klf8.manifest);
     mnistApp = await createServer(mnist, { maxItems: 64, maxSamples: 100 });
     klf8App = await createServer(klf8, { latentFingerprint: fingerprint, maxPixels: 128 * 128, bodyLimit: 1024 * 1024 });
@@ -87,8 +97,18 @@ describe('@onnx-vae/server', () => {
   ];
 
   describe.each(transports)('through %s', (_name, send) => {
-    const toMnist = (e: Exchange): Promise<Answer> => send(() => mnistApp, () => mnistBase, e);
-    const toKlf8 = (e: Exchange): Promise<Answer> => send(() => klf8App, () => klf8Base, e);
+    const toMnist = (e: Exchange): Promise<Answer> =>
+      send(
+        () => mnistApp,
+        () => mnistBase,
+        e,
+      );
+    const toKlf8 = (e: Exchange): Promise<Answer> =>
+      send(
+        () => klf8App,
+        () => klf8Base,
+        e,
+      );
 
     it('encodes JSON and .npy bodies; answers JSON { mean, logvar } or the mean as .npy', async () => {
       const x = digits(2, 1);
@@ -145,7 +165,13 @@ describe('@onnx-vae/server', () => {
       const x = digits(2, 5);
       const answer = await toMnist({ url: '/v1/score?samples=8&seed=1', body: tensorJson(x) });
       const expected = await mnist.score(x, { samples: 8, seed: 1 });
-      expect(answer.json()).toMatchObject({ samples: 8, seed: 1, logLikelihood: Array.from(expected.logLikelihood!), elbo: Array.from(expected.elbo!), activeUnits: expected.activeUnits });
+      expect(answer.json()).toMatchObject({
+        samples: 8,
+        seed: 1,
+        logLikelihood: Array.from(expected.logLikelihood!),
+        elbo: Array.from(expected.elbo!),
+        activeUnits: expected.activeUnits,
+      });
     });
 
     it('generates n seeded draws as JSON, .npy or PNG', async () => {
@@ -182,7 +208,10 @@ describe('@onnx-vae/server', () => {
       expect([tooLong.status, tooLong.json().code]).toEqual([413, 'BODY_TOO_LARGE']);
       const [png] = await klf8.toImages(images(1, 136, 0), { format: 'png' });
       const tooWide = await toKlf8({ url: '/v1/encode', type: 'image/png', body: png! });
-      expect([tooWide.status, tooWide.json()]).toEqual([413, { code: 'INPUT_TOO_LARGE', message: 'image 0 is 136x136, 18496 pixels, more than the limit of 16384; send a smaller image.' }]);
+      expect([tooWide.status, tooWide.json()]).toEqual([
+        413,
+        { code: 'INPUT_TOO_LARGE', message: 'image 0 is 136x136, 18496 pixels, more than the limit of 16384; send a smaller image.' },
+      ]);
     });
 
     it('serves /healthz, /readyz and /openapi.json', async () => {
@@ -198,8 +227,24 @@ describe('@onnx-vae/server', () => {
   });
 
   it('maps every VaeError code to a status: 4xx for requests, 503/504 for load, 500 only for faults', () => {
-    expect(Object.entries(STATUS_OF_CODE).filter(([, status]) => status === 500).map(([code]) => code).sort()).toEqual(['BACKEND_UNAVAILABLE', 'INFERENCE_FAILED', 'MANIFEST_INVALID', 'MANIFEST_VERSION', 'MODEL_FILE_CORRUPT', 'MODEL_FILE_NOT_FOUND', 'MODEL_FILE_REFUSED']);
-    expect(httpError(new Error('a bug'))).toEqual({ status: 500, body: { code: 'INTERNAL', message: 'An internal error occurred; the server log has the details.' } });
+    expect(
+      Object.entries(STATUS_OF_CODE)
+        .filter(([, status]) => status === 500)
+        .map(([code]) => code)
+        .sort(),
+    ).toEqual([
+      'BACKEND_UNAVAILABLE',
+      'INFERENCE_FAILED',
+      'MANIFEST_INVALID',
+      'MANIFEST_VERSION',
+      'MODEL_FILE_CORRUPT',
+      'MODEL_FILE_NOT_FOUND',
+      'MODEL_FILE_REFUSED',
+    ]);
+    expect(httpError(new Error('a bug'))).toEqual({
+      status: 500,
+      body: { code: 'INTERNAL', message: 'An internal error occurred; the server log has the details.' },
+    });
   });
 
   it('exports Prometheus metrics: requests by route and status, latency, batch sizes, queue length, event-loop lag', async () => {
@@ -269,5 +314,4 @@ describe('@onnx-vae/server', () => {
     await expect(viaSocket(server.url, { url: '/v1/decode', body })).rejects.toThrow(/ECONNREFUSED/);
     expect(await server.vae.decode(latents(1, 2)).catch((e: { code: string }) => e.code)).toBe('DISPOSED');
   });
-
 });

@@ -110,7 +110,12 @@ export async function fetchModelFile(url: URL, file: string, options: FetchModel
   try {
     response = await fetch(url, { ...options.init, headers });
   } catch (error) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', url.href, `Cannot fetch ${url.href}: ${(error as Error)?.message ?? error}. Check the model folder's URL, that the server is up, and its CORS headers for another origin.`, { cause: error });
+    throw new ModelFileError(
+      'MODEL_FILE_NOT_FOUND',
+      url.href,
+      `Cannot fetch ${url.href}: ${(error as Error)?.message ?? error}. Check the model folder's URL, that the server is up, and its CORS headers for another origin.`,
+      { cause: error },
+    );
   }
   if (response.status === 304 && cache && index) {
     const bytes = await fromCache(cache, url, index);
@@ -122,7 +127,11 @@ export async function fetchModelFile(url: URL, file: string, options: FetchModel
     return fetchModelFile(url, file, options, false);
   }
   if (!response.ok) {
-    throw new ModelFileError('MODEL_FILE_NOT_FOUND', url.href, `Cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md).`);
+    throw new ModelFileError(
+      'MODEL_FILE_NOT_FOUND',
+      url.href,
+      `Cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}. A model folder holds vae.json and the two ONNX files it names (docs/manifest.md).`,
+    );
   }
   const bytes = await readBody(response, file, options.onProgress);
   if (cache) await store(cache, url, bytes, response);

@@ -4,7 +4,20 @@
  * {@link imageDataToBlob}). Pixel conversions are core's (`pixelsToTensor`, `tensorToPixels`), so a browser and Node
  * give the same numbers for the same pixels; the browser's canvas decodes, resizes and crops.
  */
-import { DEFAULT_LIMITS, InvalidInputError, InvalidOptionError, VaeTensor, checkLimit, dataImageShape, describe, imageItemDims, itemImageGeometry, pixelsToTensor, sizeOf, tensorToPixels } from '@onnx-vae/core';
+import {
+  DEFAULT_LIMITS,
+  InvalidInputError,
+  InvalidOptionError,
+  VaeTensor,
+  checkLimit,
+  dataImageShape,
+  describe,
+  imageItemDims,
+  itemImageGeometry,
+  pixelsToTensor,
+  sizeOf,
+  tensorToPixels,
+} from '@onnx-vae/core';
 import type { ImageCodec, ImageReadOptions } from '@onnx-vae/core';
 
 /** Image inputs in the browser. A Blob (or File) holds an encoded image (PNG, JPEG, WebP, ...). */
@@ -31,7 +44,12 @@ function isA(input: unknown, name: string): boolean {
 function newCanvas(width: number, height: number): Canvas {
   if (typeof OffscreenCanvas === 'function') return new OffscreenCanvas(width, height);
   const document = (globalThis as { document?: Document }).document;
-  if (!document) throw new InvalidInputError('INVALID_INPUT', 'image', 'Reading or writing images needs OffscreenCanvas or a document; this environment has neither (pass tensors instead).');
+  if (!document)
+    throw new InvalidInputError(
+      'INVALID_INPUT',
+      'image',
+      'Reading or writing images needs OffscreenCanvas or a document; this environment has neither (pass tensors instead).',
+    );
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
@@ -59,7 +77,12 @@ async function decode(input: WebImageInput, name: string): Promise<Drawable | Im
     if (isA(input, 'HTMLImageElement') && !(input as HTMLImageElement).complete) await (input as HTMLImageElement).decode();
     return input as Drawable | ImageData;
   } catch (error) {
-    throw new InvalidInputError('INVALID_INPUT', name, `Cannot read ${name} as an image: ${(error as Error)?.message ?? error}. Inputs are ImageData, <img>, ImageBitmap, canvases, encoded image Blobs, or tensors.`, { cause: error });
+    throw new InvalidInputError(
+      'INVALID_INPUT',
+      name,
+      `Cannot read ${name} as an image: ${(error as Error)?.message ?? error}. Inputs are ImageData, <img>, ImageBitmap, canvases, encoded image Blobs, or tensors.`,
+      { cause: error },
+    );
   }
 }
 
@@ -116,10 +139,18 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
   async read(inputs, manifest, options) {
     const shape = dataImageShape(manifest.data);
     if (shape === null) {
-      throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read ${label(inputs[0]!, 0)}; pass tensors instead.`);
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        label(inputs[0]!, 0),
+        `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read ${label(inputs[0]!, 0)}; pass tensors instead.`,
+      );
     }
     if (shape.channels !== 1 && shape.channels !== 3) {
-      throw new InvalidInputError('INVALID_INPUT', label(inputs[0]!, 0), `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`);
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        label(inputs[0]!, 0),
+        `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`,
+      );
     }
     const fit = options.fit ?? 'pad';
     const m = options.multiple;
@@ -133,21 +164,36 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
       // The browser has decoded the image; the limits bound the canvas and the float32 data made from it.
       checkLimit(limits, 'maxInputPixels', width * height, `The image ${name} (${width}x${height})`);
       pixels += width * height;
-      if (options.untiled) checkLimit(limits, 'maxUntiledPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) for a graph run without tiling`);
+      if (options.untiled)
+        checkLimit(
+          limits,
+          'maxUntiledPixels',
+          pixels,
+          `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) for a graph run without tiling`,
+        );
       else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) read whole`);
       let crop = { x: 0, y: 0, width, height };
       let size = { width, height };
       if (shape.width !== null && shape.height !== null) {
         if (fit === 'resize') size = { width: shape.width, height: shape.height };
         else if (width !== shape.width || height !== shape.height) {
-          throw new InvalidInputError('SHAPE_MISMATCH', name, `Image ${name} is ${width}x${height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`);
+          throw new InvalidInputError(
+            'SHAPE_MISMATCH',
+            name,
+            `Image ${name} is ${width}x${height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`,
+          );
         }
       } else if (fit === 'resize' && (width % m !== 0 || height % m !== 0)) {
         size = { width: Math.max(m, Math.round(width / m) * m), height: Math.max(m, Math.round(height / m) * m) };
       } else if (fit === 'crop' && (width % m !== 0 || height % m !== 0)) {
         const w = Math.floor(width / m) * m;
         const h = Math.floor(height / m) * m;
-        if (w === 0 || h === 0) throw new InvalidInputError('SHAPE_MISMATCH', name, `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`);
+        if (w === 0 || h === 0)
+          throw new InvalidInputError(
+            'SHAPE_MISMATCH',
+            name,
+            `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`,
+          );
         crop = { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
         size = { width: w, height: h };
       }
@@ -157,7 +203,11 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
     const first = images[0]!;
     for (const image of images) {
       if (image.pixels.width !== first.pixels.width || image.pixels.height !== first.pixels.height) {
-        throw new InvalidInputError('SHAPE_MISMATCH', image.name, `Images in one call must have one size, but ${first.name} is ${first.pixels.width}x${first.pixels.height} and ${image.name} is ${image.pixels.width}x${image.pixels.height}; pass them in separate calls, or resize them.`);
+        throw new InvalidInputError(
+          'SHAPE_MISMATCH',
+          image.name,
+          `Images in one call must have one size, but ${first.name} is ${first.pixels.width}x${first.pixels.height} and ${image.name} is ${image.pixels.width}x${image.pixels.height}; pass them in separate calls, or resize them.`,
+        );
       }
     }
     const geometry = { width: first.pixels.width, height: first.pixels.height, channels: 3 };
@@ -171,7 +221,8 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
 
   async write(data, manifest) {
     const geometry = itemImageGeometry(manifest.data, data.dims.slice(1));
-    if (geometry === null) throw new InvalidInputError('SHAPE_MISMATCH', 'data', `Items of dims ${describe(data.dims.slice(1))} are not images of model "${manifest.name}".`);
+    if (geometry === null)
+      throw new InvalidInputError('SHAPE_MISMATCH', 'data', `Items of dims ${describe(data.dims.slice(1))} are not images of model "${manifest.name}".`);
     const per = sizeOf(data.dims.slice(1));
     const out: ImageData[] = [];
     for (let i = 0; i < data.dims[0]!; i++) {
@@ -211,10 +262,23 @@ export function imageDataToCanvas(image: ImageData): Canvas {
  */
 export async function imageDataToBlob(image: ImageData, options: { readonly type?: ImageType; readonly quality?: number } = {}): Promise<Blob> {
   const type = options.type ?? 'image/png';
-  if (!Object.hasOwn(IMAGE_TYPES, type)) throw new InvalidOptionError('type', `Expected "type" to be one of ${Object.keys(IMAGE_TYPES).map((k) => `"${k}"`).join(', ')} but received ${describe(type)}.`);
+  if (!Object.hasOwn(IMAGE_TYPES, type))
+    throw new InvalidOptionError(
+      'type',
+      `Expected "type" to be one of ${Object.keys(IMAGE_TYPES)
+        .map((k) => `"${k}"`)
+        .join(', ')} but received ${describe(type)}.`,
+    );
   const quality = options.quality ?? 0.9;
-  if (typeof quality !== 'number' || !(quality >= 0 && quality <= 1)) throw new InvalidOptionError('quality', `Expected "quality" to be a number from 0 to 1 but received ${describe(options.quality)}.`);
+  if (typeof quality !== 'number' || !(quality >= 0 && quality <= 1))
+    throw new InvalidOptionError('quality', `Expected "quality" to be a number from 0 to 1 but received ${describe(options.quality)}.`);
   const canvas = imageDataToCanvas(image);
   if ('convertToBlob' in canvas) return canvas.convertToBlob({ type, quality });
-  return new Promise((resolve, reject) => canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new InvalidInputError('INVALID_INPUT', 'image', `The browser could not encode the image as ${type}.`))), type, quality));
+  return new Promise((resolve, reject) =>
+    canvas.toBlob(
+      (blob) => (blob ? resolve(blob) : reject(new InvalidInputError('INVALID_INPUT', 'image', `The browser could not encode the image as ${type}.`))),
+      type,
+      quality,
+    ),
+  );
 }

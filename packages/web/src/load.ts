@@ -1,4 +1,17 @@
-import { InvalidInputError, InvalidOptionError, KNOWN_LAYOUTS, MANIFEST_FILE, describe, getPreset, layoutOfFiles, loadModel, memoryModelStore, optionsObject, parseManifest, resolveLimits } from '@onnx-vae/core';
+import {
+  InvalidInputError,
+  InvalidOptionError,
+  KNOWN_LAYOUTS,
+  MANIFEST_FILE,
+  describe,
+  getPreset,
+  layoutOfFiles,
+  loadModel,
+  memoryModelStore,
+  optionsObject,
+  parseManifest,
+  resolveLimits,
+} from '@onnx-vae/core';
 import type { KnownLayout, ModelStore, ResolvedLimits, Vae, VaeOptions } from '@onnx-vae/core';
 import { OrtWebBackend } from './ort-web-backend.js';
 import type { OrtWebOptions } from './ort-web-backend.js';
@@ -70,7 +83,10 @@ function graphFiles(name: string | undefined, bytes: Uint8Array | undefined): Re
  * @throws {@link InvalidOptionError} for graphs without a manifest whose layout neither names nor `layout` give
  */
 async function memoryStore(source: ModelFiles, options: LoadVaeOptions, limits: ResolvedLimits): Promise<ModelStore> {
-  const [encoder, decoder] = await Promise.all([source.encoder === undefined ? undefined : graphBytes(source.encoder, 'encoder'), source.decoder === undefined ? undefined : graphBytes(source.decoder, 'decoder')]);
+  const [encoder, decoder] = await Promise.all([
+    source.encoder === undefined ? undefined : graphBytes(source.encoder, 'encoder'),
+    source.decoder === undefined ? undefined : graphBytes(source.decoder, 'decoder'),
+  ]);
   if (source.manifest !== undefined) {
     const manifest = parseManifest(source.manifest, limits);
     const text = typeof source.manifest === 'string' ? source.manifest : JSON.stringify(source.manifest);
@@ -79,7 +95,12 @@ async function memoryStore(source: ModelFiles, options: LoadVaeOptions, limits: 
   const named = namesOfFiles(source.encoder, source.decoder);
   if (named !== null) return memoryModelStore({ ...graphFiles(named.encoder, encoder), ...graphFiles(named.decoder, decoder) });
   if (options.layout === undefined) {
-    throw new InvalidOptionError('layout', `Graphs given without a manifest need "layout" (one of ${Object.keys(KNOWN_LAYOUTS).map((k) => `"${k}"`).join(', ')}) to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.`);
+    throw new InvalidOptionError(
+      'layout',
+      `Graphs given without a manifest need "layout" (one of ${Object.keys(KNOWN_LAYOUTS)
+        .map((k) => `"${k}"`)
+        .join(', ')}) to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.`,
+    );
   }
   const files = Object.hasOwn(KNOWN_LAYOUTS, options.layout) ? KNOWN_LAYOUTS[options.layout] : { encoder: 'encoder.onnx', decoder: 'decoder.onnx' };
   return memoryModelStore({ ...graphFiles(files.encoder, encoder), ...graphFiles(files.decoder, decoder) }, 'model');
@@ -102,7 +123,12 @@ function baseUrl(source: string | URL): URL {
   try {
     url = new URL(source, location);
   } catch (error) {
-    throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be the URL of a model folder, absolute or relative to the page, but received ${describe(String(source))}${location ? '' : ' with no page location to resolve it against'}.`, { cause: error });
+    throw new InvalidInputError(
+      'INVALID_INPUT',
+      'source',
+      `Expected "source" to be the URL of a model folder, absolute or relative to the page, but received ${describe(String(source))}${location ? '' : ' with no page location to resolve it against'}.`,
+      { cause: error },
+    );
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
@@ -112,7 +138,11 @@ async function graphBytes(value: unknown, role: 'encoder' | 'decoder'): Promise<
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (typeof Blob !== 'undefined' && value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
-  throw new InvalidInputError('INVALID_INPUT', role, `Expected "${role}" to be the graph's bytes (ArrayBuffer, Uint8Array) or a File/Blob but received ${describe(value)}.`);
+  throw new InvalidInputError(
+    'INVALID_INPUT',
+    role,
+    `Expected "${role}" to be the graph's bytes (ArrayBuffer, Uint8Array) or a File/Blob but received ${describe(value)}.`,
+  );
 }
 
 function isModelFiles(value: unknown): value is ModelFiles {
@@ -184,7 +214,11 @@ export async function loadVae(source: string | URL | ModelFiles, options: LoadVa
           : { ...(manifest.encoder ? { encoder: manifest.encoder.file } : {}), ...(manifest.decoder ? { decoder: manifest.decoder.file } : {}) },
     });
   }
-  throw new InvalidInputError('INVALID_INPUT', 'source', `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`);
+  throw new InvalidInputError(
+    'INVALID_INPUT',
+    'source',
+    `Expected "source" to be a model folder's URL or { manifest, encoder, decoder } but received ${describe(source)}.`,
+  );
 }
 
 export type { LoadProgress };

@@ -4,7 +4,15 @@
 import * as ort from '#ort';
 import { BackendError, InvalidOptionError, VaeTensor, describe, hasNonFinite } from '@onnx-vae/core';
 import type { Backend, BackendInfo, BackendSession, DeviceTensor, ModelSource } from '@onnx-vae/core';
-import { GRAPH_OPTIMIZATION_LEVELS, OrtSession, createOrtSession, isCorruptModelMessage, optionChoice, optionalBoolean, optionalInteger } from '@onnx-vae/ort-common';
+import {
+  GRAPH_OPTIMIZATION_LEVELS,
+  OrtSession,
+  createOrtSession,
+  isCorruptModelMessage,
+  optionChoice,
+  optionalBoolean,
+  optionalInteger,
+} from '@onnx-vae/ort-common';
 import type { GraphOptimizationLevel, OrtTensor } from '@onnx-vae/ort-common';
 import { recordingRuntimeFetches, runtimeFileError } from './wasm-files.js';
 
@@ -123,8 +131,14 @@ async function probeWebGpu(): Promise<{ ok: true; adapter: string; shaderF16: bo
   }
   if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() gave no adapter' };
   const info = [adapter.info?.vendor, adapter.info?.architecture].filter(Boolean).join(' ') || 'unknown';
-  const fallback = (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) === true || SOFTWARE_ADAPTER.test(`${info} ${adapter.info?.description ?? ''}`);
-  return { ok: true, adapter: `${info}${fallback ? ', a fallback (software) adapter' : ''}`, shaderF16: adapter.features?.has('shader-f16') === true, fallback };
+  const fallback =
+    (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) === true || SOFTWARE_ADAPTER.test(`${info} ${adapter.info?.description ?? ''}`);
+  return {
+    ok: true,
+    adapter: `${info}${fallback ? ', a fallback (software) adapter' : ''}`,
+    shaderF16: adapter.features?.has('shader-f16') === true,
+    fallback,
+  };
 }
 
 /**
@@ -183,7 +197,14 @@ export class OrtWebBackend implements Backend {
 
   /** What the sessions run on and why (`vae.backendInfo`); the device asked for until the first session. */
   get info(): BackendInfo {
-    return { name: this.name, requestedDevice: this.device, device: this.executionProvider ?? this.device, precision: this.precision ?? 'float32', reason: this.deviceReason, fellBack: this.fellBack };
+    return {
+      name: this.name,
+      requestedDevice: this.device,
+      device: this.executionProvider ?? this.device,
+      precision: this.precision ?? 'float32',
+      reason: this.deviceReason,
+      fellBack: this.fellBack,
+    };
   }
 
   /**
@@ -201,8 +222,16 @@ export class OrtWebBackend implements Backend {
     const why = provider !== 'webgpu' ? 'the backend runs on wasm' : this.shaderF16 ? 'the adapter has shader-f16' : 'the adapter has no shader-f16';
     let precision: Exclude<Precision, 'auto'>;
     if (this.precisionOption === 'float16') {
-      if (!hasFloat16) throw new InvalidOptionError('precision', `Model "${model}" has no float16 graphs (no "float16" block in its manifest); use precision "auto" or "float32".`);
-      if (!capable) throw new BackendError('BACKEND_UNAVAILABLE', `precision "float16" needs WebGPU with the shader-f16 feature, but ${why}; use precision "auto" to run the float32 graphs instead.`);
+      if (!hasFloat16)
+        throw new InvalidOptionError(
+          'precision',
+          `Model "${model}" has no float16 graphs (no "float16" block in its manifest); use precision "auto" or "float32".`,
+        );
+      if (!capable)
+        throw new BackendError(
+          'BACKEND_UNAVAILABLE',
+          `precision "float16" needs WebGPU with the shader-f16 feature, but ${why}; use precision "auto" to run the float32 graphs instead.`,
+        );
       precision = 'float16';
     } else precision = this.precisionOption === 'auto' && hasFloat16 && capable ? 'float16' : 'float32';
     if (hasFloat16) {
@@ -221,7 +250,10 @@ export class OrtWebBackend implements Backend {
    */
   async createSession(source: ModelSource, role: 'encoder' | 'decoder'): Promise<BackendSession> {
     if ('path' in source) {
-      throw new InvalidOptionError('source', `onnxruntime-web loads graphs from bytes, not paths (${describe(source.path)}); fetch the file and pass { bytes }, or use loadVae(url).`);
+      throw new InvalidOptionError(
+        'source',
+        `onnxruntime-web loads graphs from bytes, not paths (${describe(source.path)}); fetch the file and pass { bytes }, or use loadVae(url).`,
+      );
     }
     const provider = await (this.resolved ??= this.resolve());
     this.configureEnvironment();
@@ -235,7 +267,12 @@ export class OrtWebBackend implements Backend {
     };
     let session: ort.InferenceSession;
     try {
-      session = await createOrtSession(() => exclusive(() => recordingRuntimeFetches(() => ort.InferenceSession.create(source.bytes, options))), 'onnxruntime-web', `${role} bytes`, `the ${role}`);
+      session = await createOrtSession(
+        () => exclusive(() => recordingRuntimeFetches(() => ort.InferenceSession.create(source.bytes, options))),
+        'onnxruntime-web',
+        `${role} bytes`,
+        `the ${role}`,
+      );
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
       if (isCorruptModelMessage(message)) throw error;
@@ -249,7 +286,11 @@ export class OrtWebBackend implements Backend {
         return this.createSession(source, role);
       }
       if (provider === 'webgpu') {
-        throw new BackendError('BACKEND_UNAVAILABLE', `onnxruntime-web could not create a WebGPU session for the ${role} (${message}). ${WEBGPU_HELP} Import onnx-vae's default build (onnxruntime-web/webgpu), not a wasm-only one.`, { cause: error });
+        throw new BackendError(
+          'BACKEND_UNAVAILABLE',
+          `onnxruntime-web could not create a WebGPU session for the ${role} (${message}). ${WEBGPU_HELP} Import onnx-vae's default build (onnxruntime-web/webgpu), not a wasm-only one.`,
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -258,13 +299,18 @@ export class OrtWebBackend implements Backend {
       const half = [...session.inputMetadata, ...session.outputMetadata].filter((m) => m.isTensor && m.type === 'float16').map((m) => `"${m.name}"`);
       if (half.length > 0) {
         await exclusive(() => session.release());
-        throw new BackendError('BACKEND_UNAVAILABLE', `The ${role} has float16 tensors (${half.join(', ')}), and this WebGPU adapter lacks the shader-f16 feature that float16 needs; load the float32 graphs (precision "auto" or "float32" picks them from a manifest's "float16" block) or use device "wasm".`);
+        throw new BackendError(
+          'BACKEND_UNAVAILABLE',
+          `The ${role} has float16 tensors (${half.join(', ')}), and this WebGPU adapter lacks the shader-f16 feature that float16 needs; load the float32 graphs (precision "auto" or "float32" picks them from a manifest's "float16" block) or use device "wasm".`,
+        );
       }
     }
     // onnxruntime-web 1.30's WebGPU EP fuses Conv with its activation from level "extended" on, and the fused kernels
     // overflow to NaN where activations reach |x| ~ 1e3 (microsoft/onnxruntime#32145): check what comes back.
     const guard = provider === 'webgpu' && (this.graphOptimizationLevel === 'extended' || this.graphOptimizationLevel === 'all');
-    return onGpu ? new OrtWebGpuSession(session, ort, { runtime: 'onnxruntime-web', role }, guard) : new OrtWebSession(session, ort, { runtime: 'onnxruntime-web', role }, guard);
+    return onGpu
+      ? new OrtWebGpuSession(session, ort, { runtime: 'onnxruntime-web', role }, guard)
+      : new OrtWebSession(session, ort, { runtime: 'onnxruntime-web', role }, guard);
   }
 
   /** Chooses the execution provider once; WebGPU goes alone in `executionProviders`, since ort drops it silently otherwise. */
@@ -272,7 +318,10 @@ export class OrtWebBackend implements Backend {
     if (this.device === 'wasm') return this.choose('wasm', 'requested');
     const probe = await probeWebGpu();
     if (probe.ok && probe.fallback && this.device === 'auto') {
-      return this.choose('wasm', `auto: the WebGPU adapter ${probe.adapter}, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway`);
+      return this.choose(
+        'wasm',
+        `auto: the WebGPU adapter ${probe.adapter}, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway`,
+      );
     }
     if (probe.ok) {
       this.shaderF16 = probe.shaderF16;
@@ -364,7 +413,10 @@ interface GpuBufferLike {
 }
 interface GpuDeviceLike {
   createBuffer(descriptor: { size: number; usage: number }): GpuBufferLike;
-  createCommandEncoder(): { copyBufferToBuffer(source: GpuBufferLike, sourceOffset: number, destination: GpuBufferLike, destinationOffset: number, size: number): void; finish(): unknown };
+  createCommandEncoder(): {
+    copyBufferToBuffer(source: GpuBufferLike, sourceOffset: number, destination: GpuBufferLike, destinationOffset: number, size: number): void;
+    finish(): unknown;
+  };
   readonly queue: { submit(buffers: unknown[]): void };
 }
 // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST: what onnxruntime-web's own buffers have.
@@ -402,7 +454,8 @@ class WebGpuTensor implements DeviceTensor {
   }
 
   static unwrap(value: DeviceTensor, name: string): ort.Tensor {
-    if (!(value instanceof WebGpuTensor)) throw new BackendError('UNSUPPORTED', `Feed "${name}" is a ${value.location} tensor of another backend; onnxruntime-web takes its own GPU tensors only.`);
+    if (!(value instanceof WebGpuTensor))
+      throw new BackendError('UNSUPPORTED', `Feed "${name}" is a ${value.location} tensor of another backend; onnxruntime-web takes its own GPU tensors only.`);
     return value.live();
   }
 
@@ -435,12 +488,15 @@ class WebGpuTensor implements DeviceTensor {
     const target = device.createBuffer({ size: Math.ceil((batch * bytes) / 16) * 16, usage: BUFFER_USAGE });
     // One copy per item, on the device queue that onnxruntime-web's own work is ordered on.
     const encoder = device.createCommandEncoder();
-    for (let b = 0; b < batch; b++) encoder.copyBufferToBuffer(source.gpuBuffer as unknown as GpuBufferLike, 4 * inner * (b * channels + start), target, b * bytes, bytes);
+    for (let b = 0; b < batch; b++)
+      encoder.copyBufferToBuffer(source.gpuBuffer as unknown as GpuBufferLike, 4 * inner * (b * channels + start), target, b * bytes, bytes);
     device.queue.submit([encoder.finish()]);
     const dims = [batch, count, ...this.dims.slice(2)];
     const size = Math.ceil((batch * bytes) / 16) * 16;
     const download = () => readBuffer(device, target, size, (batch * bytes) / 4);
-    return new WebGpuTensor(ort.Tensor.fromGpuBuffer(target as never, { dataType: 'float32', dims, download: download as never, dispose: () => target.destroy() }));
+    return new WebGpuTensor(
+      ort.Tensor.fromGpuBuffer(target as never, { dataType: 'float32', dims, download: download as never, dispose: () => target.destroy() }),
+    );
   }
 
   dispose(): void {

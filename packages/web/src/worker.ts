@@ -4,8 +4,36 @@
  * same types the in-page API returns (tensors, posteriors, score results), errors as {@link VaeError}s with their
  * `code`.
  */
-import { DeviceLatent, Posterior, VaeError, VaeTensor, deserializeError, fromDiffusionLatent, raceAbort, sampleLatents, serializeError, toDiffusionLatent } from '@onnx-vae/core';
-import type { AbortSignalLike, BackendInfo, DecodeOptions, Detection, ImageReadOptions, InterpolateOptions, PosteriorSampleOptions, SerializedError, Manifest, PriorSampleOptions, ReconstructOptions, ScoreOptions, ScoreResult, EncodeOptions, TensorInput, Vae } from '@onnx-vae/core';
+import {
+  DeviceLatent,
+  Posterior,
+  VaeError,
+  VaeTensor,
+  deserializeError,
+  fromDiffusionLatent,
+  raceAbort,
+  sampleLatents,
+  serializeError,
+  toDiffusionLatent,
+} from '@onnx-vae/core';
+import type {
+  AbortSignalLike,
+  BackendInfo,
+  DecodeOptions,
+  Detection,
+  ImageReadOptions,
+  InterpolateOptions,
+  PosteriorSampleOptions,
+  SerializedError,
+  Manifest,
+  PriorSampleOptions,
+  ReconstructOptions,
+  ScoreOptions,
+  ScoreResult,
+  EncodeOptions,
+  TensorInput,
+  Vae,
+} from '@onnx-vae/core';
 import type { WebImageWriteOptions } from './image-codec.js';
 import { loadVae } from './load.js';
 import type { LoadVaeOptions, ModelFiles, WebVae } from './load.js';
@@ -50,7 +78,12 @@ export type WorkerVaeApi = Pick<
 
 type Method = 'encode' | 'decode' | 'reconstruct' | 'generate' | 'interpolate' | 'score' | 'toImages' | 'decodeImages' | 'dispose';
 type Request =
-  | { readonly id: number; readonly method: 'load'; readonly args: readonly [string | ModelFiles, Omit<LoadVaeOptions, 'onProgress'>]; readonly progress?: boolean }
+  | {
+      readonly id: number;
+      readonly method: 'load';
+      readonly args: readonly [string | ModelFiles, Omit<LoadVaeOptions, 'onProgress'>];
+      readonly progress?: boolean;
+    }
   | { readonly id: number; readonly method: Method; readonly args: readonly unknown[]; readonly progress?: boolean };
 /** What the worker loads: the model's description, which the page's {@link WorkerVae} holds. */
 interface Loaded {
@@ -102,12 +135,19 @@ export function serveVaeInWorker(scope: MessageScope = globalThis as unknown as 
   let vae: WebVae | null = null;
   const handle = async (request: Request): Promise<unknown> => {
     // The page's onProgress stays on the page: calls that had one get one that posts what it is called with.
-    const progress = request.progress === true ? { onProgress: (...values: unknown[]) => scope.postMessage({ id: request.id, progress: values } satisfies Reply) } : {};
+    const progress =
+      request.progress === true ? { onProgress: (...values: unknown[]) => scope.postMessage({ id: request.id, progress: values } satisfies Reply) } : {};
     if (request.method === 'load') {
       const [source, options] = request.args;
       await vae?.dispose();
       vae = await loadVae(source, { ...options, ...progress });
-      return { manifest: vae.manifest, backendName: vae.backendName, backendInfo: vae.backendInfo, maxBatch: vae.maxBatch, detection: vae.detection } satisfies Loaded;
+      return {
+        manifest: vae.manifest,
+        backendName: vae.backendName,
+        backendInfo: vae.backendInfo,
+        maxBatch: vae.maxBatch,
+        detection: vae.detection,
+      } satisfies Loaded;
     }
     // Disposing twice is allowed, as on the page.
     if (request.method === 'dispose' && !vae) return null;

@@ -12,14 +12,24 @@ const MNIST = testFixtures(__dirname).model('mnist-vae');
 async function load(batching?: BatchingOptions) {
   const manifest = JSON.parse(await readFile(join(MNIST, 'vae.json'), 'utf8'));
   const [encoder, decoder] = await Promise.all([readFile(join(MNIST, manifest.encoder.file)), readFile(join(MNIST, manifest.decoder.file))]);
-  return loadVae({ manifest, encoder: new Uint8Array(encoder), decoder: new Uint8Array(decoder) }, { device: 'wasm', numThreads: 1, ...(batching ? { batching } : {}) });
+  return loadVae(
+    { manifest, encoder: new Uint8Array(encoder), decoder: new Uint8Array(decoder) },
+    { device: 'wasm', numThreads: 1, ...(batching ? { batching } : {}) },
+  );
 }
 
 it('batches concurrent calls on wasm, each with its unbatched numbers and its own seed', async () => {
   const events: BatchEvent[] = [];
   const [plain, batched] = await Promise.all([load(), load({ maxBatchSize: 8, onBatch: (e) => events.push(e) })]);
   try {
-    const inputs = Array.from({ length: 12 }, (_, i) => new VaeTensor(Float32Array.from({ length: 784 }, (_, j) => ((i * 31 + j * 7) % 97) / 97), [1, 784]));
+    const inputs = Array.from(
+      { length: 12 },
+      (_, i) =>
+        new VaeTensor(
+          Float32Array.from({ length: 784 }, (_, j) => ((i * 31 + j * 7) % 97) / 97),
+          [1, 784],
+        ),
+    );
     const together = await Promise.all(inputs.map((x, i) => batched.reconstruct(x, { sample: true, seed: i })));
     for (let i = 0; i < inputs.length; i++) expect(together[i]!.data).toEqual((await plain.reconstruct(inputs[i]!, { sample: true, seed: i })).data);
     expect(Math.max(...events.map((e) => e.requests))).toBeGreaterThan(1);

@@ -17,7 +17,9 @@ interface Run {
 }
 
 if (!available) {
-  console.warn(`Browser tests skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run @onnx-vae/web in a real browser on wasm and WebGPU.`);
+  console.warn(
+    `Browser tests skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run @onnx-vae/web in a real browser on wasm and WebGPU.`,
+  );
 }
 
 (available ? describe : describe.skip)('@onnx-vae/web in headless Chromium (packages/web/test/browser/run.mjs)', () => {

@@ -34,12 +34,27 @@ describe('onnxruntime-web backend in Node', () => {
   });
 
   it.each([
-    ['device "webgpu" without navigator.gpu', { device: 'webgpu' }, 'BACKEND_UNAVAILABLE', 'device "webgpu" was requested but navigator.gpu is missing (no WebGPU in this environment).'],
+    [
+      'device "webgpu" without navigator.gpu',
+      { device: 'webgpu' },
+      'BACKEND_UNAVAILABLE',
+      'device "webgpu" was requested but navigator.gpu is missing (no WebGPU in this environment).',
+    ],
     ['an unknown device', { device: 'cuda' }, 'INVALID_OPTION', 'Expected "device" to be one of "auto", "webgpu", "wasm" but received "cuda".'],
     ['zero threads', { numThreads: 0 }, 'INVALID_OPTION', 'Expected "numThreads" to be a positive integer but received 0.'],
-    ['wasmPaths without a trailing slash', { wasmPaths: '/ort' }, 'INVALID_OPTION', 'Expected "wasmPaths" to be a URL prefix ending in "/" but received "/ort".'],
+    [
+      'wasmPaths without a trailing slash',
+      { wasmPaths: '/ort' },
+      'INVALID_OPTION',
+      'Expected "wasmPaths" to be a URL prefix ending in "/" but received "/ort".',
+    ],
     ['enableMemPattern not a boolean', { enableMemPattern: 'off' }, 'INVALID_OPTION', 'Expected "enableMemPattern" to be true or false but received "off".'],
-    ['preload naming no graph', { preload: ['vae'] }, 'INVALID_OPTION', 'Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received [vae].'],
+    [
+      'preload naming no graph',
+      { preload: ['vae'] },
+      'INVALID_OPTION',
+      'Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received [vae].',
+    ],
   ])('rejects %s with a typed error', async (_name, options, code, message) => {
     const error = await loadFromDisk('fixtures/mlp-probs', options as never).catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe(code);
@@ -82,14 +97,30 @@ describe('onnxruntime-web backend in Node', () => {
 
   it('device "auto" without WebGPU chooses wasm and says why', async () => {
     const dir = join(MODELS, 'fixtures/mlp-probs');
-    const [manifest, encoder, decoder] = await Promise.all([readFile(join(dir, 'vae.json'), 'utf8'), readFile(join(dir, 'encoder.onnx')), readFile(join(dir, 'decoder.onnx'))]);
+    const [manifest, encoder, decoder] = await Promise.all([
+      readFile(join(dir, 'vae.json'), 'utf8'),
+      readFile(join(dir, 'encoder.onnx')),
+      readFile(join(dir, 'decoder.onnx')),
+    ]);
     const { OrtWebBackend, createVae, parseManifest } = await import('../src/index');
     const backend = new OrtWebBackend({ device: 'auto', numThreads: 1 });
-    const vae = await createVae({ manifest: parseManifest(manifest), backend, encoder: { bytes: new Uint8Array(encoder) }, decoder: { bytes: new Uint8Array(decoder) } });
+    const vae = await createVae({
+      manifest: parseManifest(manifest),
+      backend,
+      encoder: { bytes: new Uint8Array(encoder) },
+      decoder: { bytes: new Uint8Array(decoder) },
+    });
     try {
       expect(backend.executionProvider).toBe('wasm');
       expect(backend.deviceReason).toBe('auto: navigator.gpu is missing (no WebGPU in this environment); wasm with 1 thread(s)');
-      expect(vae.backendInfo).toEqual({ name: 'onnxruntime-web 1.30.0 (wasm)', requestedDevice: 'auto', device: 'wasm', precision: 'float32', reason: backend.deviceReason, fellBack: false });
+      expect(vae.backendInfo).toEqual({
+        name: 'onnxruntime-web 1.30.0 (wasm)',
+        requestedDevice: 'auto',
+        device: 'wasm',
+        precision: 'float32',
+        reason: backend.deviceReason,
+        fellBack: false,
+      });
     } finally {
       await vae.dispose();
     }
@@ -99,7 +130,10 @@ describe('onnxruntime-web backend in Node', () => {
     const scope = globalThis as { navigator?: unknown };
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
     beforeAll(() => {
-      Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { gpu: { requestAdapter: async () => ({ info: { vendor: 'test', architecture: 'stub' } }) } } });
+      Object.defineProperty(globalThis, 'navigator', {
+        configurable: true,
+        value: { gpu: { requestAdapter: async () => ({ info: { vendor: 'test', architecture: 'stub' } }) } },
+      });
     });
     afterAll(() => {
       if (saved) Object.defineProperty(globalThis, 'navigator', saved);
@@ -121,7 +155,11 @@ describe('onnxruntime-web backend in Node', () => {
     it.each([
       ['flagged isFallbackAdapter (adapter.info)', { info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } }, 'google swiftshader'],
       ['flagged isFallbackAdapter (adapter, older browsers)', { info: { vendor: 'acme', architecture: 'cpu' }, isFallbackAdapter: true }, 'acme cpu'],
-      ['named as a software rasteriser (llvmpipe), unflagged', { info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 19.1.7, 256 bits)' } }, 'mesa'],
+      [
+        'named as a software rasteriser (llvmpipe), unflagged',
+        { info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 19.1.7, 256 bits)' } },
+        'mesa',
+      ],
     ])('device "auto" skips a fallback (software) adapter: %s, and says so without trying it', async (_name, adapter, described) => {
       Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { gpu: { requestAdapter: async () => adapter } } });
       const vae = await loadFromDisk('fixtures/mlp-probs', { device: 'auto' } as never);
@@ -144,7 +182,7 @@ describe('onnxruntime-web backend in Node', () => {
       [['shader-f16'], 'auto', 'float16', 'the adapter has shader-f16'],
       [[], 'auto', 'float32', 'the adapter has no shader-f16'],
       [['shader-f16'], 'float32', 'float32', 'requested'],
-    ] as const)('chooses the graphs from the adapter\'s features: %j with precision %s gives %s', async (features, precision, chosen, why) => {
+    ] as const)("chooses the graphs from the adapter's features: %j with precision %s gives %s", async (features, precision, chosen, why) => {
       const adapter = { info: { vendor: 'test', architecture: 'stub' }, features: new Set<string>(features) };
       Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { gpu: { requestAdapter: async () => adapter } } });
       const { OrtWebBackend } = await import('../src/index');
@@ -158,7 +196,9 @@ describe('onnxruntime-web backend in Node', () => {
     it('device "webgpu" throws BACKEND_UNAVAILABLE with the fix', async () => {
       const error = (await loadFromDisk('fixtures/mlp-probs', { device: 'webgpu' } as never).catch((e: unknown) => e)) as { code?: string; message: string };
       expect(error.code).toBe('BACKEND_UNAVAILABLE');
-      expect(error.message).toMatch(/^onnxruntime-web could not create a WebGPU session for the encoder \(.+\)\. WebGPU needs a browser that exposes navigator\.gpu/);
+      expect(error.message).toMatch(
+        /^onnxruntime-web could not create a WebGPU session for the encoder \(.+\)\. WebGPU needs a browser that exposes navigator\.gpu/,
+      );
     });
   });
 
@@ -184,7 +224,10 @@ describe('graphs without a manifest are detected', () => {
 
   (haveTaef2 ? it : it.skip)('TAEF2 as File objects: the names give the layout; the manifest matches what Node detects', async () => {
     const [encoder, decoder] = await Promise.all(['taef2_encoder.onnx', 'taef2_decoder.onnx'].map((f) => readFile(join(TAESD, f))));
-    const vae = await loadVae({ encoder: new File([encoder!], 'taef2_encoder.onnx'), decoder: new File([decoder!], 'taef2_decoder.onnx') }, { device: 'wasm', numThreads: 1, preset: 'flux-2-tiny' });
+    const vae = await loadVae(
+      { encoder: new File([encoder!], 'taef2_encoder.onnx'), decoder: new File([decoder!], 'taef2_decoder.onnx') },
+      { device: 'wasm', numThreads: 1, preset: 'flux-2-tiny' },
+    );
     try {
       expect(vae.detection?.layout).toBe('encoder-decoder-pair');
       expect(vae.manifest.name).toBe('taef2');
@@ -204,7 +247,9 @@ describe('graphs without a manifest are detected', () => {
     const [encoder, decoder] = (await Promise.all(['encoder.onnx', 'decoder.onnx'].map((f) => readFile(join(dir, f))))).map((b) => new Uint8Array(b));
     const error = (await loadVae({ encoder: encoder!, decoder: decoder! }, { device: 'wasm' }).catch((e: unknown) => e)) as { code?: string; message: string };
     expect(error.code).toBe('INVALID_OPTION');
-    expect(error.message).toBe('Graphs given without a manifest need "layout" (one of "optimum", "ort-sd-demo", "encoder-decoder-pair", "plain") to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.');
+    expect(error.message).toBe(
+      'Graphs given without a manifest need "layout" (one of "optimum", "ort-sd-demo", "encoder-decoder-pair", "plain") to be described; File objects named like NAME_encoder.onnx or vae_encoder.onnx give it, bytes do not. Or pass a manifest.',
+    );
     const vae = await loadVae({ encoder: encoder!, decoder: decoder! }, { device: 'wasm', numThreads: 1, layout: 'ort-sd-demo', preset: 'sd-1' });
     try {
       const shipped = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
@@ -216,8 +261,13 @@ describe('graphs without a manifest are detected', () => {
       await vae.dispose();
     }
     const manifest = JSON.parse(await readFile(join(dir, 'vae.json'), 'utf8'));
-    const both = (await loadVae({ manifest, encoder: encoder!, decoder: decoder! }, { device: 'wasm', preset: 'sd-1' }).catch((e: unknown) => e)) as { code?: string; message: string };
+    const both = (await loadVae({ manifest, encoder: encoder!, decoder: decoder! }, { device: 'wasm', preset: 'sd-1' }).catch((e: unknown) => e)) as {
+      code?: string;
+      message: string;
+    };
     expect(both.code).toBe('INVALID_OPTION');
-    expect(both.message).toBe('"preset" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.');
+    expect(both.message).toBe(
+      '"preset" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.',
+    );
   });
 });

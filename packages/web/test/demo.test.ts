@@ -13,12 +13,22 @@ import { testFixtures } from '@onnx-vae/core/testing';
 const fixtures = testFixtures(__dirname);
 const ROOT = fixtures.root;
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const SCREENSHOT = join(ROOT, 'out', 'web-demo.png');
 const available = existsSync(CHROMIUM);
 
 if (!available) {
-  console.warn(`Web demo smoke test skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run examples/web-demo in a real browser.`);
+  console.warn(
+    `Web demo smoke test skipped: ${CHROMIUM} is missing. Install Debian's chromium (apt-get install -y chromium) to run examples/web-demo in a real browser.`,
+  );
 }
 
 /** Starts `node examples/web-demo/serve.mjs --port 0` and resolves with the URL it prints. */
@@ -119,7 +129,9 @@ interface Shown {
     expect(shown.decodeMs).toBeGreaterThan(0);
     expect(shown.latentCanvases).toBe({ 'kl-f8': 4, taef2: 32, 'conv-moments': 4 }[shown.model]);
     expect(shown.reconstructionMean).toBeGreaterThan(5);
-    console.log(`web demo: ${shown.model} on wasm, ${shown.originalSize}: PSNR ${shown.psnr} dB, encode ${shown.encodeMs} ms, decode ${shown.decodeMs} ms (first run); at 128 px: PSNR ${smaller.psnr} dB, encode ${smaller.encodeMs} ms, decode ${smaller.decodeMs} ms; screenshot ${SCREENSHOT}`);
+    console.log(
+      `web demo: ${shown.model} on wasm, ${shown.originalSize}: PSNR ${shown.psnr} dB, encode ${shown.encodeMs} ms, decode ${shown.decodeMs} ms (first run); at 128 px: PSNR ${smaller.psnr} dB, encode ${smaller.encodeMs} ms, decode ${smaller.decodeMs} ms; screenshot ${SCREENSHOT}`,
+    );
   });
 
   it('offers kl-f8 exactly when models/kl-f8 is there, and TAEF2 exactly when ../shared/models/taesd is', () => {
@@ -143,7 +155,11 @@ interface Shown {
 });
 
 function settled(page: Page): Promise<unknown> {
-  return page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.image ?? '') && ['done', 'error'].includes(document.body.dataset.mnist ?? ''), null, { timeout: 60_000, polling: 200 });
+  return page.waitForFunction(
+    () => ['done', 'error'].includes(document.body.dataset.image ?? '') && ['done', 'error'].includes(document.body.dataset.mnist ?? ''),
+    null,
+    { timeout: 60_000, polling: 200 },
+  );
 }
 
 function read(page: Page): Promise<Shown> {
@@ -159,7 +175,9 @@ function read(page: Page): Promise<Shown> {
     };
     return {
       model: (document.getElementById('model') as HTMLSelectElement).value,
-      unavailable: Array.from((document.getElementById('model') as HTMLSelectElement).options).filter((o) => o.disabled).map((o) => o.value),
+      unavailable: Array.from((document.getElementById('model') as HTMLSelectElement).options)
+        .filter((o) => o.disabled)
+        .map((o) => o.value),
       originalSize: text('original-size'),
       imageStatus: text('image-status'),
       mnistStatus: text('mnist-status'),

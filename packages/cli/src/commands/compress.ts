@@ -31,9 +31,9 @@ export const compressCommand: Command = {
   summary: 'encode an image to a .vlat latent file (the compression stage of latent diffusion)',
   synopsis: 'onnx-vae compress <model> <image> -o <out.vlat> [--dtype float16|float32|uint8-affine] [--tile] [options]',
   details: [
-    'Encodes the image (posterior mean), and writes the latent with the model\'s decoder fingerprint (SHA-256 of the',
+    "Encodes the image (posterior mean), and writes the latent with the model's decoder fingerprint (SHA-256 of the",
     'decoder graph), its dims and the image size, losslessly compressed (DEFLATE) and checksummed (docs/latent-format.md).',
-    'Sizes that are not a multiple of the model\'s spatial factor are padded by reflection and cropped back by',
+    "Sizes that are not a multiple of the model's spatial factor are padded by reflection and cropped back by",
     '"decompress". --dtype: float32 (exact), float16 (default) or uint8-affine (8 bits, per-channel min/max).',
   ].join('\n'),
   options: {
@@ -45,7 +45,8 @@ export const compressCommand: Command = {
   inputs: { min: 1, max: 1 },
   async run(context) {
     const output = requiredOutput(context, 'out.vlat');
-    if (!output.toLowerCase().endsWith('.vlat')) throw new InvalidOptionError('output', `Expected -o to name a .vlat file but received ${JSON.stringify(output)}.`);
+    if (!output.toLowerCase().endsWith('.vlat'))
+      throw new InvalidOptionError('output', `Expected -o to name a .vlat file but received ${JSON.stringify(output)}.`);
     await checkOutputFolder(output, '-o');
     const dtype = choiceOption<LatentDtype>(context.values, 'dtype', LATENT_DTYPES, 'float16');
     const level = integerOption(context.values, 'level', 0);
@@ -75,7 +76,9 @@ export const compressCommand: Command = {
       });
       await writeOutputs([{ path: output, bytes: file }]);
       const pixels = original === null ? null : original.height * original.width;
-      context.io.stdout.write(`onnx-vae: ${image} -> ${output}: ${file.length} bytes, latent ${describe([...posterior.mean.dims])} ${dtype}${pixels === null ? '' : `, ${((file.length * 8) / pixels).toFixed(4)} bits per pixel`}\n`);
+      context.io.stdout.write(
+        `onnx-vae: ${image} -> ${output}: ${file.length} bytes, latent ${describe([...posterior.mean.dims])} ${dtype}${pixels === null ? '' : `, ${((file.length * 8) / pixels).toFixed(4)} bits per pixel`}\n`,
+      );
     } finally {
       await vae.dispose();
     }
@@ -87,7 +90,7 @@ export const decompressCommand: Command = {
   summary: 'decode a .vlat latent file back to an image, with the model that compressed it',
   synopsis: 'onnx-vae decompress <model> <file.vlat> -o <out.png|out.jpg|out.webp> [--quality Q] [--tile] [options]',
   details: [
-    'Checks the file (magic, version, length, CRC-32) and that the model\'s decoder is the one that compressed it,',
+    "Checks the file (magic, version, length, CRC-32) and that the model's decoder is the one that compressed it,",
     'decodes the latent, crops it to the recorded image size and writes the image. A damaged file fails with',
     'FILE_CORRUPT, a file of another model with MODEL_MISMATCH; nothing is written then.',
   ].join('\n'),
@@ -104,7 +107,10 @@ export const decompressCommand: Command = {
     const quality = integerOption(context.values, 'quality', 1);
     const { folder, manifest } = await readModelManifest(context);
     const limits = limitsOption(context);
-    const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!, limits), { expectedFingerprint: await decoderFingerprint(folder, manifest), limits });
+    const { latent, header } = decodeLatentFile(await readInputFile(context.inputs[0]!, limits), {
+      expectedFingerprint: await decoderFingerprint(folder, manifest),
+      limits,
+    });
     const vae = await openModel(context);
     try {
       const data = await vae.decode(latent, {
@@ -114,7 +120,9 @@ export const decompressCommand: Command = {
       const [image] = await vae.toImages(data, { format, ...(quality === undefined ? {} : { quality }) });
       await writeOutputs([{ path: output, bytes: image! }]);
       const size = itemImageGeometry(manifest.data, data.dims.slice(1));
-      context.io.stdout.write(`onnx-vae: ${context.inputs[0]} -> ${output}: ${image!.length} bytes, ${format}${size === null ? '' : ` ${size.width}x${size.height}`}\n`);
+      context.io.stdout.write(
+        `onnx-vae: ${context.inputs[0]} -> ${output}: ${image!.length} bytes, ${format}${size === null ? '' : ` ${size.width}x${size.height}`}\n`,
+      );
     } finally {
       await vae.dispose();
     }

@@ -3,7 +3,20 @@
  * `@onnx-vae/dataset`'s jobs (encode a dataset into latent shards, locally or on a BullMQ queue). The work is that
  * package's public functions; this module only reads the options.
  */
-import { DATASET_MANIFEST_FILE, FITS, LATENT_DTYPES, SHARD_FORMATS, datasetStatus, encodeDataset, followDataset, formatProgress, formatStatus, formatSummary, planDistributed, startWorker } from '@onnx-vae/dataset';
+import {
+  DATASET_MANIFEST_FILE,
+  FITS,
+  LATENT_DTYPES,
+  SHARD_FORMATS,
+  datasetStatus,
+  encodeDataset,
+  followDataset,
+  formatProgress,
+  formatStatus,
+  formatSummary,
+  planDistributed,
+  startWorker,
+} from '@onnx-vae/dataset';
 import type { DatasetProgress, EncodeSettingsOptions } from '@onnx-vae/dataset';
 import { join } from 'node:path';
 import type { LoadVaeOptions } from '@onnx-vae/node';
@@ -105,9 +118,13 @@ export const encodeDatasetCommand: Command = {
     const wrote = `onnx-vae: wrote ${join(output, DATASET_MANIFEST_FILE)}: `;
     if (context.values.queue === undefined) {
       const workers = integerOption(context.values, 'workers', 1);
-      const summary = await encodeDataset(context.model, input, { ...settings, output, workers, loadOptions: loadOptions(context), onProgress: progress.update }).finally(
-        progress.finish,
-      );
+      const summary = await encodeDataset(context.model, input, {
+        ...settings,
+        output,
+        workers,
+        loadOptions: loadOptions(context),
+        onProgress: progress.update,
+      }).finally(progress.finish);
       context.io.stdout.write(`${wrote}${formatSummary(summary)}\n`);
       return;
     }
@@ -118,7 +135,13 @@ export const encodeDatasetCommand: Command = {
         '--workers starts local worker processes; with --queue, start `onnx-vae worker` processes instead (on any machine).',
       );
     const attempts = integerOption(context.values, 'attempts', 1);
-    const plan = await planDistributed(context.model, input, { ...settings, output, ...queue, ...(attempts === undefined ? {} : { attempts }), loadOptions: loadOptions(context) });
+    const plan = await planDistributed(context.model, input, {
+      ...settings,
+      output,
+      ...queue,
+      ...(attempts === undefined ? {} : { attempts }),
+      loadOptions: loadOptions(context),
+    });
     context.io.stdout.write(
       plan.alreadyRunning
         ? `onnx-vae: queue "${plan.name}" already runs this dataset; following it.\n`

@@ -29,7 +29,7 @@ export const decodeCommand: Command = {
   synopsis: 'onnx-vae decode <model> <latents.npy...> -o <out.png|out.npy> [--out-dir DIR] [--cols C] [options]',
   details: [
     'Latents are .npy arrays (float32 or float64) of shape [N, ...latent] or one latent, as "onnx-vae encode" writes',
-    'them. Decoded values are in the data space (probabilities for a Bernoulli decoder); PNGs map the manifest\'s',
+    "them. Decoded values are in the data space (probabilities for a Bernoulli decoder); PNGs map the manifest's",
     'data range to 0..255. Give -o, --out-dir or both.',
   ].join('\n'),
   options: DATA_OUTPUT_OPTIONS,

@@ -31,10 +31,10 @@ export const encodeCommand: Command = {
   summary: 'encode images or arrays; write the posterior mean (or a sample) as .npy',
   synopsis: 'onnx-vae encode <model> <inputs...> -o <out.npy> [--sample] [--seed N] [--logvar <file.npy>] [options]',
   details: [
-    'Inputs are PNG/JPEG images (one item each; converted to the model\'s channels and range, never resized) and',
+    "Inputs are PNG/JPEG images (one item each; converted to the model's channels and range, never resized) and",
     '.npy arrays of shape [N, ...item] or one item (float32, float64, or uint8 pixel values scaled to the data range).',
     'Writes the posterior mean, float32 [N, ...latent], in the order of the inputs; with --sample, a draw from the',
-    'posterior (the same numbers as the API\'s posterior.sample({ seed }) over all inputs).',
+    "posterior (the same numbers as the API's posterior.sample({ seed }) over all inputs).",
   ].join('\n'),
   options: {
     output: { type: 'string', short: 'o', value: 'FILE.npy', description: 'where to write the latents' },
@@ -66,7 +66,9 @@ export const encodeCommand: Command = {
       await writeOutputs(files);
       if (seed !== null) context.io.stderr.write(`onnx-vae: sampled with --seed ${seed}\n`);
       const what = seed === null ? 'posterior means' : 'posterior samples';
-      context.io.stdout.write(`onnx-vae: wrote ${output}: ${latents.dims[0]} ${what} ${describe([...latents.dims])} float32${logvarPath === null ? '' : `, and their log-variances to ${logvarPath}`}\n`);
+      context.io.stdout.write(
+        `onnx-vae: wrote ${output}: ${latents.dims[0]} ${what} ${describe([...latents.dims])} float32${logvarPath === null ? '' : `, and their log-variances to ${logvarPath}`}\n`,
+      );
     } finally {
       await vae.dispose();
     }

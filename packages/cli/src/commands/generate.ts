@@ -10,9 +10,14 @@ import { dataTargets, writeData } from '../outputs.js';
 
 function latentShape(value: unknown): number[] | undefined {
   if (value === undefined) return undefined;
-  const dims = String(value).split(',').map((d) => d.trim());
+  const dims = String(value)
+    .split(',')
+    .map((d) => d.trim());
   if (!dims.every((d) => /^\d+$/.test(d) && Number(d) > 0)) {
-    throw new InvalidOptionError('latent-shape', `Expected --latent-shape to be positive integers separated by commas (e.g. 4,32,32) but received ${JSON.stringify(value)}.`);
+    throw new InvalidOptionError(
+      'latent-shape',
+      `Expected --latent-shape to be positive integers separated by commas (e.g. 4,32,32) but received ${JSON.stringify(value)}.`,
+    );
   }
   return dims.map(Number);
 }
@@ -21,10 +26,9 @@ function latentShape(value: unknown): number[] | undefined {
 export const generateCommand: Command = {
   summary: 'decode draws z ~ N(0, I) from the prior; write a PNG grid, PNG files or .npy',
   synopsis: 'onnx-vae generate <model> -o <grid.png|out.npy> [-n 64] [--seed 0] [--cols C] [--out-dir DIR] [options]',
-  details: [
-    'Draws n latents from the prior with the normal-v1 generator and decodes them: the same numbers as the API\'s',
-    'vae.generate({ n, seed }).',
-  ].join('\n'),
+  details: ["Draws n latents from the prior with the normal-v1 generator and decodes them: the same numbers as the API's", 'vae.generate({ n, seed }).'].join(
+    '\n',
+  ),
   options: {
     count: { type: 'string', short: 'n', value: 'N', description: 'number of draws (default 64)' },
     seed: { type: 'string', value: 'N', description: 'seed of the normal-v1 generator (default 0)' },

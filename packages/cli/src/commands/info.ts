@@ -1,7 +1,18 @@
 /**
  * `onnx-vae info`: what a model folder holds.
  */
-import { MANIFEST_FILE, OrtNodeBackend, VaeError, checkManifestAgainstGraphs, describeLikelihood, folderModelStore, graphSource, planModel, readOnnxSummary, sha256Hex } from '@onnx-vae/node';
+import {
+  MANIFEST_FILE,
+  OrtNodeBackend,
+  VaeError,
+  checkManifestAgainstGraphs,
+  describeLikelihood,
+  folderModelStore,
+  graphSource,
+  planModel,
+  readOnnxSummary,
+  sha256Hex,
+} from '@onnx-vae/node';
 import type { BackendSession, Manifest, OnnxOpset, TensorInfo } from '@onnx-vae/node';
 import { backendOptions, limitsOption, modelFolder, presetOption } from '../context.js';
 import type { Command, CommandContext } from '../context.js';
@@ -179,13 +190,21 @@ function formatInfo(info: ModelInfo): string {
     }
     const file = info.files.find((f) => f.role === role)!;
     const opset = graph.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
-    lines.push(`${role.padEnd(12)}${graph.file}, ${sizeText(file.bytes)}, ${count(graph.parameters)} parameters${opset ? `, opset ${opset.version}` : ''}${graph.producer ? `, ${graph.producer}` : ''}`);
+    lines.push(
+      `${role.padEnd(12)}${graph.file}, ${sizeText(file.bytes)}, ${count(graph.parameters)} parameters${opset ? `, opset ${opset.version}` : ''}${graph.producer ? `, ${graph.producer}` : ''}`,
+    );
     const width = Math.max(...[...graph.inputs, ...graph.outputs].map((t) => t.name.length));
-    for (const [side, list] of [['in ', graph.inputs], ['out', graph.outputs]] as const) {
+    for (const [side, list] of [
+      ['in ', graph.inputs],
+      ['out', graph.outputs],
+    ] as const) {
       for (const t of list) lines.push(`  ${side}  ${t.name.padEnd(width)}  ${t.type ?? '?'} ${shapeText(t.shape)}`);
     }
   }
-  if (m.float16) lines.push(`float16     ${[m.float16.encoder, m.float16.decoder].filter((f) => f !== undefined).join(', ')} (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)`);
+  if (m.float16)
+    lines.push(
+      `float16     ${[m.float16.encoder, m.float16.decoder].filter((f) => f !== undefined).join(', ')} (for WebGPU adapters with shader-f16, in @onnx-vae/web; Node runs the float32 graphs)`,
+    );
   lines.push(`parameters  ${count(info.parameters)} in total`);
   const width = Math.max(...info.files.map((f) => f.file.length));
   info.files.forEach((f, i) => lines.push(`${i === 0 ? 'sha256      ' : '            '}${f.file.padEnd(width)}  ${f.sha256}  ${count(f.bytes)} bytes`));
@@ -203,8 +222,8 @@ export const infoCommand: Command = {
   summary: 'manifest, graph inputs and outputs, parameter counts, file sizes and sha256 hashes',
   synopsis: 'onnx-vae info <model> [--json] [options]',
   details: [
-    'Prints what the model folder holds: the manifest, each graph\'s inputs and outputs (names, element types, shapes,',
-    'as onnxruntime reports them), parameter counts (the elements of each graph\'s initializers; weights stored in',
+    "Prints what the model folder holds: the manifest, each graph's inputs and outputs (names, element types, shapes,",
+    "as onnxruntime reports them), parameter counts (the elements of each graph's initializers; weights stored in",
     'Constant nodes are not counted), file sizes and SHA-256 hashes. Exits with 2 when the manifest and the graphs',
     'disagree, after printing the summary.',
   ].join('\n'),

@@ -36,7 +36,11 @@ export const serveCommand: Command = {
       host: typeof values.host === 'string' ? values.host : '127.0.0.1',
       port: integerOption(values, 'port', 0, 8080),
       ...(workers === 0 ? {} : { workers }),
-      batching: { maxBatchSize: integerOption(values, 'max-batch', 1, 32), maxDelayMs: integerOption(values, 'max-delay-ms', 0, 0), maxQueue: integerOption(values, 'max-queue', 0, 1024) },
+      batching: {
+        maxBatchSize: integerOption(values, 'max-batch', 1, 32),
+        maxDelayMs: integerOption(values, 'max-delay-ms', 0, 0),
+        maxQueue: integerOption(values, 'max-queue', 0, 1024),
+      },
       requestTimeoutMs: integerOption(values, 'timeout-ms', 1, 30_000),
       logger: { level: typeof values['log-level'] === 'string' ? values['log-level'] : 'info' },
     });

@@ -99,11 +99,27 @@ export class BatchingSession implements BackendSession {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.batching.queued >= this.settings.maxQueue) {
       this.batching.refused();
-      return Promise.reject(new RequestError('QUEUE_FULL', `The request queue is full (${this.settings.maxQueue} calls waiting, batching.maxQueue); retry later, or raise maxQueue or the throughput (workers, maxBatchSize).`));
+      return Promise.reject(
+        new RequestError(
+          'QUEUE_FULL',
+          `The request queue is full (${this.settings.maxQueue} calls waiting, batching.maxQueue); retry later, or raise maxQueue or the throughput (workers, maxBatchSize).`,
+        ),
+      );
     }
     const rows = rowsOf(feeds);
     return new Promise<Outputs>((resolve, reject) => {
-      const pending: Pending = { feeds, outputs, rows, key: keyOf(feeds, outputs, rows, this.serial++), enqueued: now(), signal, resolve, reject, started: false, settled: false };
+      const pending: Pending = {
+        feeds,
+        outputs,
+        rows,
+        key: keyOf(feeds, outputs, rows, this.serial++),
+        enqueued: now(),
+        signal,
+        resolve,
+        reject,
+        started: false,
+        settled: false,
+      };
       if (signal) {
         pending.onAbort = () => this.abort(pending);
         signal.addEventListener('abort', pending.onAbort, { once: true });
@@ -231,23 +247,25 @@ export class BatchingSession implements BackendSession {
       result = Promise.reject(error);
     }
     this.batching.changeRunning(1);
-    const done: Promise<void> = result.then(
-      (out) => {
-        if (batch.length === 1) this.settle(batch[0]!, null, out);
-        else splitOutputs(out, batch, rows, (pending, split) => this.settle(pending, null, split));
-        return false;
-      },
-      (error: unknown) => {
-        // A failed run fails exactly the calls in it.
-        for (const pending of batch) this.settle(pending, error);
-        return true;
-      },
-    ).then((failed) => {
-      this.running.delete(done);
-      this.batching.changeRunning(-1);
-      this.batching.report({ graph: this.graph, requests: batch.length, size: rows, waitMs, runMs: now() - started, failed });
-      this.schedule(true);
-    });
+    const done: Promise<void> = result
+      .then(
+        (out) => {
+          if (batch.length === 1) this.settle(batch[0]!, null, out);
+          else splitOutputs(out, batch, rows, (pending, split) => this.settle(pending, null, split));
+          return false;
+        },
+        (error: unknown) => {
+          // A failed run fails exactly the calls in it.
+          for (const pending of batch) this.settle(pending, error);
+          return true;
+        },
+      )
+      .then((failed) => {
+        this.running.delete(done);
+        this.batching.changeRunning(-1);
+        this.batching.report({ graph: this.graph, requests: batch.length, size: rows, waitMs, runMs: now() - started, failed });
+        this.schedule(true);
+      });
     this.running.add(done);
   }
 }

@@ -51,13 +51,20 @@ function count(value: unknown, option: string, fallback: number, min: number): n
 
 /** @internal Checks {@link BatchingOptions} and fills in the defaults. */
 export function batchingSettings(options: BatchingOptions): BatchingSettings {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('batching', `Expected "batching" to be an object such as { maxBatchSize: 32, maxDelayMs: 0 } but received ${describe(options)}.`);
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError(
+      'batching',
+      `Expected "batching" to be an object such as { maxBatchSize: 32, maxDelayMs: 0 } but received ${describe(options)}.`,
+    );
   if (options.onBatch !== undefined && typeof options.onBatch !== 'function') {
     throw new InvalidOptionError('batching.onBatch', `Expected "batching.onBatch" to be a function but received ${describe(options.onBatch)}.`);
   }
   const maxDelayMs = options.maxDelayMs ?? BATCHING_DEFAULTS.maxDelayMs;
   if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || maxDelayMs > 60_000) {
-    throw new InvalidOptionError('batching.maxDelayMs', `Expected "batching.maxDelayMs" to be a number of milliseconds from 0 to 60000 but received ${describe(options.maxDelayMs)}.`);
+    throw new InvalidOptionError(
+      'batching.maxDelayMs',
+      `Expected "batching.maxDelayMs" to be a number of milliseconds from 0 to 60000 but received ${describe(options.maxDelayMs)}.`,
+    );
   }
   return {
     maxBatchSize: count(options.maxBatchSize, 'maxBatchSize', BATCHING_DEFAULTS.maxBatchSize, 1),

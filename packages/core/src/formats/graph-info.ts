@@ -41,9 +41,26 @@ const DIM = Object.freeze({ value: 1, param: 2 });
 
 /** `TensorProto.DataType` codes as onnxruntime's JavaScript API names the types. */
 const ELEMENT_TYPES: Readonly<Record<number, string>> = Object.freeze({
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz',
-  19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  16: 'bfloat16',
+  17: 'float8e4m3fn',
+  18: 'float8e4m3fnuz',
+  19: 'float8e5m2',
+  20: 'float8e5m2fnuz',
+  21: 'uint4',
+  22: 'int4',
 });
 
 /** A field's place in the file: its number, wire type, and for length-delimited fields the payload's bounds. */
@@ -179,7 +196,8 @@ export async function readOnnxGraphInfo(file: RandomAccessFile, name: string): P
   let graph: Field | null = null;
   for await (const field of walker.fields(0, file.size, 'ModelProto')) {
     if (field.field !== MODEL_GRAPH) continue;
-    if (field.wire !== WIRE_LENGTH) (await walker.message(field.start, field.end, 'ModelProto')).fail(`field ModelProto.graph has wire type ${field.wire}, expected ${WIRE_LENGTH}`, 0);
+    if (field.wire !== WIRE_LENGTH)
+      (await walker.message(field.start, field.end, 'ModelProto')).fail(`field ModelProto.graph has wire type ${field.wire}, expected ${WIRE_LENGTH}`, 0);
     graph = field;
   }
   if (graph === null) return walker.reader(new Uint8Array(0), 0, 'ModelProto').fail('it has no graph (ModelProto field 7)');

@@ -168,7 +168,10 @@ function resolveOptions(options: EncodeLatentFileOptions): ResolvedOptions {
   if (options.imageSize !== undefined && options.imageSize !== null) {
     const size = options.imageSize as unknown;
     if (!isPlainObject(size) || !isPositiveInteger(size.height) || !isPositiveInteger(size.width)) {
-      throw new InvalidOptionError('imageSize', `Expected "imageSize" to be { height, width } with positive integer sizes but received ${JSON.stringify(size) ?? describe(size)}.`);
+      throw new InvalidOptionError(
+        'imageSize',
+        `Expected "imageSize" to be { height, width } with positive integer sizes but received ${JSON.stringify(size) ?? describe(size)}.`,
+      );
     }
     imageSize = { height: size.height, width: size.width };
   }

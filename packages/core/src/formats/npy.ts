@@ -81,7 +81,9 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
   const dataStart = prefix + headerLength;
   if (bytes.length < dataStart) invalid(source, `the file is truncated: its header needs ${dataStart} bytes but the file has ${bytes.length}.`);
   const headerBytes = bytes.subarray(prefix, dataStart);
-  const header = new (globalThis as unknown as { TextDecoder: new (label: string) => { decode(bytes: Uint8Array): string } }).TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(headerBytes);
+  const header = new (globalThis as unknown as { TextDecoder: new (label: string) => { decode(bytes: Uint8Array): string } }).TextDecoder(
+    major === 3 ? 'utf-8' : 'latin1',
+  ).decode(headerBytes);
   const trimmed = header.trim();
   if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) invalid(source, `its header is not a dictionary: ${JSON.stringify(trimmed.slice(0, 80))}.`);
 
@@ -102,7 +104,11 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
     );
   }
   const dtype = descr as NpyDtype;
-  const parts = shapeText.slice(1, -1).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const parts = shapeText
+    .slice(1, -1)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (!parts.every((s) => /^\d+$/.test(s))) invalid(source, `its shape ${shapeText} is not a tuple of non-negative integers.`);
   const dims = parts.map(Number);
   const size = sizeOf(dims);

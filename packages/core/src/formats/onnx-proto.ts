@@ -226,7 +226,8 @@ function readOpset(reader: ProtoReader): OnnxOpset {
  * const { parameterCount } = readOnnxSummary(await readFile('models/mnist-vae/encoder.onnx'), 'encoder.onnx');
  */
 export function readOnnxSummary(bytes: Uint8Array, file = 'ONNX file'): OnnxModelSummary {
-  if (!isUint8Array(bytes)) throw new InvalidInputError('INVALID_INPUT', 'bytes', `Expected the bytes of an .onnx file (a Uint8Array) but received ${describe(bytes)}.`);
+  if (!isUint8Array(bytes))
+    throw new InvalidInputError('INVALID_INPUT', 'bytes', `Expected the bytes of an .onnx file (a Uint8Array) but received ${describe(bytes)}.`);
   const model = new ProtoReader(bytes, 0, bytes.length, file, 'ModelProto');
   if (bytes.length === 0) model.fail('the file is empty');
   let irVersion: number | null = null;

@@ -3,7 +3,16 @@
  * JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian tensor bytes.
  */
 import { FileFormatError, InvalidInputError, describe } from '../errors.js';
-import { bfloat16ToFloat32, bytesToFloat32LE, bytesToUint16LE, float16ToFloat32, float32ToBytesLE, float32ToFloat16, isUint8Array, uint16ToBytesLE } from '../tensor/float16.js';
+import {
+  bfloat16ToFloat32,
+  bytesToFloat32LE,
+  bytesToUint16LE,
+  float16ToFloat32,
+  float32ToBytesLE,
+  float32ToFloat16,
+  isUint8Array,
+  uint16ToBytesLE,
+} from '../tensor/float16.js';
 import { VaeTensor, sizeOf, toTensor } from '../tensor/tensor.js';
 import type { TensorInput } from '../tensor/tensor.js';
 import { choiceList, isCount, isPlainObject, optionChoice } from '../validate.js';

@@ -73,7 +73,11 @@ export interface ImageCodec<I, O, W> {
    * Optional: opens images for a tiled encode (NCHW), padded by reflection to multiples of `multiple` and read
    * region by region, so memory is bounded by the tiles, not the image. Codecs without it are read whole.
    */
-  openTiles?(inputs: readonly I[], manifest: Manifest, options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits }): Promise<ImageTileSource>;
+  openTiles?(
+    inputs: readonly I[],
+    manifest: Manifest,
+    options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits },
+  ): Promise<ImageTileSource>;
   /**
    * Writes each item of a data tensor as an image.
    *

@@ -45,7 +45,12 @@ export function planImageFit(
   if (fit === 'crop' && (width % m !== 0 || height % m !== 0)) {
     const w = Math.floor(width / m) * m;
     const h = Math.floor(height / m) * m;
-    if (w === 0 || h === 0) throw new InvalidInputError('SHAPE_MISMATCH', name, `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`);
+    if (w === 0 || h === 0)
+      throw new InvalidInputError(
+        'SHAPE_MISMATCH',
+        name,
+        `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`,
+      );
     return { crop: { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h }, width: w, height: h };
   }
   return { crop: whole, width, height };

@@ -51,9 +51,10 @@ export function itemImageGeometry(data: Manifest['data'], itemDims: readonly num
     return itemDims.length === 1 && itemDims[0] === channels * height * width ? { channels, height, width } : null;
   }
   if (itemDims.length !== 3) return null;
-  const geometry = data.layout === 'NCHW'
-    ? { channels: itemDims[0]!, height: itemDims[1]!, width: itemDims[2]! }
-    : { channels: itemDims[2]!, height: itemDims[0]!, width: itemDims[1]! };
+  const geometry =
+    data.layout === 'NCHW'
+      ? { channels: itemDims[0]!, height: itemDims[1]!, width: itemDims[2]! }
+      : { channels: itemDims[2]!, height: itemDims[0]!, width: itemDims[1]! };
   const fits = (want: Dim, have: number): boolean => want === null || want === have;
   return fits(shape.channels, geometry.channels) && fits(shape.height, geometry.height) && fits(shape.width, geometry.width) ? geometry : null;
 }

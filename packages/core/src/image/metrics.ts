@@ -28,9 +28,16 @@ export const SSIM_CONSTANTS = Object.freeze({
 const SSIM_CHANNELS = Object.freeze([1, 2, 3, 4] as const);
 
 function checkPair(a: ArrayLike<number>, b: ArrayLike<number>): void {
-  for (const [argument, value] of [['a', a], ['b', b]] as const) {
+  for (const [argument, value] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     if (typeof value !== 'object' || value === null || typeof value.length !== 'number') {
-      throw new InvalidInputError('INVALID_INPUT', argument, `Expected "${argument}" to be an array of pixel values (e.g. a Uint8Array) but received ${describe(value)}.`);
+      throw new InvalidInputError(
+        'INVALID_INPUT',
+        argument,
+        `Expected "${argument}" to be an array of pixel values (e.g. a Uint8Array) but received ${describe(value)}.`,
+      );
     }
   }
   if (a.length !== b.length) {
@@ -60,7 +67,11 @@ export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
     const d = a[i]! - b[i]!;
     if (d - d !== 0) {
       const argument = Number.isFinite(a[i]) ? 'b' : 'a';
-      throw new InvalidInputError('NON_FINITE_INPUT', argument, `"${argument}" holds ${argument === 'a' ? a[i] : b[i]} at index ${i}; pixel values must be finite.`);
+      throw new InvalidInputError(
+        'NON_FINITE_INPUT',
+        argument,
+        `"${argument}" holds ${argument === 'a' ? a[i] : b[i]} at index ${i}; pixel values must be finite.`,
+      );
     }
     sum += d * d;
   }
@@ -189,7 +200,10 @@ function localMoments(x: Float64Array, y: Float64Array, width: number, height: n
  */
 export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, height: number, channels: number): number {
   const { windowSize, k1, k2, dataRange } = SSIM_CONSTANTS;
-  for (const [option, value] of [['width', width], ['height', height]] as const) {
+  for (const [option, value] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < windowSize) {
       throw invalidOption(option, `an integer of at least ${windowSize} (the SSIM window)`, value);
     }

@@ -64,7 +64,9 @@ function checkTensorChannels(channels: number, option: string): void {
   if (!Object.values(TENSOR_CHANNELS).includes(channels as 1 | 3)) {
     throw new InvalidOptionError(
       option,
-      `Expected "${option}" to be ${Object.entries(TENSOR_CHANNELS).map(([name, c]) => `${c} (${name})`).join(' or ')} but received ${describe(channels)}; images convert only to grey or RGB items.`,
+      `Expected "${option}" to be ${Object.entries(TENSOR_CHANNELS)
+        .map(([name, c]) => `${c} (${name})`)
+        .join(' or ')} but received ${describe(channels)}; images convert only to grey or RGB items.`,
     );
   }
 }
@@ -130,7 +132,11 @@ export function pixelsToTensor(pixels: Uint8Array | Uint16Array, geometry: Image
   const span = high - low;
   const wanted = format.channels;
   if (into !== undefined && (Object.prototype.toString.call(into) !== '[object Float32Array]' || into.length !== wanted * height * width)) {
-    throw new InvalidInputError('SHAPE_MISMATCH', 'into', `Expected "into" to be a Float32Array of ${wanted * height * width} values but received ${describe(into)}.`);
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      'into',
+      `Expected "into" to be a Float32Array of ${wanted * height * width} values but received ${describe(into)}.`,
+    );
   }
   const out = into ?? new Float32Array(wanted * height * width);
   const plane = height * width;

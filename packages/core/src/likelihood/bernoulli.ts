@@ -27,7 +27,11 @@ export const BERNOULLI = Object.freeze<LikelihoodModel<BernoulliLikelihood>>({
   checkData(_likelihood, x, model) {
     for (let i = 0; i < x.length; i++) {
       if (x[i]! < 0 || x[i]! > 1) {
-        throw new InvalidInputError('INVALID_INPUT', 'x', `Model "${model}" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds ${x[i]} at flat index ${i}.`);
+        throw new InvalidInputError(
+          'INVALID_INPUT',
+          'x',
+          `Model "${model}" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds ${x[i]} at flat index ${i}.`,
+        );
       }
     }
   },

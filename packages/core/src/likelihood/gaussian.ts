@@ -31,7 +31,10 @@ export const GAUSSIAN = Object.freeze<LikelihoodModel<GaussianLikelihood>>({
   fields: Object.freeze(['scale', 'logScaleOutput']),
   parse(json): GaussianLikelihood {
     if ((json.scale === undefined) === (json.logScaleOutput === undefined)) {
-      fail('likelihood', 'of kind "gaussian" needs exactly one of "scale" (a fixed standard deviation) or "logScaleOutput" (a decoder output holding log std).');
+      fail(
+        'likelihood',
+        'of kind "gaussian" needs exactly one of "scale" (a fixed standard deviation) or "logScaleOutput" (a decoder output holding log std).',
+      );
     }
     if (json.scale === undefined) return { kind: 'gaussian', logScaleOutput: string(json, 'logScaleOutput', 'likelihood') };
     const scale = finiteNumber(json, 'scale', 'likelihood');
@@ -44,7 +47,10 @@ export const GAUSSIAN = Object.freeze<LikelihoodModel<GaussianLikelihood>>({
     if (logScale === undefined) return;
     const rows = output.dims[0]!;
     if (!logScaleBroadcasts(logScale.size, rows, output.size / rows)) {
-      throw new ModelMismatchError('decoder', `The decoder's log-scale output "${likelihood.logScaleOutput}" has dims ${describe([...logScale.dims])}, which do not broadcast against the data ${describe([...output.dims])}.`);
+      throw new ModelMismatchError(
+        'decoder',
+        `The decoder's log-scale output "${likelihood.logScaleOutput}" has dims ${describe([...logScale.dims])}, which do not broadcast against the data ${describe([...output.dims])}.`,
+      );
     }
   },
   logLikelihood(likelihood, x, xOffset, decoded, row, size) {

@@ -79,7 +79,14 @@ export function describeLikelihood(likelihood: Likelihood): string {
  * @param decoded - decoder outputs; the row is `row`
  * @internal
  */
-export function rowLogLikelihood(likelihood: Exclude<Likelihood, { kind: 'none' }>, x: Float32Array, xOffset: number, decoded: DecoderRows, row: number, size: number): number {
+export function rowLogLikelihood(
+  likelihood: Exclude<Likelihood, { kind: 'none' }>,
+  x: Float32Array,
+  xOffset: number,
+  decoded: DecoderRows,
+  row: number,
+  size: number,
+): number {
   return likelihoodModel(likelihood).logLikelihood!(likelihood, x, xOffset, decoded, row, size);
 }
 

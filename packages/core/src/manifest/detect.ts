@@ -61,16 +61,25 @@ export function detectManifest(input: DetectInput): Detection {
   const preset: VaePreset | undefined = input.preset === undefined ? undefined : getPreset(input.preset);
   const config = input.config;
   const { encoder, decoder } = input;
-  if (encoder === undefined && decoder === undefined) throw new ModelMismatchError('decoder', `${input.name}: neither an encoder nor a decoder graph was found; a model needs at least one.`);
-  reasons.push(`layout "${input.layout}": ${encoder ? `encoder ${encoder.file}` : 'no encoder (decoder-only)'}, ${decoder ? `decoder ${decoder.file}` : 'no decoder (encoder-only)'}`);
+  if (encoder === undefined && decoder === undefined)
+    throw new ModelMismatchError('decoder', `${input.name}: neither an encoder nor a decoder graph was found; a model needs at least one.`);
+  reasons.push(
+    `layout "${input.layout}": ${encoder ? `encoder ${encoder.file}` : 'no encoder (decoder-only)'}, ${decoder ? `decoder ${decoder.file}` : 'no decoder (encoder-only)'}`,
+  );
   if (preset) reasons.push(`preset "${input.preset}" (${preset.label})`);
   if (config) reasons.push(`diffusers config${typeof config._class_name === 'string' ? ` (${config._class_name})` : ''}`);
 
   if (encoder && (encoder.info.inputs.length !== 1 || !rank4(encoder.info.inputs[0]!))) {
-    throw new ModelMismatchError('encoder', `${encoder.file}: expected one image input [batch, channels, height, width] but the graph's inputs are ${describe(encoder.info.inputs.map((t) => `${t.name} ${describe(t.shape ?? '?')}`))}.`);
+    throw new ModelMismatchError(
+      'encoder',
+      `${encoder.file}: expected one image input [batch, channels, height, width] but the graph's inputs are ${describe(encoder.info.inputs.map((t) => `${t.name} ${describe(t.shape ?? '?')}`))}.`,
+    );
   }
   if (decoder && (decoder.info.inputs.length !== 1 || !rank4(decoder.info.inputs[0]!))) {
-    throw new ModelMismatchError('decoder', `${decoder.file}: expected one latent input [batch, channels, height, width] but the graph's inputs are ${describe(decoder.info.inputs.map((t) => `${t.name} ${describe(t.shape ?? '?')}`))}.`);
+    throw new ModelMismatchError(
+      'decoder',
+      `${decoder.file}: expected one latent input [batch, channels, height, width] but the graph's inputs are ${describe(decoder.info.inputs.map((t) => `${t.name} ${describe(t.shape ?? '?')}`))}.`,
+    );
   }
   const image = encoder?.info.inputs[0];
   const latentIn = decoder?.info.inputs[0];
@@ -83,7 +92,8 @@ export function detectManifest(input: DetectInput): Detection {
     if (!encoderOut) throw new ModelMismatchError('encoder', `${encoder.file}: no rank-4 output among ${describe(encoder.info.outputs.map((t) => t.name))}.`);
   }
   const decoderOut = decoder?.info.outputs.find(rank4);
-  if (decoder && !decoderOut) throw new ModelMismatchError('decoder', `${decoder.file}: no rank-4 output among ${describe(decoder.info.outputs.map((t) => t.name))}.`);
+  if (decoder && !decoderOut)
+    throw new ModelMismatchError('decoder', `${decoder.file}: no rank-4 output among ${describe(decoder.info.outputs.map((t) => t.name))}.`);
 
   // Latent channels: the decoder's input says it when static; else the config; else the preset; else (encoder-only)
   // a moments output named so, with 2C static channels.
@@ -102,10 +112,16 @@ export function detectManifest(input: DetectInput): Detection {
     channels = encoderChannels / 2;
     reasons.push(`latent channels ${channels}: the encoder output "latent_parameters" has 2 x ${channels} channels (moments)`);
   } else {
-    throw new ModelMismatchError(graphRole, `${graph.file}: the latent channels are ${decoder ? 'dynamic in the graph' : 'not told by an encoder-only export'} and no config or preset says them; pass a preset (e.g. --preset sd-1).`);
+    throw new ModelMismatchError(
+      graphRole,
+      `${graph.file}: the latent channels are ${decoder ? 'dynamic in the graph' : 'not told by an encoder-only export'} and no config or preset says them; pass a preset (e.g. --preset sd-1).`,
+    );
   }
   if (preset && preset.latentChannels !== channels) {
-    throw new ModelMismatchError(graphRole, `${graph.file}: the graph has ${channels} latent channels but preset "${input.preset}" (${preset.label}) has ${preset.latentChannels}; pick a matching preset.`);
+    throw new ModelMismatchError(
+      graphRole,
+      `${graph.file}: the graph has ${channels} latent channels but preset "${input.preset}" (${preset.label}) has ${preset.latentChannels}; pick a matching preset.`,
+    );
   }
 
   // Encoder output form: 2C channels (or the name latent_parameters) = moments; C channels = a latent.
@@ -113,15 +129,22 @@ export function detectManifest(input: DetectInput): Detection {
   if (encoder && encoderOut) {
     if (encoderChannels === 2 * channels || (encoderChannels === null && encoderOut.name === 'latent_parameters')) {
       output = { kind: 'moments', name: encoderOut.name };
-      reasons.push(`encoder output "${encoderOut.name}" ${encoderChannels === null ? 'by its name' : `has 2 x ${channels} channels`}: moments (mean, then logvar)`);
+      reasons.push(
+        `encoder output "${encoderOut.name}" ${encoderChannels === null ? 'by its name' : `has 2 x ${channels} channels`}: moments (mean, then logvar)`,
+      );
     } else if (encoderChannels === channels || encoderChannels === null) {
       output = { kind: 'deterministic', name: encoderOut.name };
       reasons.push(
         `encoder output "${encoderOut.name}" ${encoderChannels === null ? 'has dynamic channels' : `has ${channels} channels`}: a latent, not a distribution` +
-          (encoderOut.name === 'latent_sample' || encoderOut.name === 'latent' ? ' (older exports sample inside the graph; onnx-vae treats it as a deterministic latent, std 0, and cannot report KL)' : ''),
+          (encoderOut.name === 'latent_sample' || encoderOut.name === 'latent'
+            ? ' (older exports sample inside the graph; onnx-vae treats it as a deterministic latent, std 0, and cannot report KL)'
+            : ''),
       );
     } else {
-      throw new ModelMismatchError('encoder', `${encoder.file}: output "${encoderOut.name}" has ${encoderChannels} channels, neither ${channels} (a latent) nor ${2 * channels} (moments) for a decoder with ${channels} latent channels.`);
+      throw new ModelMismatchError(
+        'encoder',
+        `${encoder.file}: output "${encoderOut.name}" has ${encoderChannels} channels, neither ${channels} (a latent) nor ${2 * channels} (moments) for a decoder with ${channels} latent channels.`,
+      );
     }
   }
 
@@ -154,7 +177,7 @@ export function detectManifest(input: DetectInput): Detection {
     reasons.push(`scaling factor ${scalingFactor}: preset`);
   } else {
     scalingFactor = 1;
-    reasons.push('scaling factor 1: nothing says otherwise; pass a preset for a diffusion model\'s factor');
+    reasons.push("scaling factor 1: nothing says otherwise; pass a preset for a diffusion model's factor");
   }
   if (shiftFactor !== undefined) reasons.push(`shift factor ${shiftFactor}: config shift_factor`);
   else {

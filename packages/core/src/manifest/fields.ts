@@ -83,4 +83,3 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
-

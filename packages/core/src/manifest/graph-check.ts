@@ -33,7 +33,8 @@ function checkEncoder(manifest: Manifest, section: EncoderGraph, encoder: GraphI
   const encoderOutput = section.output;
   const encoderExpected: Expectation[] = encoderOutputNames(manifest).map((name) => ({
     name,
-    itemShape: encoderOutput.kind === 'moments' ? [latentChannels === null ? null : 2 * latentChannels, ...manifest.latent.shape.slice(1)] : manifest.latent.shape,
+    itemShape:
+      encoderOutput.kind === 'moments' ? [latentChannels === null ? null : 2 * latentChannels, ...manifest.latent.shape.slice(1)] : manifest.latent.shape,
     what: encoderOutput.kind === 'moments' ? `moments (2 x latent.shape[0] channels)` : 'latent',
   }));
   checkGraph('encoder', section.file, encoder, [{ name: section.input, itemShape: manifest.data.shape, what: 'data' }], encoderExpected);
@@ -61,7 +62,10 @@ function checkGraph(graph: 'encoder' | 'decoder', file: string, info: GraphInfo,
       `${file}: manifest describes ${inputs.length} input (${inputs.map((e) => `"${e.name}"`).join(', ')}) but the graph has ${info.inputs.length}: ${describe(info.inputs.map((i) => i.name))}.`,
     );
   }
-  for (const [side, expectations, actual] of [['input', inputs, info.inputs], ['output', outputs, info.outputs]] as const) {
+  for (const [side, expectations, actual] of [
+    ['input', inputs, info.inputs],
+    ['output', outputs, info.outputs],
+  ] as const) {
     for (const expected of expectations) {
       const found = actual.find((t) => t.name === expected.name);
       if (!found) {
@@ -71,7 +75,10 @@ function checkGraph(graph: 'encoder' | 'decoder', file: string, info: GraphInfo,
         );
       }
       if (found.type !== undefined && found.type !== 'float32' && found.type !== 'float16') {
-        throw new ModelMismatchError(graph, `${file}: ${side} "${found.name}" is ${found.type} in the graph but onnx-vae needs float32 (or float16, converted at the graph's edge); export the model in float32.`);
+        throw new ModelMismatchError(
+          graph,
+          `${file}: ${side} "${found.name}" is ${found.type} in the graph but onnx-vae needs float32 (or float16, converted at the graph's edge); export the model in float32.`,
+        );
       }
       if (expected.itemShape === undefined || found.shape === undefined) continue;
       const want = expected.itemShape;

@@ -95,7 +95,9 @@ export const KNOWN_LAYOUTS = Object.freeze({
       if (pairs.length === 1) return { encoder: `${pairs[0]}_encoder.onnx`, decoder: `${pairs[0]}_decoder.onnx`, name: pairs[0]! };
       // One graph alone: a lone NAME_decoder.onnx (decoder-only) or NAME_encoder.onnx (encoder-only).
       if (pairs.length === 0 && encoders.length + decoders.length === 1) {
-        return encoders.length === 1 ? { encoder: `${encoders[0]}_encoder.onnx`, name: encoders[0]! } : { decoder: `${decoders[0]}_decoder.onnx`, name: decoders[0]! };
+        return encoders.length === 1
+          ? { encoder: `${encoders[0]}_encoder.onnx`, name: encoders[0]! }
+          : { decoder: `${decoders[0]}_decoder.onnx`, name: decoders[0]! };
       }
       return null;
     },

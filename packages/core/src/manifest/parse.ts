@@ -43,7 +43,8 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
   const name = string(root, 'name', '');
   const description = root.description === undefined ? undefined : string(root, 'description', '');
 
-  if (root.encoder === undefined && root.decoder === undefined) fail('encoder', 'and "decoder" are both missing; a manifest names at least one graph (a decoder-only or an encoder-only model leaves the other out).');
+  if (root.encoder === undefined && root.decoder === undefined)
+    fail('encoder', 'and "decoder" are both missing; a manifest names at least one graph (a decoder-only or an encoder-only model leaves the other out).');
   let encoder: EncoderGraph | undefined;
   if (root.encoder !== undefined) {
     const encoderJson = object(root.encoder, 'encoder', ['file', 'input', 'output']);
@@ -64,7 +65,11 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
   let decoder: DecoderGraph | undefined;
   if (root.decoder !== undefined) {
     const decoderJson = object(root.decoder, 'decoder', ['file', 'input', 'output']);
-    decoder = { file: fileName(decoderJson, 'file', 'decoder'), input: string(decoderJson, 'input', 'decoder'), output: string(decoderJson, 'output', 'decoder') };
+    decoder = {
+      file: fileName(decoderJson, 'file', 'decoder'),
+      input: string(decoderJson, 'input', 'decoder'),
+      output: string(decoderJson, 'output', 'decoder'),
+    };
   }
 
   let float16: { encoder?: string; decoder?: string } | undefined;
@@ -74,7 +79,8 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
     for (const graph of ['encoder', 'decoder'] as const) {
       const present = graph === 'encoder' ? encoder !== undefined : decoder !== undefined;
       if (present) float16[graph] = fileName(float16Json, graph, 'float16');
-      else if (float16Json[graph] !== undefined) fail(`float16.${graph}`, `names a float16 ${graph} but the manifest has no "${graph}"; remove it, or add the float32 ${graph}.`);
+      else if (float16Json[graph] !== undefined)
+        fail(`float16.${graph}`, `names a float16 ${graph} but the manifest has no "${graph}"; remove it, or add the float32 ${graph}.`);
     }
   }
 
@@ -83,7 +89,12 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
   const layout = choice(dataJson, 'layout', 'data', LAYOUTS);
   if (layout !== 'flat' && dataShape.length !== 3) fail('data.shape', `must have 3 entries for layout "${layout}" but has ${dataShape.length}.`);
   const rangeValue = dataJson.range;
-  if (!Array.isArray(rangeValue) || rangeValue.length !== 2 || !rangeValue.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(rangeValue[0] < rangeValue[1])) {
+  if (
+    !Array.isArray(rangeValue) ||
+    rangeValue.length !== 2 ||
+    !rangeValue.every((v) => typeof v === 'number' && Number.isFinite(v)) ||
+    !(rangeValue[0] < rangeValue[1])
+  ) {
     fail('data.range', `must be [low, high] with low < high but is ${describe(rangeValue)}.`);
   }
   let image: Manifest['data']['image'];
@@ -95,7 +106,10 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
       width: positiveInteger(imageJson, 'width', 'data.image'),
     };
     if (layout === 'flat' && dataShape.length === 1 && dataShape[0] !== null && dataShape[0] !== image.channels * image.height * image.width) {
-      fail('data.image', `describes ${image.channels}x${image.height}x${image.width} = ${image.channels * image.height * image.width} values but data.shape is ${describe(dataShape)}.`);
+      fail(
+        'data.image',
+        `describes ${image.channels}x${image.height}x${image.width} = ${image.channels * image.height * image.width} values but data.shape is ${describe(dataShape)}.`,
+      );
     }
   }
 
@@ -108,7 +122,10 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
   };
   if (latent.scalingFactor === 0) fail('latent.scalingFactor', 'must not be 0.');
   if (latent.spatialFactor !== undefined && (layout === 'flat' || latent.shape.length !== 3)) {
-    fail('latent.spatialFactor', `only applies to image models (layout NCHW or NHWC with a [C, h, w] latent); this model's data layout is "${layout}" and its latent shape ${describe(latent.shape)}.`);
+    fail(
+      'latent.spatialFactor',
+      `only applies to image models (layout NCHW or NHWC with a [C, h, w] latent); this model's data layout is "${layout}" and its latent shape ${describe(latent.shape)}.`,
+    );
   }
 
   const likelihood = parseLikelihood(root.likelihood);
@@ -126,4 +143,3 @@ export function parseManifest(input: unknown, limits: ResolvedLimits = DEFAULT_L
     likelihood,
   });
 }
-

@@ -92,4 +92,3 @@ export interface GraphInfo {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
 }
-

@@ -42,10 +42,19 @@ export async function createVae<I = never, O = never, W = never>(options: Create
   const given = typeof options.manifest === 'function' ? null : options.manifest;
   for (const role of Object.values(GRAPHS)) {
     if (given === null) continue;
-    if (given[role] !== undefined && options[role] === undefined) throw new InvalidOptionError(role, `The manifest "${given.name}" names a ${role} (${given[role].file}) but no "${role}" source was given; pass its path or bytes.`);
-    if (given[role] === undefined && options[role] !== undefined) throw new InvalidOptionError(role, `A "${role}" source was given but the manifest "${given.name}" has no ${role} section; add one to the manifest, or leave the source out.`);
+    if (given[role] !== undefined && options[role] === undefined)
+      throw new InvalidOptionError(
+        role,
+        `The manifest "${given.name}" names a ${role} (${given[role].file}) but no "${role}" source was given; pass its path or bytes.`,
+      );
+    if (given[role] === undefined && options[role] !== undefined)
+      throw new InvalidOptionError(
+        role,
+        `A "${role}" source was given but the manifest "${given.name}" has no ${role} section; add one to the manifest, or leave the source out.`,
+      );
   }
-  if (options.encoder === undefined && options.decoder === undefined) throw new InvalidOptionError('decoder', 'Expected an "encoder" or a "decoder" source (or both) but received neither.');
+  if (options.encoder === undefined && options.decoder === undefined)
+    throw new InvalidOptionError('decoder', 'Expected an "encoder" or a "decoder" source (or both) but received neither.');
   const opened: BackendSession[] = [];
   const graph = async (role: GraphRole): Promise<BackendSession | null> => {
     const source = options[role];
@@ -69,7 +78,10 @@ export async function createVae<I = never, O = never, W = never>(options: Create
     checkManifestAgainstGraphs(manifest, encoder, decoder);
     // Sizes by behaviour (a swapped graph with the same names): static where declared, else a one-item run, made
     // when the session exists (a lazy session is checked as it is created, so decode-only use never opens the encoder).
-    for (const [session, role] of [[encoder, 'encoder'], [decoder, 'decoder']] as const) {
+    for (const [session, role] of [
+      [encoder, 'encoder'],
+      [decoder, 'decoder'],
+    ] as const) {
       if (session === null) continue;
       const lazy = session instanceof LazySession && !session.opened ? session : null;
       const decided = await probeGraph(manifest, session, role, lazy === null);

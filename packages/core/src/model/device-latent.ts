@@ -43,7 +43,11 @@ export class DeviceLatent {
    * @throws {@link BackendError} `DISPOSED` after {@link DeviceLatent.dispose}
    */
   peek(argument: string): DeviceTensor | VaeTensor {
-    if (this.value === null) throw new BackendError('DISPOSED', `"${argument}" is a DeviceLatent that was disposed; encode again, or download() latents you want to keep before disposing them.`);
+    if (this.value === null)
+      throw new BackendError(
+        'DISPOSED',
+        `"${argument}" is a DeviceLatent that was disposed; encode again, or download() latents you want to keep before disposing them.`,
+      );
     return this.value;
   }
 

@@ -58,7 +58,14 @@ function plan(manifest: Manifest, session: BackendSession, role: 'encoder' | 'de
       if (d !== null) return d;
       return isSpatial(manifest, i) && factor !== undefined && inputItem[i]! % factor === 0 ? inputItem[i]! / factor : null;
     });
-    return { input: encoder.input, output: encoderOutputNames(manifest)[0]!, inputItem, expected, inputWhat: 'data', outputWhat: moments ? 'moments' : 'latent' };
+    return {
+      input: encoder.input,
+      output: encoderOutputNames(manifest)[0]!,
+      inputItem,
+      expected,
+      inputWhat: 'data',
+      outputWhat: moments ? 'moments' : 'latent',
+    };
   }
   const decoder = manifest.decoder!;
   const inputItem = probeInput(manifest, session, decoder.input, latent, PROBE_LATENT_SIZE);
@@ -95,7 +102,8 @@ export async function probeGraph(manifest: Manifest, session: BackendSession, ro
   if (p === null || p.expected.every((d) => d === null)) return true;
   const declared = session.outputs.find((info) => info.name === p.output)?.shape;
   const staticDims = declared?.slice(1);
-  const decided = (dims: readonly (number | string | null)[] | undefined) => dims !== undefined && dims.length === p.expected.length && p.expected.every((d, i) => d === null || typeof dims[i] === 'number');
+  const decided = (dims: readonly (number | string | null)[] | undefined) =>
+    dims !== undefined && dims.length === p.expected.length && p.expected.every((d, i) => d === null || typeof dims[i] === 'number');
   if (decided(staticDims)) {
     if (p.expected.some((d, i) => d !== null && d !== staticDims![i])) throw mismatch(manifest, role, p, declared!, 'declares');
     return true;
@@ -107,9 +115,14 @@ export async function probeGraph(manifest: Manifest, session: BackendSession, ro
     dims = (await session.run({ [p.input]: feed }, [p.output]))[p.output]!.dims;
   } catch (error) {
     if (VaeError.isInstance(error)) throw error;
-    throw new BackendError('INFERENCE_FAILED', `The ${role} of "${manifest.name}" failed its one-item load check on dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+    throw new BackendError(
+      'INFERENCE_FAILED',
+      `The ${role} of "${manifest.name}" failed its one-item load check on dims ${describe([...feed.dims])}: ${(error as Error)?.message ?? error}`,
+      { cause: error },
+    );
   }
   const item = dims.slice(1);
-  if (dims[0] !== 1 || item.length !== p.expected.length || p.expected.some((d, i) => d !== null && d !== item[i])) throw mismatch(manifest, role, p, dims, 'gives');
+  if (dims[0] !== 1 || item.length !== p.expected.length || p.expected.some((d, i) => d !== null && d !== item[i]))
+    throw mismatch(manifest, role, p, dims, 'gives');
   return true;
 }

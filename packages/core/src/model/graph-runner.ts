@@ -187,11 +187,22 @@ export class GraphRunner {
   private checkLatentDims(dims: readonly number[], rows: number): void {
     const latent = this.manifest.latent.shape;
     if (dims[0] !== rows || dims.length !== latent.length + 1 || latent.some((d, i) => d !== null && d !== dims[i + 1])) {
-      throw new ModelMismatchError('encoder', `The encoder produced a latent of dims ${describe([...dims])} for a batch of ${rows} but the manifest's latent shape is ${describe([...latent])}.`);
+      throw new ModelMismatchError(
+        'encoder',
+        `The encoder produced a latent of dims ${describe([...dims])} for a batch of ${rows} but the manifest's latent shape is ${describe([...latent])}.`,
+      );
     }
   }
 
-  private runChunks(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, onRows: RowsDone | undefined, run: RunOptions): Promise<VaeTensor[]> {
+  private runChunks(
+    session: BackendSession,
+    graph: 'encoder' | 'decoder',
+    input: string,
+    outputs: readonly string[],
+    tensor: VaeTensor,
+    onRows: RowsDone | undefined,
+    run: RunOptions,
+  ): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
     if (batch <= this.maxBatch) {
       const pending = this.runOnce(session, graph, input, outputs, tensor, run);
@@ -200,7 +211,15 @@ export class GraphRunner {
     return this.runSplit(session, graph, input, outputs, tensor, onRows, run);
   }
 
-  private async runSplit(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], tensor: VaeTensor, onRows: RowsDone | undefined, run: RunOptions): Promise<VaeTensor[]> {
+  private async runSplit(
+    session: BackendSession,
+    graph: 'encoder' | 'decoder',
+    input: string,
+    outputs: readonly string[],
+    tensor: VaeTensor,
+    onRows: RowsDone | undefined,
+    run: RunOptions,
+  ): Promise<VaeTensor[]> {
     const batch = tensor.dims[0]!;
     const parts: VaeTensor[][] = [];
     for (let start = 0; start < batch; start += this.maxBatch) {
@@ -211,7 +230,14 @@ export class GraphRunner {
     return outputs.map((_, k) => concatBatches(parts.map((p) => p[k]!)));
   }
 
-  private runOnce(session: BackendSession, graph: 'encoder' | 'decoder', input: string, outputs: readonly string[], feed: VaeTensor, run: RunOptions): Promise<VaeTensor[]> {
+  private runOnce(
+    session: BackendSession,
+    graph: 'encoder' | 'decoder',
+    input: string,
+    outputs: readonly string[],
+    feed: VaeTensor,
+    run: RunOptions,
+  ): Promise<VaeTensor[]> {
     let pending: Promise<Record<string, VaeTensor>>;
     try {
       // Not started once the call has aborted (a long call stops between its graph runs).
@@ -229,14 +255,21 @@ export class GraphRunner {
 
   private runFailed(error: unknown, graph: 'encoder' | 'decoder', dims: readonly number[]): never {
     if (VaeError.isInstance(error)) throw error;
-    throw new BackendError('INFERENCE_FAILED', `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...dims])}: ${(error as Error)?.message ?? error}`, { cause: error });
+    throw new BackendError(
+      'INFERENCE_FAILED',
+      `The ${graph} of "${this.manifest.name}" failed on a batch of dims ${describe([...dims])}: ${(error as Error)?.message ?? error}`,
+      { cause: error },
+    );
   }
 
   private checkOutputs(result: Record<string, VaeTensor>, graph: 'encoder' | 'decoder', outputs: readonly string[], rows: number): VaeTensor[] {
     return outputs.map((name) => {
       const out = result[name];
       if (!out || out.dims[0] !== rows) {
-        throw new ModelMismatchError(graph, `The ${graph} output "${name}" has dims ${describe(out ? [...out.dims] : undefined)} for a batch of ${rows}; expected the batch axis first.`);
+        throw new ModelMismatchError(
+          graph,
+          `The ${graph} output "${name}" has dims ${describe(out ? [...out.dims] : undefined)} for a batch of ${rows}; expected the batch axis first.`,
+        );
       }
       return out;
     });

@@ -31,7 +31,11 @@ export function checkShape(dims: readonly number[], itemShape: readonly Dim[], a
   const ok = dims.length === itemShape.length + 1 && dims[0]! >= 1 && itemShape.every((d, i) => (d === null ? dims[i + 1]! >= 1 : d === dims[i + 1]));
   if (!ok) {
     const expected = `[N, ${itemShape.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
-    throw new InvalidInputError('SHAPE_MISMATCH', argument, `Expected ${what} "${argument}" of shape ${expected} for model "${modelName}" but received ${describe([...dims])}${hint}.`);
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      argument,
+      `Expected ${what} "${argument}" of shape ${expected} for model "${modelName}" but received ${describe([...dims])}${hint}.`,
+    );
   }
 }
 
@@ -53,7 +57,10 @@ export function ownValues(tensor: VaeTensor, given: unknown): VaeTensor {
 export function dataInput(manifest: Manifest, x: TensorInput, argument: string): VaeTensor {
   const tensor = toTensor(x, argument);
   const image = manifest.data.image;
-  const hint = image && manifest.data.layout === 'flat' ? `; flatten each ${image.height}x${image.width} image to ${image.channels * image.height * image.width} values` : '';
+  const hint =
+    image && manifest.data.layout === 'flat'
+      ? `; flatten each ${image.height}x${image.width} image to ${image.channels * image.height * image.width} values`
+      : '';
   checkShape(tensor.dims, manifest.data.shape, argument, 'data', manifest.name, hint);
   assertFinite(tensor, argument);
   return ownValues(tensor, x);
@@ -77,12 +84,20 @@ export function latentItemShape(manifest: Manifest, given: readonly number[] | u
   const shape = manifest.latent.shape;
   if (given === undefined) {
     if (shape.includes(null)) {
-      throw new InvalidOptionError('latentShape', `Model "${manifest.name}" leaves latent sizes open (${describe([...shape])}); pass "latentShape" with the sizes to draw.`);
+      throw new InvalidOptionError(
+        'latentShape',
+        `Model "${manifest.name}" leaves latent sizes open (${describe([...shape])}); pass "latentShape" with the sizes to draw.`,
+      );
     }
     return shape as number[];
   }
-  const ok = Array.isArray(given) && given.length === shape.length && given.every((d, i) => Number.isSafeInteger(d) && d >= 1 && (shape[i] === null || shape[i] === d));
-  if (!ok) throw new InvalidOptionError('latentShape', `Expected "latentShape" to fit the manifest's latent shape ${describe([...shape])} but received ${describe(given)}.`);
+  const ok =
+    Array.isArray(given) && given.length === shape.length && given.every((d, i) => Number.isSafeInteger(d) && d >= 1 && (shape[i] === null || shape[i] === d));
+  if (!ok)
+    throw new InvalidOptionError(
+      'latentShape',
+      `Expected "latentShape" to fit the manifest's latent shape ${describe([...shape])} but received ${describe(given)}.`,
+    );
   return [...given];
 }
 
@@ -95,7 +110,10 @@ export function latentItemShape(manifest: Manifest, given: readonly number[] | u
 export function spatialFactor(manifest: Manifest, option: string): number {
   const factor = manifest.latent.spatialFactor;
   if (factor === undefined || manifest.data.layout !== 'NCHW') {
-    throw new InvalidOptionError(option, `"${option}" needs an image model with an NCHW layout and latent.spatialFactor in its manifest; model "${manifest.name}" has layout "${manifest.data.layout}"${factor === undefined ? ' and no spatialFactor' : ''}.`);
+    throw new InvalidOptionError(
+      option,
+      `"${option}" needs an image model with an NCHW layout and latent.spatialFactor in its manifest; model "${manifest.name}" has layout "${manifest.data.layout}"${factor === undefined ? ' and no spatialFactor' : ''}.`,
+    );
   }
   return factor;
 }
@@ -108,7 +126,11 @@ function fitToFactor(manifest: Manifest, tensor: VaeTensor, padding: 'pad' | 're
   if (padded.tensor === tensor) return { tensor, original: null };
   if (padding === 'refuse') {
     const { height, width } = padded.original;
-    throw new InvalidInputError('SHAPE_MISMATCH', 'x', `Model "${manifest.name}" needs heights and widths that are multiples of ${factor} here, but "x" is ${width}x${height}; padding would change the likelihood, so crop or resize it (images: fit "crop" or "resize").`);
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      'x',
+      `Model "${manifest.name}" needs heights and widths that are multiples of ${factor} here, but "x" is ${width}x${height}; padding would change the likelihood, so crop or resize it (images: fit "crop" or "resize").`,
+    );
   }
   return { tensor: padded.tensor, original: padded.original };
 }
@@ -158,7 +180,13 @@ function checkedFit(manifest: Manifest, tensor: VaeTensor, padding: 'pad' | 'ref
  *
  * @internal
  */
-export async function openImageTiles<I>(manifest: Manifest, codec: ImageCodec<I, unknown, unknown> | null, x: unknown, options: ImageReadOptions, limits: ResolvedLimits): Promise<ImageTileSource | null> {
+export async function openImageTiles<I>(
+  manifest: Manifest,
+  codec: ImageCodec<I, unknown, unknown> | null,
+  x: unknown,
+  options: ImageReadOptions,
+  limits: ResolvedLimits,
+): Promise<ImageTileSource | null> {
   if (codec === null || codec.openTiles === undefined || manifest.data.layout !== 'NCHW') return null;
   const list = Array.isArray(x) ? (x as unknown[]) : [x];
   if (list.length === 0 || !list.every((item) => codec.isImage(item))) return null;

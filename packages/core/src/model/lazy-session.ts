@@ -29,7 +29,11 @@ export type GraphRole = keyof typeof GRAPHS;
 export function checkPreload(value: unknown, fallback: readonly GraphRole[]): readonly GraphRole[] {
   if (value === undefined) return fallback;
   const ok = Array.isArray(value) && value.every((v) => typeof v === 'string' && Object.hasOwn(GRAPHS, v)) && new Set(value).size === value.length;
-  if (!ok) throw new InvalidOptionError('preload', `Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received ${describe(value)}.`);
+  if (!ok)
+    throw new InvalidOptionError(
+      'preload',
+      `Expected "preload" to be a list of graphs from "encoder", "decoder" (e.g. [] or ["decoder"]) but received ${describe(value)}.`,
+    );
   return value as GraphRole[];
 }
 
@@ -75,7 +79,9 @@ export class LazySession implements BackendSession {
   /** The real session's device-memory runs, once it exists and has them. */
   get runDevice(): BackendSession['runDevice'] {
     const session = this.session;
-    return session?.runDevice && ((feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => session.runDevice!(feeds, outputs));
+    return (
+      session?.runDevice && ((feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => session.runDevice!(feeds, outputs))
+    );
   }
 
   /**

@@ -45,7 +45,10 @@ export class Lifecycle {
       run: (feeds: Readonly<Record<string, VaeTensor>>, outputs: readonly string[], options?: RunOptions) => track(() => session.run(feeds, outputs, options)),
       get runDevice() {
         const runDevice = session.runDevice;
-        return runDevice && ((feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => track(() => runDevice.call(session, feeds, outputs)));
+        return (
+          runDevice &&
+          ((feeds: Readonly<Record<string, VaeTensor | DeviceTensor>>, outputs: readonly string[]) => track(() => runDevice.call(session, feeds, outputs)))
+        );
       },
       release: () => session.release(),
     };

@@ -86,7 +86,10 @@ export function checkScoreWork(limits: ResolvedLimits, samples: number, batch: n
 export function checkTilingOption(value: unknown, option = 'tiling'): void {
   if (value === undefined || typeof value === 'boolean') return;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError(option, `Expected "${option}" to be true, false or an object of tile settings ({ tileSize, overlap }) but received ${describe(value)}.`);
+    throw new InvalidOptionError(
+      option,
+      `Expected "${option}" to be true, false or an object of tile settings ({ tileSize, overlap }) but received ${describe(value)}.`,
+    );
   }
 }
 
@@ -102,7 +105,13 @@ export function checkSizeOption(value: unknown): asserts value is SpatialSize | 
     value !== null &&
     [(value as SpatialSize).height, (value as SpatialSize).width].every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
   if (!ok) {
-    const shown = typeof value === 'object' && value !== null ? `{ height: ${describe((value as SpatialSize).height)}, width: ${describe((value as SpatialSize).width)} }` : describe(value);
-    throw new InvalidOptionError('size', `Expected "size" to be { height, width } with positive integers (the crop of the decoded images) but received ${shown}.`);
+    const shown =
+      typeof value === 'object' && value !== null
+        ? `{ height: ${describe((value as SpatialSize).height)}, width: ${describe((value as SpatialSize).width)} }`
+        : describe(value);
+    throw new InvalidOptionError(
+      'size',
+      `Expected "size" to be { height, width } with positive integers (the crop of the decoded images) but received ${shown}.`,
+    );
   }
 }

@@ -93,7 +93,14 @@ export async function findModelLayout(store: ModelStore): Promise<FoundLayout | 
     }
   }
   const found = store.list ? layoutOfFiles(await store.list()) : null;
-  return found && { layout: found.layout, ...(found.encoder === undefined ? {} : { encoder: found.encoder }), ...(found.decoder === undefined ? {} : { decoder: found.decoder }), ...(found.config === undefined ? {} : { config: found.config }) };
+  return (
+    found && {
+      layout: found.layout,
+      ...(found.encoder === undefined ? {} : { encoder: found.encoder }),
+      ...(found.decoder === undefined ? {} : { decoder: found.decoder }),
+      ...(found.config === undefined ? {} : { config: found.config }),
+    }
+  );
 }
 
 /** Reads a file through the store, bounded by `limit`: by the store while reading where it can, and checked after. */
@@ -161,7 +168,12 @@ export async function planModel(store: ModelStore, options: PlanModelOptions = {
         `"${given}" describes graphs given without a manifest; this model comes with one. Put scaling factors and ranges in the manifest instead.`,
       );
     }
-    return { manifest, ...(manifest.encoder ? { encoder: manifest.encoder.file } : {}), ...(manifest.decoder ? { decoder: manifest.decoder.file } : {}), layout: null };
+    return {
+      manifest,
+      ...(manifest.encoder ? { encoder: manifest.encoder.file } : {}),
+      ...(manifest.decoder ? { decoder: manifest.decoder.file } : {}),
+      layout: null,
+    };
   }
   const config = options.config ?? (layout.config === undefined ? undefined : await readConfig(store, layout.config, limits));
   const name = store.name ?? layoutOfFiles([layout.encoder, layout.decoder].filter((f) => f !== undefined))?.name ?? 'model';
@@ -206,7 +218,10 @@ export async function loadModel<I = never, O = never, W = never>(store: ModelSto
   const limits = resolveLimits(options.limits);
   const plan = await planModel(store, { ...options, limits });
   const files = options.graphs !== undefined && typeof plan.manifest !== 'function' ? await options.graphs(plan.manifest) : plan;
-  const [encoder, decoder] = await Promise.all([files.encoder === undefined ? undefined : graphSource(store, files.encoder, 'encoder', limits), files.decoder === undefined ? undefined : graphSource(store, files.decoder, 'decoder', limits)]);
+  const [encoder, decoder] = await Promise.all([
+    files.encoder === undefined ? undefined : graphSource(store, files.encoder, 'encoder', limits),
+    files.decoder === undefined ? undefined : graphSource(store, files.decoder, 'decoder', limits),
+  ]);
   return createVae<I, O, W>({
     manifest: plan.manifest,
     backend: options.backend,

@@ -24,7 +24,12 @@ import type { PriorSampleOptions } from './types.js';
  * @example
  * const prior = sampleLatents(vae.manifest, { n: 16, seed: 1 });
  */
-export function sampleLatents(manifest: Manifest, first?: Posterior | PriorSampleOptions, options?: PosteriorSampleOptions, limits: ResolvedLimits = DEFAULT_LIMITS): VaeTensor {
+export function sampleLatents(
+  manifest: Manifest,
+  first?: Posterior | PriorSampleOptions,
+  options?: PosteriorSampleOptions,
+  limits: ResolvedLimits = DEFAULT_LIMITS,
+): VaeTensor {
   if (first instanceof Posterior) {
     // The model's limits, unless the call brings its own (or options that the posterior refuses).
     const inherit = options === undefined || (typeof options === 'object' && options !== null && options.limits === undefined);

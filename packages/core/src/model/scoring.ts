@@ -52,7 +52,8 @@ export async function scoreData(runner: GraphRunner, data: VaeTensor, options: S
     if (kl === null) notes.push('The encoder is deterministic (std 0): the KL to N(0, I) is infinite, so kl is null.');
     return { ...empty, elbo: null, logLikelihood: null, reconstruction: null, kl, bitsPerDim: null, notes };
   }
-  const logPxOf = (x: Float32Array, xOffset: number, decoded: DecoderRows, row: number): number => logLikelihoodOf(likelihood, x, xOffset, decoded, row, itemSize);
+  const logPxOf = (x: Float32Array, xOffset: number, decoded: DecoderRows, row: number): number =>
+    logLikelihoodOf(likelihood, x, xOffset, decoded, row, itemSize);
   if (posterior.deterministic) {
     notes.push('The encoder is deterministic (std 0): KL, ELBO and the IWAE estimate are not defined; reconstruction is log p(x|z) at the encoded latent.');
     const reconstruction = new Float64Array(batch);

@@ -31,7 +31,18 @@ import { Posterior } from './posterior.js';
 import type { PosteriorSampleOptions } from './posterior.js';
 import { sampleLatents } from './sample.js';
 import { scoreData } from './scoring.js';
-import type { DecodeOptions, DecodeTiling, EncodeOptions, EncodeTiling, GenerateOptions, PriorSampleOptions, ProgressCallback, ReconstructOptions, ScoreOptions, ScoreResult } from './types.js';
+import type {
+  DecodeOptions,
+  DecodeTiling,
+  EncodeOptions,
+  EncodeTiling,
+  GenerateOptions,
+  PriorSampleOptions,
+  ProgressCallback,
+  ReconstructOptions,
+  ScoreOptions,
+  ScoreResult,
+} from './types.js';
 
 /** Where one stage of a call sits in its progress (rows before it, and the call's total rows), and its signal. */
 interface Stage {
@@ -86,7 +97,17 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   private readonly lifecycle: Lifecycle;
 
   /** Use `loadVae` or {@link createVae} (kept in the declarations so that `new Vae()` without arguments does not type-check). */
-  constructor(manifest: Manifest, encoder: BackendSession | null, decoder: BackendSession | null, backend: Pick<Backend, 'name' | 'info'>, maxBatch: number, detection: Detection | null = null, images: ImageCodec<I, O, W> | null = null, batching: Batching | null = null, limits: ResolvedLimits = resolveLimits(undefined)) {
+  constructor(
+    manifest: Manifest,
+    encoder: BackendSession | null,
+    decoder: BackendSession | null,
+    backend: Pick<Backend, 'name' | 'info'>,
+    maxBatch: number,
+    detection: Detection | null = null,
+    images: ImageCodec<I, O, W> | null = null,
+    batching: Batching | null = null,
+    limits: ResolvedLimits = resolveLimits(undefined),
+  ) {
     this.manifest = manifest;
     this.batching = batching;
     this.limits = limits;
@@ -111,7 +132,14 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
    * the backend fell back (read when asked, like {@link Vae.backendName}; see {@link BackendInfo}).
    */
   get backendInfo(): BackendInfo {
-    const info = this.backend.info ?? { name: this.backend.name, requestedDevice: 'unknown', device: 'unknown', precision: 'float32', reason: 'the backend does not say', fellBack: false };
+    const info = this.backend.info ?? {
+      name: this.backend.name,
+      requestedDevice: 'unknown',
+      device: 'unknown',
+      precision: 'float32',
+      reason: 'the backend does not say',
+      fellBack: false,
+    };
     return Object.freeze({ ...info });
   }
 
@@ -187,7 +215,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   async encodeToDevice(x: TensorInput | I | readonly I[], options: ImageReadOptions = {}): Promise<DeviceLatent> {
     optionsObject(options, 'vae.encodeToDevice()');
     this.assertUsable('encodeToDevice', 'encoder');
-    if ((options as EncodeOptions).tiling) throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
+    if ((options as EncodeOptions).tiling)
+      throw new InvalidOptionError('tiling', 'encodeToDevice does not tile; use encode(x, { tiling }) and decode the mean.');
     const { tensor } = await this.prepare(x, options, 'pad', resolveLimits((options as EncodeOptions).limits, this.limits), true);
     return (await this.graphs.encodeOnDevice(tensor)) ?? new DeviceLatent((await this.graphs.encode(tensor)).mean);
   }
@@ -276,7 +305,12 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
   async generate(options: GenerateOptions = {}): Promise<VaeTensor> {
     optionsObject(options, 'vae.generate()');
     this.assertUsable('generate', 'decoder');
-    return this.decode(this.sample(options), { signal: options.signal, timeoutMs: options.timeoutMs, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.limits === undefined ? {} : { limits: options.limits }) });
+    return this.decode(this.sample(options), {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    });
   }
 
   /**
@@ -293,7 +327,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     const start = latentInput(this.manifest, a, 'a');
     const steps = (options as InterpolateOptions | null)?.steps;
     // steps x B latents are allocated before the decode's own checks.
-    if (typeof steps === 'number' && Number.isSafeInteger(steps)) checkLimit(this.limits, 'maxDraws', steps * start.dims[0]!, `"steps" x items (${steps} x ${start.dims[0]})`);
+    if (typeof steps === 'number' && Number.isSafeInteger(steps))
+      checkLimit(this.limits, 'maxDraws', steps * start.dims[0]!, `"steps" x items (${steps} x ${start.dims[0]})`);
     return this.decode(interpolateLatents(start, latentInput(this.manifest, b, 'b'), options), { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
@@ -320,7 +355,8 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
     // The decode's output is known from the input's size: refuse it before any encoding work.
     const beforeEncode = (dims: readonly number[]): void => {
       const factor = this.manifest.latent.spatialFactor ?? 1;
-      if (this.manifest.data.layout === 'NCHW' && dims.length === 4) checkDecodeOutput(limits, this.manifest, [dims[0]!, 1, Math.ceil(dims[2]! / factor), Math.ceil(dims[3]! / factor)], Boolean(tiling.decode));
+      if (this.manifest.data.layout === 'NCHW' && dims.length === 4)
+        checkDecodeOutput(limits, this.manifest, [dims[0]!, 1, Math.ceil(dims[2]! / factor), Math.ceil(dims[3]! / factor)], Boolean(tiling.decode));
     };
     const call = startCall(options);
     const signal = call.signal;
@@ -472,12 +508,23 @@ export class Vae<I = unknown, O = unknown, W = unknown> {
         return { mean: q.mean, logvar: q.deterministic ? null : q.logvar };
       },
       tensor,
-      { ...this.tilingPreset(), ...settings, factor: spatialFactor(this.manifest, 'tiling'), layout: this.manifest.data.layout, onProgress: tilesDone(stage, tensor.dims[0]!) },
+      {
+        ...this.tilingPreset(),
+        ...settings,
+        factor: spatialFactor(this.manifest, 'tiling'),
+        layout: this.manifest.data.layout,
+        onProgress: tilesDone(stage, tensor.dims[0]!),
+      },
     );
     return new Posterior(mean, logvar);
   }
 
-  private async decodeStage(z: TensorInput | DeviceLatent, options: { readonly tiling?: DecodeTiling; readonly size?: DecodeOptions['size'] }, stage: Stage, limits: ResolvedLimits): Promise<VaeTensor> {
+  private async decodeStage(
+    z: TensorInput | DeviceLatent,
+    options: { readonly tiling?: DecodeTiling; readonly size?: DecodeOptions['size'] },
+    stage: Stage,
+    limits: ResolvedLimits,
+  ): Promise<VaeTensor> {
     if (z instanceof DeviceLatent) {
       const held = z.peek('z');
       if (!(held instanceof VaeTensor)) {

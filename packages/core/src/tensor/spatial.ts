@@ -47,7 +47,17 @@ export function padToMultiple(tensor: VaeTensor, factor: number, layout: Layout)
   const height = Math.ceil(original.height / factor) * factor;
   const width = Math.ceil(original.width / factor) * factor;
   if (height === original.height && width === original.width) return { tensor, original };
-  return { tensor: resample(tensor, layout, height, width, (y) => reflectIndex(y, original.height), (x) => reflectIndex(x, original.width)), original };
+  return {
+    tensor: resample(
+      tensor,
+      layout,
+      height,
+      width,
+      (y) => reflectIndex(y, original.height),
+      (x) => reflectIndex(x, original.width),
+    ),
+    original,
+  };
 }
 
 /**
@@ -61,7 +71,14 @@ export function cropTo(tensor: VaeTensor, size: SpatialSize, layout: Layout): Va
   if (current.height < size.height || current.width < size.width) {
     throw new InvalidInputError('SHAPE_MISMATCH', 'tensor', `Cannot crop a ${current.width}x${current.height} image to ${size.width}x${size.height}.`);
   }
-  return resample(tensor, layout, size.height, size.width, (y) => y, (x) => x);
+  return resample(
+    tensor,
+    layout,
+    size.height,
+    size.width,
+    (y) => y,
+    (x) => x,
+  );
 }
 
 function resample(tensor: VaeTensor, layout: Layout, height: number, width: number, rowOf: (y: number) => number, colOf: (x: number) => number): VaeTensor {

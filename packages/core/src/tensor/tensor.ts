@@ -19,11 +19,7 @@ export class VaeTensor {
   constructor(data: Float32Array, dims: readonly number[]) {
     const size = sizeOf(dims);
     if (data.length !== size) {
-      throw new InvalidInputError(
-        'SHAPE_MISMATCH',
-        'data',
-        `Tensor data has ${data.length} values but dims ${describe([...dims])} need ${size}.`,
-      );
+      throw new InvalidInputError('SHAPE_MISMATCH', 'data', `Tensor data has ${data.length} values but dims ${describe([...dims])} need ${size}.`);
     }
     this.data = data;
     // Frozen dims (those of another VaeTensor) are shared; others are copied so a caller cannot change them later.
@@ -116,7 +112,11 @@ export function toTensor(input: unknown, argument: string): VaeTensor {
       );
     }
     if (!isDimList(candidate.dims)) {
-      throw new InvalidInputError('SHAPE_MISMATCH', argument, `Expected "${argument}.dims" to be a list of non-negative integers but received ${describe(candidate.dims)}.`);
+      throw new InvalidInputError(
+        'SHAPE_MISMATCH',
+        argument,
+        `Expected "${argument}.dims" to be a list of non-negative integers but received ${describe(candidate.dims)}.`,
+      );
     }
     if (!isFloat32Array(candidate.data)) {
       throw new InvalidInputError(
@@ -128,11 +128,7 @@ export function toTensor(input: unknown, argument: string): VaeTensor {
     const data = candidate.data;
     const dims = candidate.dims;
     if (data.length !== sizeOf(dims)) {
-      throw new InvalidInputError(
-        'SHAPE_MISMATCH',
-        argument,
-        `"${argument}" has ${data.length} values but dims ${describe(dims)} need ${sizeOf(dims)}.`,
-      );
+      throw new InvalidInputError('SHAPE_MISMATCH', argument, `"${argument}" has ${data.length} values but dims ${describe(dims)} need ${sizeOf(dims)}.`);
     }
     return new VaeTensor(data, dims);
   }
@@ -146,11 +142,7 @@ export function toTensor(input: unknown, argument: string): VaeTensor {
 function fromNdarray(array: NdArray, argument: string): VaeTensor {
   const dims = [...array.shape];
   if (!isFloat32Array(array.data)) {
-    throw new InvalidInputError(
-      'DTYPE_MISMATCH',
-      argument,
-      `Expected the ndarray "${argument}" to hold a Float32Array but it holds ${describe(array.data)}.`,
-    );
+    throw new InvalidInputError('DTYPE_MISMATCH', argument, `Expected the ndarray "${argument}" to hold a Float32Array but it holds ${describe(array.data)}.`);
   }
   const source = array.data as Float32Array;
   const size = sizeOf(dims);
@@ -212,7 +204,11 @@ export function hasNonFinite(data: Float32Array): boolean {
   let acc = 0;
   let i = 0;
   for (; i < whole; i += 4) {
-    acc |= ((words[i]! & EXPONENT) + EXPONENT_LSB) | ((words[i + 1]! & EXPONENT) + EXPONENT_LSB) | ((words[i + 2]! & EXPONENT) + EXPONENT_LSB) | ((words[i + 3]! & EXPONENT) + EXPONENT_LSB);
+    acc |=
+      ((words[i]! & EXPONENT) + EXPONENT_LSB) |
+      ((words[i + 1]! & EXPONENT) + EXPONENT_LSB) |
+      ((words[i + 2]! & EXPONENT) + EXPONENT_LSB) |
+      ((words[i + 3]! & EXPONENT) + EXPONENT_LSB);
   }
   for (; i < n; i++) acc |= (words[i]! & EXPONENT) + EXPONENT_LSB;
   return acc < 0;

@@ -4,7 +4,12 @@
  * Largest violation of |actual - expected| <= rtol * |expected| + atol over all elements, as a ratio (<= 1 passes),
  * with the worst index, for readable failures.
  */
-export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): { ratio: number; index: number; actual: number; expected: number } {
+export function closeness(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+): { ratio: number; index: number; actual: number; expected: number } {
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
   let worst = { ratio: 0, index: -1, actual: NaN, expected: NaN };
   for (let i = 0; i < actual.length; i++) {
@@ -20,6 +25,8 @@ export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, label: string): void {
   const worst = closeness(actual, expected, rtol, atol);
   if (!(worst.ratio <= 1)) {
-    throw new Error(`${label}: element ${worst.index} is ${worst.actual}, expected ${worst.expected} (rtol ${rtol}, atol ${atol}; ${worst.ratio.toFixed(2)}x the tolerance)`);
+    throw new Error(
+      `${label}: element ${worst.index} is ${worst.actual}, expected ${worst.expected} (rtol ${rtol}, atol ${atol}; ${worst.ratio.toFixed(2)}x the tolerance)`,
+    );
   }
 }

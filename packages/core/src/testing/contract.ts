@@ -66,7 +66,21 @@ export const FIXTURE_CONTRACT_MODELS: ContractModels = Object.freeze({
  * What the suite calls on a loaded model: the `Vae` API but its image, batching and backend helpers, so that a
  * wrapper with the same methods (a VAE served from a Web Worker) runs the suite too.
  */
-export type ContractVae = Pick<Vae, 'manifest' | 'encode' | 'encodeToDevice' | 'decode' | 'sample' | 'score' | 'reconstruct' | 'generate' | 'interpolate' | 'toDiffusionLatent' | 'fromDiffusionLatent' | 'dispose'>;
+export type ContractVae = Pick<
+  Vae,
+  | 'manifest'
+  | 'encode'
+  | 'encodeToDevice'
+  | 'decode'
+  | 'sample'
+  | 'score'
+  | 'reconstruct'
+  | 'generate'
+  | 'interpolate'
+  | 'toDiffusionLatent'
+  | 'fromDiffusionLatent'
+  | 'dispose'
+>;
 
 /** A backend the contract suite runs on. */
 export interface ContractTarget {
@@ -205,52 +219,56 @@ export function describeVaeContract(target: ContractTarget): void {
       });
     });
 
-    if (models.deterministic !== null) describe(`deterministic encoder (${models.deterministic})`, () => {
-      const model = models.deterministic!;
-      let vae: ContractVae;
-      let golden: Golden;
-      beforeAll(async () => {
-        [vae, golden] = await Promise.all([target.load(model), target.golden(model)]);
-      });
-      afterAll(() => vae?.dispose());
+    if (models.deterministic !== null)
+      describe(`deterministic encoder (${models.deterministic})`, () => {
+        const model = models.deterministic!;
+        let vae: ContractVae;
+        let golden: Golden;
+        beforeAll(async () => {
+          [vae, golden] = await Promise.all([target.load(model), target.golden(model)]);
+        });
+        afterAll(() => vae?.dispose());
 
-      it('gives std 0 and samples equal to the latent; score reports log p(x|z) and says why KL is null', async () => {
-        const x = goldenTensor(golden, 'x');
-        const q = await vae.encode(x);
-        expect(q.deterministic).toBe(true);
-        expect(Array.from(q.std.data).every((v) => v === 0)).toBe(true);
-        expectClose(q.mean.data, goldenArray(golden, 'mean').data, NETWORK_RTOL, NETWORK_ATOL, 'z');
-        expect(Array.from(vae.sample(q, { seed: 3 }).data)).toEqual(Array.from(q.mean.data));
-        const result = await vae.score(x, { samples: 4, seed: 1 });
-        expect(result.kl).toBeNull();
-        expect(result.elbo).toBeNull();
-        expect(result.logLikelihood).toBeNull();
-        expectClose(result.reconstruction!, goldenArray(golden, 'logPxGivenZAtMean').data, SCORE_RTOL, SCORE_ATOL, 'log p(x|z)');
-        expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
-        expect(result.notes.join(' ')).toContain('The encoder is deterministic (std 0)');
-      });
-
-      it('encodeToDevice keeps the latent itself on the device', async () => {
-        await checkDeviceLatents(api, target, vae, golden);
-      });
-    });
-
-    if (models.none !== null) describe(`no likelihood (${models.none})`, () => {
-      it('score reports reconstruction error and KL only, and says so', async () => {
-        const [vae, golden] = await Promise.all([target.load(models.none!), target.golden(models.none!)]);
-        try {
-          const result = await vae.score(goldenTensor(golden, 'x'), { samples: 2, seed: 0 });
+        it('gives std 0 and samples equal to the latent; score reports log p(x|z) and says why KL is null', async () => {
+          const x = goldenTensor(golden, 'x');
+          const q = await vae.encode(x);
+          expect(q.deterministic).toBe(true);
+          expect(Array.from(q.std.data).every((v) => v === 0)).toBe(true);
+          expectClose(q.mean.data, goldenArray(golden, 'mean').data, NETWORK_RTOL, NETWORK_ATOL, 'z');
+          expect(Array.from(vae.sample(q, { seed: 3 }).data)).toEqual(Array.from(q.mean.data));
+          const result = await vae.score(x, { samples: 4, seed: 1 });
+          expect(result.kl).toBeNull();
           expect(result.elbo).toBeNull();
           expect(result.logLikelihood).toBeNull();
-          expect(result.bitsPerDim).toBeNull();
-          expectClose(result.kl!, goldenArray(golden, 'klClosedForm').data, SCORE_RTOL, SCORE_ATOL, 'kl');
+          expectClose(result.reconstruction!, goldenArray(golden, 'logPxGivenZAtMean').data, SCORE_RTOL, SCORE_ATOL, 'log p(x|z)');
           expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
-          expect(result.notes[0]).toBe(`Model "${vae.manifest.name}" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.`);
-        } finally {
-          await vae.dispose();
-        }
+          expect(result.notes.join(' ')).toContain('The encoder is deterministic (std 0)');
+        });
+
+        it('encodeToDevice keeps the latent itself on the device', async () => {
+          await checkDeviceLatents(api, target, vae, golden);
+        });
       });
-    });
+
+    if (models.none !== null)
+      describe(`no likelihood (${models.none})`, () => {
+        it('score reports reconstruction error and KL only, and says so', async () => {
+          const [vae, golden] = await Promise.all([target.load(models.none!), target.golden(models.none!)]);
+          try {
+            const result = await vae.score(goldenTensor(golden, 'x'), { samples: 2, seed: 0 });
+            expect(result.elbo).toBeNull();
+            expect(result.logLikelihood).toBeNull();
+            expect(result.bitsPerDim).toBeNull();
+            expectClose(result.kl!, goldenArray(golden, 'klClosedForm').data, SCORE_RTOL, SCORE_ATOL, 'kl');
+            expectClose(result.reconstructionError, goldenArray(golden, 'reconstructionError').data, NETWORK_RTOL, NETWORK_ATOL, 'reconstructionError');
+            expect(result.notes[0]).toBe(
+              `Model "${vae.manifest.name}" declares no likelihood (likelihood.kind "none"): elbo, logLikelihood, reconstruction and bitsPerDim are not defined; only reconstructionError and kl are reported.`,
+            );
+          } finally {
+            await vae.dispose();
+          }
+        });
+      });
 
     describe(`API behaviour (${models.api})`, () => {
       let vae: ContractVae;
@@ -259,7 +277,12 @@ export function describeVaeContract(target: ContractTarget): void {
         [vae, golden] = await Promise.all([target.load(models.api), target.golden(models.api)]);
       });
       // The API model is a flat Bernoulli model; the expected messages follow its sizes (fixtures/mlp-probs: D 6, L 2).
-      const sizes = () => ({ name: vae.manifest.name, d: vae.manifest.data.shape[0] as number, l: vae.manifest.latent.shape[0] as number, n: goldenArray(golden, 'x').dims[0]! });
+      const sizes = () => ({
+        name: vae.manifest.name,
+        d: vae.manifest.data.shape[0] as number,
+        l: vae.manifest.latent.shape[0] as number,
+        n: goldenArray(golden, 'x').dims[0]!,
+      });
       afterAll(() => vae?.dispose());
 
       it('seeded calls reproduce; the result reports the seed it used', async () => {
@@ -305,11 +328,36 @@ export function describeVaeContract(target: ContractTarget): void {
       type Sizes = ReturnType<typeof sizes>;
       const withNaN = (d: number) => Float32Array.from({ length: d }, (_, i) => (i === 2 ? NaN : 0));
       it.each([
-        ['a wrong shape', (s: Sizes) => ({ data: new Float32Array(s.d - 1), dims: [1, s.d - 1] }), 'SHAPE_MISMATCH', (s: Sizes) => `Expected data "x" of shape [N, ${s.d}] for model "${s.name}" but received [1, ${s.d - 1}].`],
-        ['no batch axis', (s: Sizes) => ({ data: new Float32Array(s.d), dims: [s.d] }), 'SHAPE_MISMATCH', (s: Sizes) => `Expected data "x" of shape [N, ${s.d}] for model "${s.name}" but received [${s.d}].`],
-        ['float64 data', (s: Sizes) => ({ data: new Float64Array(s.d), dims: [1, s.d] }), 'DTYPE_MISMATCH', (s: Sizes) => `Expected "x.data" to be a Float32Array but received Float64Array(${s.d})`],
-        ['NaN', (s: Sizes) => ({ data: withNaN(s.d), dims: [1, s.d] }), 'NON_FINITE_INPUT', (s: Sizes) => `"x" holds NaN at flat index 2 (dims [1, ${s.d}]); inputs must be finite.`],
-        ['a number', () => 42, 'INVALID_INPUT', () => 'Expected "x" to be a tensor ({ data: Float32Array, dims }, an ndarray or an onnxruntime Tensor) but received 42.'],
+        [
+          'a wrong shape',
+          (s: Sizes) => ({ data: new Float32Array(s.d - 1), dims: [1, s.d - 1] }),
+          'SHAPE_MISMATCH',
+          (s: Sizes) => `Expected data "x" of shape [N, ${s.d}] for model "${s.name}" but received [1, ${s.d - 1}].`,
+        ],
+        [
+          'no batch axis',
+          (s: Sizes) => ({ data: new Float32Array(s.d), dims: [s.d] }),
+          'SHAPE_MISMATCH',
+          (s: Sizes) => `Expected data "x" of shape [N, ${s.d}] for model "${s.name}" but received [${s.d}].`,
+        ],
+        [
+          'float64 data',
+          (s: Sizes) => ({ data: new Float64Array(s.d), dims: [1, s.d] }),
+          'DTYPE_MISMATCH',
+          (s: Sizes) => `Expected "x.data" to be a Float32Array but received Float64Array(${s.d})`,
+        ],
+        [
+          'NaN',
+          (s: Sizes) => ({ data: withNaN(s.d), dims: [1, s.d] }),
+          'NON_FINITE_INPUT',
+          (s: Sizes) => `"x" holds NaN at flat index 2 (dims [1, ${s.d}]); inputs must be finite.`,
+        ],
+        [
+          'a number',
+          () => 42,
+          'INVALID_INPUT',
+          () => 'Expected "x" to be a tensor ({ data: Float32Array, dims }, an ndarray or an onnxruntime Tensor) but received 42.',
+        ],
       ])('encode rejects %s with a typed error', async (_name: string, input: (s: Sizes) => unknown, code: string, message: (s: Sizes) => string) => {
         const error = await vae.encode(input(sizes()) as never).catch((e: unknown) => e);
         expect(codeOf(error)).toBe(code);
@@ -333,7 +381,9 @@ export function describeVaeContract(target: ContractTarget): void {
 
       it('score rejects data outside [0, 1] for a Bernoulli decoder; decode rejects wrong latents', async () => {
         const { d, l, name } = sizes();
-        const error = await vae.score({ data: Float32Array.from({ length: d }, (_, i) => (i === 2 ? 2 : i === 1 ? 1 : 0)), dims: [1, d] }).catch((e: unknown) => e);
+        const error = await vae
+          .score({ data: Float32Array.from({ length: d }, (_, i) => (i === 2 ? 2 : i === 1 ? 1 : 0)), dims: [1, d] })
+          .catch((e: unknown) => e);
         expect(codeOf(error)).toBe('INVALID_INPUT');
         expect((error as Error).message).toBe(`Model "${name}" has a Bernoulli decoder, so score() needs x in [0, 1], but x holds 2 at flat index 2.`);
         const bad = await vae.decode({ data: new Float32Array(l + 1), dims: [1, l + 1] }).catch((e: unknown) => e);
@@ -349,22 +399,25 @@ export function describeVaeContract(target: ContractTarget): void {
       });
     });
 
-    if (models.latentScaling !== null) describe(`latent scaling (${models.latentScaling})`, () => {
-      it('toDiffusionLatent is (z - shift) * scale and fromDiffusionLatent inverts it', async () => {
-        const vae = await target.load(models.latentScaling!);
-        try {
-          const z = { data: Float32Array.from({ length: 4 * 2 * 3 }, (_, i) => i / 10 - 1), dims: [1, 4, 2, 3] };
-          const scaled = vae.toDiffusionLatent(z);
-          const { scalingFactor, shiftFactor } = vae.manifest.latent;
-          expect([shiftFactor, scalingFactor]).toEqual([0.1, 0.18215]);
-          z.data.forEach((v, i) => expect(scaled.data[i]).toBe(Math.fround((v - shiftFactor) * scalingFactor)));
-          expectClose(vae.fromDiffusionLatent(scaled).data, z.data, 1e-6, 1e-7, 'round trip');
-          expect(() => vae.sample({ n: 1 })).toThrow(`Model "${vae.manifest.name}" leaves latent sizes open ([4, null, null]); pass "latentShape" with the sizes to draw.`);
-          expect(vae.sample({ n: 2, seed: 0, latentShape: [4, 3, 5] }).dims).toEqual([2, 4, 3, 5]);
-        } finally {
-          await vae.dispose();
-        }
+    if (models.latentScaling !== null)
+      describe(`latent scaling (${models.latentScaling})`, () => {
+        it('toDiffusionLatent is (z - shift) * scale and fromDiffusionLatent inverts it', async () => {
+          const vae = await target.load(models.latentScaling!);
+          try {
+            const z = { data: Float32Array.from({ length: 4 * 2 * 3 }, (_, i) => i / 10 - 1), dims: [1, 4, 2, 3] };
+            const scaled = vae.toDiffusionLatent(z);
+            const { scalingFactor, shiftFactor } = vae.manifest.latent;
+            expect([shiftFactor, scalingFactor]).toEqual([0.1, 0.18215]);
+            z.data.forEach((v, i) => expect(scaled.data[i]).toBe(Math.fround((v - shiftFactor) * scalingFactor)));
+            expectClose(vae.fromDiffusionLatent(scaled).data, z.data, 1e-6, 1e-7, 'round trip');
+            expect(() => vae.sample({ n: 1 })).toThrow(
+              `Model "${vae.manifest.name}" leaves latent sizes open ([4, null, null]); pass "latentShape" with the sizes to draw.`,
+            );
+            expect(vae.sample({ n: 2, seed: 0, latentShape: [4, 3, 5] }).dims).toEqual([2, 4, 3, 5]);
+          } finally {
+            await vae.dispose();
+          }
+        });
       });
-    });
   });
 }

@@ -102,7 +102,8 @@ export class LinearVae {
   /** The manifest of this model (flat data in [0, 1] for Bernoulli models, [-3, 3] otherwise). */
   manifest(): Manifest {
     const { name, dataSize, latentSize, encoder, likelihood } = this.spec;
-    const output = encoder === 'gaussian' ? { kind: 'gaussian', mean: 'mean', logvar: 'logvar' } : { kind: encoder, name: encoder === 'moments' ? 'moments' : 'latent' };
+    const output =
+      encoder === 'gaussian' ? { kind: 'gaussian', mean: 'mean', logvar: 'logvar' } : { kind: encoder, name: encoder === 'moments' ? 'moments' : 'latent' };
     const bernoulli = likelihood === 'bernoulli-probs' || likelihood === 'bernoulli-logits';
     const sections: Record<MockLikelihood, Record<string, unknown>> = {
       gaussian: { kind: 'gaussian', scale: this.spec.scale },
@@ -375,7 +376,10 @@ export const MOCK_SOURCE = Object.freeze({ bytes: new Uint8Array(0) });
  *   decoder-only model, its manifest without `encoder`, `['encoder']` an encoder-only one)
  * @returns the Vae and its backend (for the recorded runs)
  */
-export async function createMockVae(model: MockModelName | LinearVaeSpec, options: { readonly maxBatch?: number; readonly device?: boolean; readonly graphs?: readonly ('encoder' | 'decoder')[] } = {}): Promise<{ vae: Vae; backend: MockBackend }> {
+export async function createMockVae(
+  model: MockModelName | LinearVaeSpec,
+  options: { readonly maxBatch?: number; readonly device?: boolean; readonly graphs?: readonly ('encoder' | 'decoder')[] } = {},
+): Promise<{ vae: Vae; backend: MockBackend }> {
   const spec = typeof model === 'string' ? MOCK_MODELS[model] : model;
   const backend = new MockBackend(new LinearVae(spec), { device: options.device ?? false });
   const graphs = options.graphs ?? ['encoder', 'decoder'];
@@ -465,7 +469,7 @@ export function mockGolden(model: MockModelName | LinearVaeSpec, items = 3): Gol
         for (let j = 0; j < l; j++) {
           const v = z[at + j]!;
           lpz += -0.5 * v * v - 0.5 * LOG_2PI;
-          lqz += -0.5 * (v - mean[n * l + j]!) ** 2 / Math.exp(logvar[n * l + j]!) - 0.5 * logvar[n * l + j]! - 0.5 * LOG_2PI;
+          lqz += (-0.5 * (v - mean[n * l + j]!) ** 2) / Math.exp(logvar[n * l + j]!) - 0.5 * logvar[n * l + j]! - 0.5 * LOG_2PI;
         }
         logPx.push(lpx);
         logW.push(lpx + lpz - lqz);

@@ -67,7 +67,11 @@ export async function runTiled(
         const rect = plan.tiles[r * plan.lefts.length + c]!;
         const tile = await input.region(item, rect);
         if (tile.dims.length !== 4 || tile.dims[0] !== 1 || tile.dims[1] !== input.dims[1] || tile.dims[2] !== rect.height || tile.dims[3] !== rect.width) {
-          throw new InvalidInputError('SHAPE_MISMATCH', 'x', `The tile source gave a region of dims ${describe([...tile.dims])} for ${rect.height}x${rect.width} at (${rect.top}, ${rect.left}); expected [1, ${input.dims[1]}, ${rect.height}, ${rect.width}].`);
+          throw new InvalidInputError(
+            'SHAPE_MISMATCH',
+            'x',
+            `The tile source gave a region of dims ${describe([...tile.dims])} for ${rect.height}x${rect.width} at (${rect.top}, ${rect.left}); expected [1, ${input.dims[1]}, ${rect.height}, ${rect.width}].`,
+          );
         }
         const results = (await run(tile)).map((result) => result ?? null);
         if (outputs === null) {
@@ -78,7 +82,10 @@ export async function runTiled(
           const result = results[k]!;
           const target = outputs[k]!;
           if ((result === null) !== (target === null)) {
-            throw new ModelMismatchError(graph, `The ${graph} gave "${names[k]}" for some tiles but not for others; it must give the same outputs for every tile.`);
+            throw new ModelMismatchError(
+              graph,
+              `The ${graph} gave "${names[k]}" for some tiles but not for others; it must give the same outputs for every tile.`,
+            );
           }
           if (result === null) continue;
           checkTileOutput(result, channels[k]!, blend, tile, graph, names[k]!, hint);
@@ -101,12 +108,29 @@ export async function runTiled(
   return (outputs ?? []).map((data, k) => (data === null ? null : new VaeTensor(data, [batch, channels[k]!, blend.height, blend.width])));
 }
 
-function checkTileOutput(result: VaeTensor, channels: number | null, blend: Blend, tile: VaeTensor, graph: 'encoder' | 'decoder', name: string, hint: string): number {
+function checkTileOutput(
+  result: VaeTensor,
+  channels: number | null,
+  blend: Blend,
+  tile: VaeTensor,
+  graph: 'encoder' | 'decoder',
+  name: string,
+  hint: string,
+): number {
   const dims = result.dims;
-  const ok = dims.length === 4 && dims[0] === 1 && dims[1]! >= 1 && (channels === null || dims[1] === channels) && dims[2] === blend.tileHeight && dims[3] === blend.tileWidth;
+  const ok =
+    dims.length === 4 &&
+    dims[0] === 1 &&
+    dims[1]! >= 1 &&
+    (channels === null || dims[1] === channels) &&
+    dims[2] === blend.tileHeight &&
+    dims[3] === blend.tileWidth;
   if (!ok) {
     const expected = `[1, ${channels ?? '*'}, ${blend.tileHeight}, ${blend.tileWidth}]`;
-    throw new ModelMismatchError(graph, `The ${graph} turned a tile of dims ${describe([...tile.dims])} into "${name}" of dims ${describe([...dims])} but tiling expects ${expected}; ${hint}`);
+    throw new ModelMismatchError(
+      graph,
+      `The ${graph} turned a tile of dims ${describe([...tile.dims])} into "${name}" of dims ${describe([...dims])} but tiling expects ${expected}; ${hint}`,
+    );
   }
   return dims[1]!;
 }
@@ -127,4 +151,3 @@ function accumulate(target: Float32Array, offset: number, channels: number, blen
     }
   }
 }
-

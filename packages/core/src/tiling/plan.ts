@@ -79,7 +79,10 @@ export function planTiles(height: number, width: number, options: PlanTilesOptio
   const align = options.align ?? 1;
   if (!isPositiveInteger(align)) throw invalidOption('align', 'a positive integer', options.align);
   const { tileSize, overlap } = checkTileSettings(options.tileSize, options.overlap, align, 'pixels');
-  for (const [argument, size] of [['height', height], ['width', width]] as const) {
+  for (const [argument, size] of [
+    ['height', height],
+    ['width', width],
+  ] as const) {
     if (!isPositiveInteger(size) || size % align !== 0) {
       throw new InvalidInputError('INVALID_INPUT', argument, `Expected "${argument}" to be a positive multiple of ${align} but received ${describe(size)}.`);
     }
@@ -125,4 +128,3 @@ export function checkTileSettings(tileSize: unknown, overlap: unknown, multiple:
   }
   return { tileSize, overlap };
 }
-

@@ -89,10 +89,16 @@ function resolveOptions(options: TiledDecodeOptions | TiledEncodeOptions, stage:
   const preset = tilingDefaults(options.preset ?? DEFAULT_TILING_PRESET);
   const layout = options.layout ?? 'NCHW';
   if (layout !== 'NCHW') {
-    throw invalidOption('layout', '"NCHW" (tiling works on [N, C, H, W] tensors only)', options.layout, 'transpose the data to NCHW or encode and decode without tiling');
+    throw invalidOption(
+      'layout',
+      '"NCHW" (tiling works on [N, C, H, W] tensors only)',
+      options.layout,
+      'transpose the data to NCHW or encode and decode without tiling',
+    );
   }
   const factor = options.factor ?? preset.factor;
-  if (!isPositiveInteger(factor)) throw invalidOption('factor', 'a positive integer (image pixels per latent pixel, 8 for Stable-Diffusion-style VAEs)', options.factor);
+  if (!isPositiveInteger(factor))
+    throw invalidOption('factor', 'a positive integer (image pixels per latent pixel, 8 for Stable-Diffusion-style VAEs)', options.factor);
   functionOption(options.onProgress, 'onProgress');
   const defaults = preset[stage];
   // A preset's image tiles are multiples of its own factor; with another factor, explicit sizes are needed.
@@ -120,7 +126,11 @@ function spatialInput(input: TensorInput, argument: string, multiple: number, wh
   if (dims.length !== 4 || dims.some((d) => d < 1) || dims[2]! % multiple !== 0 || dims[3]! % multiple !== 0) {
     const sizes = multiple === 1 ? '' : ` with H and W multiples of ${multiple}`;
     const fix = multiple === 1 ? '' : `; crop or pad the image to a multiple of ${multiple}`;
-    throw new InvalidInputError('SHAPE_MISMATCH', argument, `Expected ${what} "${argument}" of dims [N, C, H, W]${sizes} but received ${describe([...dims])}${fix}.`);
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      argument,
+      `Expected ${what} "${argument}" of dims [N, C, H, W]${sizes} but received ${describe([...dims])}${fix}.`,
+    );
   }
   return tensor;
 }
@@ -128,7 +138,11 @@ function spatialInput(input: TensorInput, argument: string, multiple: number, wh
 function sourceInput(source: TileSource, multiple: number): TileSource {
   const dims = source.dims;
   if (dims.length !== 4 || !dims.every((d) => Number.isSafeInteger(d) && d >= 1) || dims[2]! % multiple !== 0 || dims[3]! % multiple !== 0) {
-    throw new InvalidInputError('SHAPE_MISMATCH', 'x', `Expected a tile source of dims [N, C, H, W] with H and W multiples of ${multiple} but received ${describe([...dims])}.`);
+    throw new InvalidInputError(
+      'SHAPE_MISMATCH',
+      'x',
+      `Expected a tile source of dims [N, C, H, W] with H and W multiples of ${multiple} but received ${describe([...dims])}.`,
+    );
   }
   return source;
 }
@@ -155,7 +169,17 @@ export async function tiledDecode(decodeTile: DecodeTile, z: TensorInput, option
   const latent = spatialInput(z, 'z', 1, 'latents');
   const plan = planTiles(latent.dims[2]!, latent.dims[3]!, { tileSize, overlap });
   const hint = `set "factor" (now ${factor}) to the decoder's output/latent size ratio.`;
-  const [image] = await runTiled(tensorSource(latent), plan, factor, 1, async (tile) => [await decodeTile(tile)], 'decoder', ['output'], hint, options.onProgress);
+  const [image] = await runTiled(
+    tensorSource(latent),
+    plan,
+    factor,
+    1,
+    async (tile) => [await decodeTile(tile)],
+    'decoder',
+    ['output'],
+    hint,
+    options.onProgress,
+  );
   return image!;
 }
 

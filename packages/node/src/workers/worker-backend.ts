@@ -91,9 +91,18 @@ export class WorkerPoolBackend implements Backend {
   get pool(): Piscina<WorkerTask, WorkerResult> {
     if (this.started === null) {
       const { resourceLimits, workerData } = this;
-      this.started = new Piscina<WorkerTask, WorkerResult>({ filename: sessionWorkerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: 2 ** 31 - 1, workerData, ...(resourceLimits ? { resourceLimits } : {}) });
+      this.started = new Piscina<WorkerTask, WorkerResult>({
+        filename: sessionWorkerFile(),
+        minThreads: this.workers,
+        maxThreads: this.workers,
+        idleTimeout: 2 ** 31 - 1,
+        workerData,
+        ...(resourceLimits ? { resourceLimits } : {}),
+      });
       // A worker that dies with no task running is replaced by piscina; nothing waits on it, so only warn.
-      this.started.on('error', (error: Error) => process.emitWarning(`onnx-vae: a session worker thread failed: ${error.message}`, { code: 'ONNX_VAE_WORKER_ERROR' }));
+      this.started.on('error', (error: Error) =>
+        process.emitWarning(`onnx-vae: a session worker thread failed: ${error.message}`, { code: 'ONNX_VAE_WORKER_ERROR' }),
+      );
     }
     return this.started;
   }
@@ -115,7 +124,8 @@ export class WorkerPoolBackend implements Backend {
       const replies = await Promise.all(Array.from({ length: this.workers }, () => this.pool.run({ type: 'open', graph, source: shared, role })));
       const reply = replies.find((r) => 'error' in r) ?? replies[0]!;
       if ('error' in reply) throw deserializeError(reply.error);
-      if (!('info' in reply)) throw new BackendError('INFERENCE_FAILED', `A session worker answered an open of the ${role} without the graph's inputs and outputs.`);
+      if (!('info' in reply))
+        throw new BackendError('INFERENCE_FAILED', `A session worker answered an open of the ${role} without the graph's inputs and outputs.`);
       return new WorkerSession(this, graph, shared, role, reply.info);
     } catch (error) {
       await this.released();
@@ -134,7 +144,11 @@ export class WorkerPoolBackend implements Backend {
 
 function workerFailure(error: unknown, role: string): BackendError {
   const reason = (error as Error)?.message ?? String(error);
-  return new BackendError('INFERENCE_FAILED', `The worker thread running the ${role} stopped (${reason}); the pool has started another, so the call can be retried.`, { cause: error });
+  return new BackendError(
+    'INFERENCE_FAILED',
+    `The worker thread running the ${role} stopped (${reason}); the pool has started another, so the call can be retried.`,
+    { cause: error },
+  );
 }
 
 class WorkerSession implements BackendSession {
@@ -148,7 +162,13 @@ class WorkerSession implements BackendSession {
   private readonly running = new Set<Promise<unknown>>();
   private isReleased = false;
 
-  constructor(backend: WorkerPoolBackend, graph: string, source: WorkerSource, role: 'encoder' | 'decoder', info: { inputs: readonly TensorInfo[]; outputs: readonly TensorInfo[] }) {
+  constructor(
+    backend: WorkerPoolBackend,
+    graph: string,
+    source: WorkerSource,
+    role: 'encoder' | 'decoder',
+    info: { inputs: readonly TensorInfo[]; outputs: readonly TensorInfo[] },
+  ) {
     this.backend = backend;
     this.graph = graph;
     this.source = source;

@@ -46,7 +46,7 @@ function format(title: string, args: readonly unknown[]): string {
   let i = 0;
   return title.replace(/%[sidpfj]/g, () => {
     const value = args[i++];
-    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   });
 }
 
@@ -87,7 +87,10 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 function show(value: unknown): string {
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${Array.from(value as unknown as ArrayLike<number>).slice(0, 8).join(', ')}...)`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(${Array.from(value as unknown as ArrayLike<number>)
+      .slice(0, 8)
+      .join(', ')}...)`;
   try {
     const text = JSON.stringify(value);
     return text === undefined ? String(value) : text.length > 300 ? `${text.slice(0, 300)}...` : text;
@@ -107,7 +110,8 @@ function matchers(actual: unknown, negate: boolean) {
     toBeGreaterThan: (expected: number) => check((actual as number) > expected, `toBeGreaterThan(${expected})`),
     toBeLessThan: (expected: number) => check((actual as number) < expected, `toBeLessThan(${expected})`),
     toContain: (expected: unknown) => check((actual as { includes(v: unknown): boolean }).includes(expected), `toContain(${show(expected)})`),
-    toMatch: (expected: RegExp | string) => check(typeof actual === 'string' && (typeof expected === 'string' ? actual.includes(expected) : expected.test(actual)), `toMatch(${String(expected)})`),
+    toMatch: (expected: RegExp | string) =>
+      check(typeof actual === 'string' && (typeof expected === 'string' ? actual.includes(expected) : expected.test(actual)), `toMatch(${String(expected)})`),
     toThrow: (expected?: string) => {
       let thrown: unknown = null;
       try {
@@ -116,7 +120,10 @@ function matchers(actual: unknown, negate: boolean) {
         thrown = error ?? 'undefined';
       }
       const message = thrown === null ? '' : String((thrown as Error)?.message ?? thrown);
-      check(thrown !== null && (expected === undefined || message.includes(expected)), `toThrow(${show(expected)}) but ${thrown === null ? 'nothing was thrown' : `threw ${show(message)}`}`);
+      check(
+        thrown !== null && (expected === undefined || message.includes(expected)),
+        `toThrow(${show(expected)}) but ${thrown === null ? 'nothing was thrown' : `threw ${show(message)}`}`,
+      );
     },
   };
 }
@@ -183,9 +190,10 @@ async function runSuite(suite: Suite, path: string[], results: TestResult[], opt
       }
       const known = options.knownFailure?.(name) ?? null;
       if (known !== null) {
-        result = result.status === 'failed'
-          ? { ...result, status: 'known-failure', reason: known }
-          : { ...result, status: 'failed', error: `expected to fail (${known}) but passed; remove it from the known failures` };
+        result =
+          result.status === 'failed'
+            ? { ...result, status: 'known-failure', reason: known }
+            : { ...result, status: 'failed', error: `expected to fail (${known}) but passed; remove it from the known failures` };
       }
     }
     results.push(result);

@@ -5,7 +5,19 @@
  */
 import { runTests } from './harness';
 import type { TestResult } from './harness';
-import { OrtWebBackend, createVae, float16ToFloat32, float32ToFloat16, imageDataToBlob, imageDataToCanvas, loadVae, loadVaeInWorker, parseManifest, pixelsToTensor, sha256Hex } from '../../../web/src/index';
+import {
+  OrtWebBackend,
+  createVae,
+  float16ToFloat32,
+  float32ToFloat16,
+  imageDataToBlob,
+  imageDataToCanvas,
+  loadVae,
+  loadVaeInWorker,
+  parseManifest,
+  pixelsToTensor,
+  sha256Hex,
+} from '../../../web/src/index';
 import type { LoadProgress, LoadVaeOptions, WebVae, WorkerVae } from '../../../web/src/index';
 import type { Vae } from '../../../core/src/index';
 import { describeVaeContract, NETWORK_ATOL, NETWORK_RTOL, SCORE_ATOL, SCORE_RTOL } from '../../../core/src/testing/index';
@@ -48,59 +60,89 @@ describe(`page on ${device}`, () => {
   it('precision "float16" needs WebGPU with shader-f16: BACKEND_UNAVAILABLE, saying what is missing', async () => {
     const error = (await load('fixtures/mlp-probs', { precision: 'float16' }).catch((e: unknown) => e)) as { code?: string; message: string };
     expect(error.code).toBe('BACKEND_UNAVAILABLE');
-    expect(error.message).toBe(`precision "float16" needs WebGPU with the shader-f16 feature, but ${device === 'webgpu' ? 'the adapter has no shader-f16' : 'the backend runs on wasm'}; use precision "auto" to run the float32 graphs instead.`);
+    expect(error.message).toBe(
+      `precision "float16" needs WebGPU with the shader-f16 feature, but ${device === 'webgpu' ? 'the adapter has no shader-f16' : 'the backend runs on wasm'}; use precision "auto" to run the float32 graphs instead.`,
+    );
     const missing = (await load('fixtures/mlp-learned-scale', { precision: 'float16' }).catch((e: unknown) => e)) as { code?: string; message: string };
     expect(missing.code).toBe('INVALID_OPTION');
     expect(missing.message).toBe('Model "mlp-learned-scale" has no float16 graphs (no "float16" block in its manifest); use precision "auto" or "float32".');
   });
 
-  it(device === 'wasm' ? 'graphs with float16 inputs and outputs run with float16 rounding at the edges (fixtures/mlp-probs *.float16.onnx)' : 'float16 graphs on an adapter without shader-f16 are refused at load, saying why', async () => {
-    const model = MLP_PROBS;
-    const manifest = await (await fetch(model + 'vae.json')).json();
-    const bytes = async (file: string) => new Uint8Array(await (await fetch(model + file)).arrayBuffer());
-    const loading = loadVae({ manifest, encoder: await bytes(manifest.float16.encoder), decoder: await bytes(manifest.float16.decoder) }, base);
-    if (device === 'webgpu') {
-      // onnxruntime-web's WebGPU EP compiles no float16 shader (not even the Cast) without shader-f16.
-      const error = (await loading.catch((e: unknown) => e)) as { code?: string; message: string };
-      expect(error.code).toBe('BACKEND_UNAVAILABLE');
-      expect(error.message).toBe('The encoder has float16 tensors ("x", "mean", "logvar"), and this WebGPU adapter lacks the shader-f16 feature that float16 needs; load the float32 graphs (precision "auto" or "float32" picks them from a manifest\'s "float16" block) or use device "wasm".');
-      return;
-    }
-    const [half, full] = [await loading, await load('fixtures/mlp-probs')];
-    try {
-      const x = goldenTensor(await golden('fixtures/mlp-probs'), 'x');
-      const round16 = (v: Float32Array) => float16ToFloat32(float32ToFloat16(v));
-      const q = await half.encode(x);
-      const reference = await full.encode({ data: round16(x.data), dims: x.dims });
-      expect(Array.from(q.mean.data)).toEqual(Array.from(round16(reference.mean.data)));
-      const decoded = await half.decode(q.mean);
-      expect(Array.from(decoded.data)).toEqual(Array.from(round16((await full.decode({ data: round16(q.mean.data), dims: q.mean.dims })).data)));
-    } finally {
-      await Promise.all([half.dispose(), full.dispose()]);
-    }
-  });
+  it(
+    device === 'wasm'
+      ? 'graphs with float16 inputs and outputs run with float16 rounding at the edges (fixtures/mlp-probs *.float16.onnx)'
+      : 'float16 graphs on an adapter without shader-f16 are refused at load, saying why',
+    async () => {
+      const model = MLP_PROBS;
+      const manifest = await (await fetch(model + 'vae.json')).json();
+      const bytes = async (file: string) => new Uint8Array(await (await fetch(model + file)).arrayBuffer());
+      const loading = loadVae({ manifest, encoder: await bytes(manifest.float16.encoder), decoder: await bytes(manifest.float16.decoder) }, base);
+      if (device === 'webgpu') {
+        // onnxruntime-web's WebGPU EP compiles no float16 shader (not even the Cast) without shader-f16.
+        const error = (await loading.catch((e: unknown) => e)) as { code?: string; message: string };
+        expect(error.code).toBe('BACKEND_UNAVAILABLE');
+        expect(error.message).toBe(
+          'The encoder has float16 tensors ("x", "mean", "logvar"), and this WebGPU adapter lacks the shader-f16 feature that float16 needs; load the float32 graphs (precision "auto" or "float32" picks them from a manifest\'s "float16" block) or use device "wasm".',
+        );
+        return;
+      }
+      const [half, full] = [await loading, await load('fixtures/mlp-probs')];
+      try {
+        const x = goldenTensor(await golden('fixtures/mlp-probs'), 'x');
+        const round16 = (v: Float32Array) => float16ToFloat32(float32ToFloat16(v));
+        const q = await half.encode(x);
+        const reference = await full.encode({ data: round16(x.data), dims: x.dims });
+        expect(Array.from(q.mean.data)).toEqual(Array.from(round16(reference.mean.data)));
+        const decoded = await half.decode(q.mean);
+        expect(Array.from(decoded.data)).toEqual(Array.from(round16((await full.decode({ data: round16(q.mean.data), dims: q.mean.dims })).data)));
+      } finally {
+        await Promise.all([half.dispose(), full.dispose()]);
+      }
+    },
+  );
 
   if (device === 'webgpu') {
     it('device "auto" skips the fallback (software) SwiftShader adapter for wasm, and says why; device "webgpu" still uses it', async () => {
       const model = MLP_PROBS;
-      const [manifest, encoder, decoder] = await Promise.all(['vae.json', 'encoder.onnx', 'decoder.onnx'].map(async (f) => new Uint8Array(await (await fetch(model + f)).arrayBuffer())));
+      const [manifest, encoder, decoder] = await Promise.all(
+        ['vae.json', 'encoder.onnx', 'decoder.onnx'].map(async (f) => new Uint8Array(await (await fetch(model + f)).arrayBuffer())),
+      );
       const backend = new OrtWebBackend({ device: 'auto', wasmPaths: WASM_PATHS });
-      const vae = await createVae({ manifest: parseManifest(new TextDecoder().decode(manifest)), backend, encoder: { bytes: encoder! }, decoder: { bytes: decoder! } });
+      const vae = await createVae({
+        manifest: parseManifest(new TextDecoder().decode(manifest)),
+        backend,
+        encoder: { bytes: encoder! },
+        decoder: { bytes: decoder! },
+      });
       await vae.dispose();
       expect(backend.executionProvider).toBe('wasm');
       const { reason, ...info } = vae.backendInfo;
       expect(info).toEqual({ name: 'onnxruntime-web 1.30.0 (wasm)', requestedDevice: 'auto', device: 'wasm', precision: 'float32', fellBack: false });
-      expect(reason).toMatch(/^auto: the WebGPU adapter google swiftshader, a fallback \(software\) adapter, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway; wasm with \d thread\(s\)$/);
+      expect(reason).toMatch(
+        /^auto: the WebGPU adapter google swiftshader, a fallback \(software\) adapter, is usually slower than wasm, so wasm was chosen; pass device "webgpu" to use it anyway; wasm with \d thread\(s\)$/,
+      );
       const explicit = await load('fixtures/mlp-probs');
       await explicit.dispose();
-      expect(explicit.backendInfo).toEqual({ name: 'onnxruntime-web 1.30.0 (webgpu, float32)', requestedDevice: 'webgpu', device: 'webgpu', precision: 'float32', reason: 'WebGPU adapter google swiftshader, a fallback (software) adapter; float32 graphs (the adapter has no shader-f16)', fellBack: false });
+      expect(explicit.backendInfo).toEqual({
+        name: 'onnxruntime-web 1.30.0 (webgpu, float32)',
+        requestedDevice: 'webgpu',
+        device: 'webgpu',
+        precision: 'float32',
+        reason: 'WebGPU adapter google swiftshader, a fallback (software) adapter; float32 graphs (the adapter has no shader-f16)',
+        fellBack: false,
+      });
     });
 
     it('non-finite WebGPU outputs from finite inputs are INFERENCE_FAILED, naming the fusion bug and the fix (conv-moments at level "all")', async () => {
       const data = await golden('fixtures/conv-moments');
       const vae = await load('fixtures/conv-moments');
       try {
-        const error = (await vae.score(goldenTensor(data, 'x'), { samples: 1, eps: { data: Float32Array.from(goldenArray(data, 'eps').data.subarray(0, 2 * 4 * 2 * 3)), dims: [1, 2, 4, 2, 3] } }).catch((e: unknown) => e)) as { code?: string; message: string };
+        const error = (await vae
+          .score(goldenTensor(data, 'x'), {
+            samples: 1,
+            eps: { data: Float32Array.from(goldenArray(data, 'eps').data.subarray(0, 2 * 4 * 2 * 3)), dims: [1, 2, 4, 2, 3] },
+          })
+          .catch((e: unknown) => e)) as { code?: string; message: string };
         expect(error.code).toBe('INFERENCE_FAILED');
         expect(error.message).toContain('non-finite values');
         expect(error.message).toContain('graphOptimizationLevel: "basic"');
@@ -132,7 +174,11 @@ describeVaeContract({
   // conv-moments' extreme logvar channel (z up to ~3e4) drives onnxruntime-web 1.30's fused Conv+activation WebGPU
   // kernels into NaN at the default level "all" (microsoft/onnxruntime#32145); at "basic" nothing is fused and the
   // numbers match PyTorch. The backend's guard against those NaNs at "all" is tested on the page above.
-  load: (model, options) => load(model, { ...options, ...(device === 'webgpu' && model === 'fixtures/conv-moments' ? { graphOptimizationLevel: 'basic' as const } : {}) }) as unknown as Promise<Vae>,
+  load: (model, options) =>
+    load(model, {
+      ...options,
+      ...(device === 'webgpu' && model === 'fixtures/conv-moments' ? { graphOptimizationLevel: 'basic' as const } : {}),
+    }) as unknown as Promise<Vae>,
   golden,
   deviceLocation: device === 'webgpu' ? 'gpu-buffer' : 'cpu',
 });
@@ -146,14 +192,19 @@ describe('through a Web Worker', () => {
     load: (model, options) => loadInWorker(model, options) as unknown as Promise<ContractVae>,
     golden,
     deviceLocation: 'cpu',
-    ...(device === 'webgpu' ? { models: { gaussian: ['fixtures/mlp-probs'], deterministic: null, none: null, api: 'fixtures/mlp-probs', latentScaling: null } } : {}),
+    ...(device === 'webgpu'
+      ? { models: { gaussian: ['fixtures/mlp-probs'], deterministic: null, none: null, api: 'fixtures/mlp-probs', latentScaling: null } }
+      : {}),
   });
   afterAll(terminateWorkers);
 });
 
 // In the page, and on wasm also through a Web Worker (WorkerVae) with the same numbers expected.
 type Inference = Pick<WebVae, 'encode' | 'decode' | 'score' | 'dispose'>;
-const MNIST_TARGETS: [string, (model: string) => Promise<Inference>][] = [['in the page', load], ...(device === 'wasm' ? [['in a Web Worker', loadInWorker] as [string, typeof loadInWorker]] : [])];
+const MNIST_TARGETS: [string, (model: string) => Promise<Inference>][] = [
+  ['in the page', load],
+  ...(device === 'wasm' ? [['in a Web Worker', loadInWorker] as [string, typeof loadInWorker]] : []),
+];
 describe.each(MNIST_TARGETS)('models/mnist-vae against PyTorch, %s', (_where: string, loadMnist: (model: string) => Promise<Inference>) => {
   let vae: Inference;
   let data: Golden;
@@ -222,7 +273,11 @@ if (device === 'wasm') {
 
     it('loads from a File/Blob pair and a manifest object', async () => {
       const model = MLP_PROBS;
-      const [manifest, encoder, decoder] = await Promise.all([fetch(model + 'vae.json').then((r) => r.json()), fetch(model + 'encoder.onnx').then((r) => r.blob()), fetch(model + 'decoder.onnx').then((r) => r.blob())]);
+      const [manifest, encoder, decoder] = await Promise.all([
+        fetch(model + 'vae.json').then((r) => r.json()),
+        fetch(model + 'encoder.onnx').then((r) => r.blob()),
+        fetch(model + 'decoder.onnx').then((r) => r.blob()),
+      ]);
       const vae = await loadVae({ manifest, encoder: new File([encoder], 'encoder.onnx'), decoder }, base);
       try {
         const data = await golden('fixtures/mlp-probs');
@@ -297,7 +352,7 @@ if (device === 'wasm') {
       return new ImageData(rgba, 28, 28);
     };
 
-    it('ImageData, canvas, OffscreenCanvas, ImageBitmap, PNG Blob and <img> give the tensor path\'s posterior', async () => {
+    it("ImageData, canvas, OffscreenCanvas, ImageBitmap, PNG Blob and <img> give the tensor path's posterior", async () => {
       const expected = (await mnist.encode({ data: Float32Array.from(digits), dims: [2, 784] })).mean.data;
       const images = [digitImage(0), digitImage(1)];
       const canvases = images.map((image) => {
@@ -308,12 +363,14 @@ if (device === 'wasm') {
         return canvas;
       });
       const blobs = await Promise.all(images.map((image) => imageDataToBlob(image)));
-      const elements = await Promise.all(blobs.map(async (blob) => {
-        const element = new Image();
-        element.src = URL.createObjectURL(blob);
-        await element.decode();
-        return element;
-      }));
+      const elements = await Promise.all(
+        blobs.map(async (blob) => {
+          const element = new Image();
+          element.src = URL.createObjectURL(blob);
+          await element.decode();
+          return element;
+        }),
+      );
       const inputs = {
         ImageData: images,
         HTMLCanvasElement: canvases,
@@ -337,7 +394,7 @@ if (device === 'wasm') {
       expectClose(dropped.mean.data, (await mnist.encode({ data: Float32Array.from(digits.subarray(0, 784)), dims: [1, 784] })).mean.data, 0, 0, 'drop');
     });
 
-    it('RGB images read into an NCHW model in [-1, 1] as core\'s pixelsToTensor does', async () => {
+    it("RGB images read into an NCHW model in [-1, 1] as core's pixelsToTensor does", async () => {
       const rgba = new Uint8ClampedArray(12 * 8 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
       const rgb = new Uint8Array(12 * 8 * 3).map((_, i) => rgba[Math.floor(i / 3) * 4 + (i % 3)]!);
       const tensor = { data: pixelsToTensor(rgb, { width: 12, height: 8, channels: 3 }, { range: [-1, 1], layout: 'NCHW', channels: 3 }), dims: [1, 3, 8, 12] };
@@ -348,11 +405,15 @@ if (device === 'wasm') {
     it('toImages gives ImageData of the decoded values (round(255 p), opaque grey)', async () => {
       const decoded = await mnist.decode(mnist.sample({ n: 2, seed: 1 }));
       const images = await mnist.toImages(decoded, {});
-      expect(images.map((image) => [image.width, image.height])).toEqual([[28, 28], [28, 28]]);
+      expect(images.map((image) => [image.width, image.height])).toEqual([
+        [28, 28],
+        [28, 28],
+      ]);
       const pixels = images[1]!.data;
       for (let p = 0; p < 784; p++) {
         const level = Math.round(decoded.data[784 + p]! * 255);
-        if (pixels[p * 4] !== level || pixels[p * 4 + 1] !== level || pixels[p * 4 + 3] !== 255) throw new Error(`pixel ${p}: ${pixels.slice(p * 4, p * 4 + 4).join(',')} for ${level}`);
+        if (pixels[p * 4] !== level || pixels[p * 4 + 1] !== level || pixels[p * 4 + 3] !== 255)
+          throw new Error(`pixel ${p}: ${pixels.slice(p * 4, p * 4 + 4).join(',')} for ${level}`);
       }
       const png = await imageDataToBlob(images[0]!);
       expect(png.type).toBe('image/png');
@@ -380,9 +441,10 @@ declare global {
  */
 function skip(name: string): string | null {
   if (device !== 'webgpu') return null;
-  return /fixtures\/(mlp-learned-scale|mlp-deterministic-probs|mlp-none)/.test(name) && !name.includes('encodeToDevice') ? 'WebGPU runs the mlp-probs, conv-moments and mnist-vae checks only (time budget)' : null;
+  return /fixtures\/(mlp-learned-scale|mlp-deterministic-probs|mlp-none)/.test(name) && !name.includes('encodeToDevice')
+    ? 'WebGPU runs the mlp-probs, conv-moments and mnist-vae checks only (time budget)'
+    : null;
 }
-
 
 const MARKS = Object.freeze({ passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'known-failure': 'KNOWN' });
 

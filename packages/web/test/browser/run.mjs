@@ -28,7 +28,10 @@ async function report(value) {
 async function bundle() {
   await mkdir(OUT, { recursive: true });
   await build({
-    entryPoints: { page: join(ROOT, 'packages', 'web', 'test', 'browser', 'page.ts'), worker: join(ROOT, 'packages', 'web', 'test', 'browser', 'worker-entry.ts') },
+    entryPoints: {
+      page: join(ROOT, 'packages', 'web', 'test', 'browser', 'page.ts'),
+      worker: join(ROOT, 'packages', 'web', 'test', 'browser', 'worker-entry.ts'),
+    },
     outdir: OUT,
     bundle: true,
     format: 'esm',
@@ -39,7 +42,10 @@ async function bundle() {
     // onnxruntime-web finds its .wasm through the page's wasmPaths, not import.meta.url.
     logOverride: { 'empty-import-meta': 'silent' },
   });
-  await writeFile(join(OUT, 'index.html'), '<!doctype html><meta charset="utf-8"><title>onnx-vae browser tests</title><link rel="icon" href="data:,"><script type="module" src="page.js"></script>\n');
+  await writeFile(
+    join(OUT, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><title>onnx-vae browser tests</title><link rel="icon" href="data:,"><script type="module" src="page.js"></script>\n',
+  );
 }
 
 async function runDevice(browser, url, device) {
@@ -91,7 +97,9 @@ async function main() {
     const count = (status) => run.results.filter((r) => r.status === status).length;
     const bad = run.results.filter((r) => r.status === 'failed');
     failed += bad.length;
-    console.log(`${run.device}: ${count('passed')} passed, ${bad.length} failed, ${count('known-failure')} known failures, ${count('skipped')} skipped (${run.seconds.toFixed(1)} s)`);
+    console.log(
+      `${run.device}: ${count('passed')} passed, ${bad.length} failed, ${count('known-failure')} known failures, ${count('skipped')} skipped (${run.seconds.toFixed(1)} s)`,
+    );
     for (const r of run.results.filter((r) => r.status === 'known-failure')) console.log(`  known failure: ${r.name} (${r.reason})`);
     for (const r of bad) console.log(`  FAILED ${r.name}: ${r.error}`);
     for (const w of run.warnings.slice(0, 10)) console.log(`  browser console ${w}`);
@@ -100,7 +108,10 @@ async function main() {
   return failed === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
