@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startServer } from '../scripts/browser/server.mjs';
 import { median, writeDocBlock } from './stats.mjs';
-import { CHROMIUM, launchChromium } from '../scripts/browser/chromium.mjs';
+import { CHROMIUM, launchChromium } from '../scripts/browser/chromium.cjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'out', 'bench-web');

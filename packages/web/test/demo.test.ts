@@ -6,22 +6,14 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { testFixtures } from '@onnx-vae/core/testing';
+// The one launcher of Debian's chromium (CommonJS, shared with the .mjs runners).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { CHROMIUM, launchChromium } = require('../../../scripts/browser/chromium.cjs') as { CHROMIUM: string; launchChromium: () => Promise<Browser> };
 
 const fixtures = testFixtures(__dirname);
 const ROOT = fixtures.root;
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const SCREENSHOT = join(ROOT, 'out', 'web-demo.png');
 const available = existsSync(CHROMIUM);
 
@@ -92,7 +84,7 @@ interface Shown {
     ];
     const served = await serveDemo();
     server = served.server;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${served.url}?device=wasm`);

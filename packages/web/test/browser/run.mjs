@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { startServer } from '../../../../scripts/browser/server.mjs';
-import { CHROMIUM, launchChromium } from '../../../../scripts/browser/chromium.mjs';
+import { CHROMIUM, launchChromium } from '../../../../scripts/browser/chromium.cjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const OUT = join(ROOT, 'out', 'browser');

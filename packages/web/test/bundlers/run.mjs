@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../../../scripts/browser/server.mjs';
-import { CHROMIUM, launchChromium } from '../../../../scripts/browser/chromium.mjs';
+import { CHROMIUM, launchChromium } from '../../../../scripts/browser/chromium.cjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..', '..', '..');
