@@ -1,9 +1,6 @@
-/**
- * Checks at the public boundary: small named predicates and one message format (as sharp's `lib/is.js`), so every
- * option error reads `Expected "<option>" to be <what> but received <value>.` Inside the library, trust the types.
- *
- * @internal
- */
+// Checks at the public boundary: small named predicates and one message format (as sharp's `lib/is.js`), so every
+// option error reads `Expected "<option>" to be <what> but received <value>.` Inside the library, trust the types.
+// (A line comment: a doc block here would attach to the import below, and its internal tag would strip the import.)
 import { InvalidOptionError, describe } from './errors.js';
 
 /** A non-negative safe integer. @internal */
