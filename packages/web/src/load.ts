@@ -5,6 +5,7 @@ import {
   MANIFEST_FILE,
   describe,
   getPreset,
+  invalidOption,
   layoutOfFiles,
   loadModel,
   memoryModelStore,
@@ -175,6 +176,9 @@ function isModelFiles(value: unknown): value is ModelFiles {
  * await vae.dispose();
  */
 export async function loadVae(source: string | URL | ModelFiles, options: LoadVaeOptions = {}): Promise<WebVae> {
+  if (!((typeof source === 'string' && source !== '') || source instanceof URL || isModelFiles(source))) {
+    throw invalidOption('source', "a model folder's URL (a non-empty string or a URL) or { manifest, encoder, decoder } in memory", source);
+  }
   optionsObject(options, 'loadVae()');
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidOptionError('onProgress', `Expected "onProgress" to be a function but received ${describe(options.onProgress)}.`);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadVae } from '../src/index';
+import { errorOf } from '@onnx-vae/core/testing';
 import { describeVaeContract, testFixtures } from '@onnx-vae/core/testing';
 
 const fixtures = testFixtures(__dirname);
@@ -59,6 +60,18 @@ describe('onnxruntime-web backend in Node', () => {
     const error = await loadFromDisk('fixtures/mlp-probs', options as never).catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe(code);
     expect((error as Error).message).toContain(message);
+  });
+
+  it.each([
+    ['a number', 123, '123'],
+    ['null', null, 'null'],
+    ['an empty string', '', '""'],
+    ['an object without graphs', { dir: 'models' }, 'an object'],
+  ])('refuses a source that is %s with INVALID_OPTION, before fetching anything', async (_name, source, received) => {
+    expect(await errorOf(loadVae(source as never))).toEqual({
+      code: 'INVALID_OPTION',
+      message: `Expected "source" to be a model folder's URL (a non-empty string or a URL) or { manifest, encoder, decoder } in memory but received ${received}.`,
+    });
   });
 
   it('with preload: ["decoder"] decodes without creating the encoder session, which the first encode creates', async () => {
