@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { DEFAULT_LIMITS, InvalidInputError, VaeError, checkLimit } from '@onnx-vae/core';
+import { DEFAULT_LIMITS, InvalidInputError, VaeError, checkLimit, planImageFit } from '@onnx-vae/core';
 import type { ImageReadLimits, ImageReadOptions } from '@onnx-vae/core';
 import { readInputFile } from './image-io.js';
 import type { NodeImageInput } from './image-codec.js';
@@ -94,36 +94,18 @@ export async function openImage(
     let width = meta.autoOrient?.width ?? sourceWidth;
     let height = meta.autoOrient?.height ?? sourceHeight;
     const fit = options.fit ?? 'pad';
-    const m = options.multiple;
-    if (fixed.width !== null && fixed.height !== null) {
-      if (fit === 'resize' && (width !== fixed.width || height !== fixed.height)) {
-        const [w, h] = [fixed.width, fixed.height];
-        steps.push((image) => image.resize(w, h, { fit: 'fill' }));
-        resized = true;
-        width = w;
-        height = h;
-      }
-    } else if (fit === 'resize' && (width % m !== 0 || height % m !== 0)) {
-      const w = Math.max(m, Math.round(width / m) * m);
-      const h = Math.max(m, Math.round(height / m) * m);
+    // The fit geometry is core's (the same as the canvas codec's): a crop is an extract, a new size a resize.
+    const plan = planImageFit(name, width, height, fixed, fit, options.multiple);
+    if (plan.crop.width !== width || plan.crop.height !== height) {
+      const region = { left: plan.crop.x, top: plan.crop.y, width: plan.crop.width, height: plan.crop.height };
+      steps.push((image) => image.extract(region));
+    } else if (plan.width !== width || plan.height !== height) {
+      const [w, h] = [plan.width, plan.height];
       steps.push((image) => image.resize(w, h, { fit: 'fill' }));
       resized = true;
-      width = w;
-      height = h;
-    } else if (fit === 'crop' && (width % m !== 0 || height % m !== 0)) {
-      const w = Math.floor(width / m) * m;
-      const h = Math.floor(height / m) * m;
-      if (w === 0 || h === 0)
-        throw new InvalidInputError(
-          'SHAPE_MISMATCH',
-          name,
-          `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`,
-        );
-      const region = { left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h };
-      steps.push((image) => image.extract(region));
-      width = w;
-      height = h;
     }
+    width = plan.width;
+    height = plan.height;
     checkLimit(limits, 'maxInputPixels', width * height, `The image ${name} after fitting (${width}x${height})`);
     // sharp keeps grey grey and makes colour sRGB; core's pixelsToTensor then converts to the model's channels
     // (RGB to grey by Rec. 601 luma), the same in every runtime.

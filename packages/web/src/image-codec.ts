@@ -15,6 +15,7 @@ import {
   imageItemDims,
   itemImageGeometry,
   pixelsToTensor,
+  planImageFit,
   sizeOf,
   tensorToPixels,
 } from '@onnx-vae/core';
@@ -172,32 +173,16 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
           `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) for a graph run without tiling`,
         );
       else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) read whole`);
-      let crop = { x: 0, y: 0, width, height };
-      let size = { width, height };
-      if (shape.width !== null && shape.height !== null) {
-        if (fit === 'resize') size = { width: shape.width, height: shape.height };
-        else if (width !== shape.width || height !== shape.height) {
-          throw new InvalidInputError(
-            'SHAPE_MISMATCH',
-            name,
-            `Image ${name} is ${width}x${height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`,
-          );
-        }
-      } else if (fit === 'resize' && (width % m !== 0 || height % m !== 0)) {
-        size = { width: Math.max(m, Math.round(width / m) * m), height: Math.max(m, Math.round(height / m) * m) };
-      } else if (fit === 'crop' && (width % m !== 0 || height % m !== 0)) {
-        const w = Math.floor(width / m) * m;
-        const h = Math.floor(height / m) * m;
-        if (w === 0 || h === 0)
-          throw new InvalidInputError(
-            'SHAPE_MISMATCH',
-            name,
-            `${name} is ${width}x${height}, smaller than one ${m}x${m} block, so "fit: 'crop'" leaves nothing; use fit "pad" or "resize".`,
-          );
-        crop = { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
-        size = { width: w, height: h };
+      // The fit geometry is core's (the same as the sharp codec's); a fixed size is checked here.
+      const plan = planImageFit(name, width, height, shape, fit, m);
+      if (shape.width !== null && shape.height !== null && fit !== 'resize' && (width !== shape.width || height !== shape.height)) {
+        throw new InvalidInputError(
+          'SHAPE_MISMATCH',
+          name,
+          `Image ${name} is ${width}x${height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`,
+        );
       }
-      images.push({ pixels: rgba(source, crop, size.width, size.height), name });
+      images.push({ pixels: rgba(source, plan.crop, plan.width, plan.height), name });
       if (isA(source, 'ImageBitmap') && !isA(inputs[i], 'ImageBitmap')) (source as ImageBitmap).close();
     }
     const first = images[0]!;
