@@ -2,7 +2,7 @@
  * The inference routes, POST /v1/{encode,decode,reconstruct,score,generate}, as a Fastify plugin. Each calls the
  * public Vae API with the request's timeout and a signal that fires when the client goes away.
  */
-import { InvalidInputError } from '@onnx-vae/node';
+import { CallSignal, InvalidInputError } from '@onnx-vae/node';
 import type { NodeVae, VaeTensor } from '@onnx-vae/node';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MEDIA, answerOf, inputOf, isImageBody, jsonTensor, latentOf, sendNpy } from './media.js';
@@ -29,12 +29,12 @@ const LATENT_IN = [MEDIA.json, MEDIA.npy, MEDIA.vlat];
 const SEED = { type: 'integer', minimum: 0, maximum: 4294967295, description: 'seed of the normal-v1 generator' } as const;
 
 /** The request's timeout, and a signal that aborts when the client closes the connection before the answer. */
-function callOf(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): { signal: AbortSignal; timeoutMs: number } {
-  const controller = new AbortController();
+function callOf(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): { signal: CallSignal; timeoutMs: number } {
+  const signal = new CallSignal();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    if (!reply.raw.writableFinished) signal.abort();
   });
-  return { signal: controller.signal, timeoutMs };
+  return { signal, timeoutMs };
 }
 
 export async function inferenceRoutes(app: FastifyInstance, options: InferenceRoutesOptions): Promise<void> {
