@@ -54,15 +54,33 @@ const sessionOptions = {
   enableMemPattern: false,
   executionProviders: ['cpu'],
 };
-// Both sessions at load, so that the raw side below can reach them (loadVae creates them on first use otherwise).
-const vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1, preload: ['encoder', 'decoder'] });
-// The raw side runs the very onnxruntime InferenceSessions the SDK holds (reached through its backend sessions),
-// so both sides share one set of intra-op thread pools and the ratio is the SDK's own overhead. Two sets of pools
-// on 2 cores (--separate-sessions) add the pools' spin-waiting against each other to whichever side runs second.
-const enc = args['separate-sessions'] ? await ort.InferenceSession.create(join(args.model, manifest.encoder.file), sessionOptions) : vae.encoder.session;
-const dec = args['separate-sessions'] ? await ort.InferenceSession.create(join(args.model, manifest.decoder.file), sessionOptions) : vae.decoder.session;
-if (!(enc instanceof ort.InferenceSession) || !(dec instanceof ort.InferenceSession))
-  throw new Error('could not reach the SDK sessions; run with --separate-sessions');
+// The raw side runs the very onnxruntime InferenceSessions the SDK holds, so both sides share one set of intra-op
+// thread pools and the ratio is the SDK's own overhead. Two sets of pools on 2 cores (--separate-sessions) add the
+// pools' spin-waiting against each other to whichever side runs second. The SDK keeps its sessions to itself, so
+// the bench records them as the SDK creates them (onnxruntime-node's InferenceSession.create, wrapped while
+// loadVae runs, with both sessions created at load).
+const created = [];
+const create = ort.InferenceSession.create;
+ort.InferenceSession.create = async (...createArgs) => {
+  const session = await create.apply(ort.InferenceSession, createArgs);
+  created.push(session);
+  return session;
+};
+let vae;
+try {
+  vae = await loadVae(args.model, { intraOpNumThreads: threads, interOpNumThreads: 1, preload: ['encoder', 'decoder'] });
+} finally {
+  ort.InferenceSession.create = create;
+}
+const sdkSession = (input) => created.find((session) => session.inputNames.includes(input));
+const enc = args['separate-sessions']
+  ? await ort.InferenceSession.create(join(args.model, manifest.encoder.file), sessionOptions)
+  : sdkSession(manifest.encoder.input);
+const dec = args['separate-sessions']
+  ? await ort.InferenceSession.create(join(args.model, manifest.decoder.file), sessionOptions)
+  : sdkSession(manifest.decoder.input);
+if (!(enc instanceof ort.InferenceSession) || !(dec instanceof ort.InferenceSession) || created.length !== 2)
+  throw new Error(`could not reach the SDK's two sessions (recorded ${created.length}); run with --separate-sessions`);
 const encIn = manifest.encoder.input;
 const { mean: meanName, logvar: logvarName } = manifest.encoder.output;
 const decIn = manifest.decoder.input;

@@ -157,12 +157,13 @@ export function resolveLimits(limits: unknown, base: ResolvedLimits = DEFAULT_LI
  * @param limits - the limits in force
  * @param name - which limit
  * @param value - the amount asked for (may be past 2^53 or `Infinity`; compared as is)
- * @param what - what the value counts, e.g. `"The image photo.png (16383x16383)"`
+ * @param what - what the value counts, e.g. `"The image photo.png (16383x16383)"`, or a function that makes it (called
+ *   only when the limit is exceeded: the checks run on every call, and the message is not free to build)
  * @throws {@link LimitExceededError} naming the limit, the value, the maximum and the option that raises it
  */
-export function checkLimit(limits: ResolvedLimits, name: LimitName, value: number, what: string): void {
+export function checkLimit(limits: ResolvedLimits, name: LimitName, value: number, what: string | (() => string)): void {
   const maximum = limits[name];
-  if (!(value <= maximum)) throw limitExceeded(name, value, maximum, what);
+  if (!(value <= maximum)) throw limitExceeded(name, value, maximum, typeof what === 'function' ? what() : what);
 }
 
 /** The {@link LimitExceededError} of limit `name`, with the standard message. */

@@ -23,7 +23,7 @@ function itemPixels(manifest: Manifest, dims: readonly number[]): number | null 
  * @throws {@link LimitExceededError} `maxBatchItems`
  */
 export function checkBatchItems(limits: ResolvedLimits, dims: readonly number[], argument: string): void {
-  if (dims.length > 0) checkLimit(limits, 'maxBatchItems', dims[0]!, `The batch "${argument}" of dims ${describe([...dims])}`);
+  if (dims.length > 0) checkLimit(limits, 'maxBatchItems', dims[0]!, () => `The batch "${argument}" of dims ${describe([...dims])}`);
 }
 
 /**
@@ -33,7 +33,7 @@ export function checkBatchItems(limits: ResolvedLimits, dims: readonly number[],
  */
 export function checkUntiledInput(limits: ResolvedLimits, manifest: Manifest, dims: readonly number[]): void {
   const pixels = itemPixels(manifest, dims);
-  if (pixels !== null) checkLimit(limits, 'maxUntiledPixels', dims[0]! * pixels, `The input of dims ${describe([...dims])} for an encode without tiling`);
+  if (pixels !== null) checkLimit(limits, 'maxUntiledPixels', dims[0]! * pixels, () => `The input of dims ${describe([...dims])} for an encode without tiling`);
 }
 
 /** Pixels (items x height x width) a decode of latents of these dims produces; `null` for flat data. */
@@ -52,9 +52,9 @@ export function decodedPixels(manifest: Manifest, latentDims: readonly number[])
 export function checkDecodeOutput(limits: ResolvedLimits, manifest: Manifest, latentDims: readonly number[], tiled: boolean): void {
   const pixels = decodedPixels(manifest, latentDims);
   if (pixels === null) return;
-  const what = `The decoded output of latents ${describe([...latentDims])}`;
+  const what = (): string => `The decoded output of latents ${describe([...latentDims])}`;
   checkLimit(limits, 'maxOutputPixels', pixels, what);
-  if (!tiled) checkLimit(limits, 'maxUntiledPixels', pixels, `${what} without tiling`);
+  if (!tiled) checkLimit(limits, 'maxUntiledPixels', pixels, () => `${what()} without tiling`);
 }
 
 /**
@@ -65,7 +65,7 @@ export function checkDecodeOutput(limits: ResolvedLimits, manifest: Manifest, la
 export function checkDraws(limits: ResolvedLimits, manifest: Manifest, n: number, itemShape: readonly number[]): void {
   checkLimit(limits, 'maxDraws', n, `"n"`);
   const pixels = decodedPixels(manifest, [n, ...itemShape]);
-  if (pixels !== null) checkLimit(limits, 'maxOutputPixels', pixels, `The decoded size of ${n} draws of latent shape ${describe([...itemShape])}`);
+  if (pixels !== null) checkLimit(limits, 'maxOutputPixels', pixels, () => `The decoded size of ${n} draws of latent shape ${describe([...itemShape])}`);
 }
 
 /**
