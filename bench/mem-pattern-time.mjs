@@ -4,7 +4,10 @@
 // the per-round ratios. Memory is bench/memory.mjs's job (it needs fresh processes); this is the time side.
 //
 //   node bench/mem-pattern-time.mjs [--rounds 20] [--threads 2] [--taef2 ../shared/models/taesd] [--only TEXT]
-// --only: the cases whose label contains TEXT.
+//     [--sd-sizes 256]
+// --only: the cases whose label contains TEXT. --sd-sizes: the SD VAE's decode sizes (e.g. 256,512,1024); a case
+// runs max(min rounds, rounds x scale) paired rounds after max(1, rounds/4) warm-up rounds per side (at least 2
+// below 1024x1024: a decode there takes minutes).
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -20,6 +23,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '2' },
     taef2: { type: 'string', default: resolve(ROOT, '..', 'shared', 'models', 'taesd') },
     only: { type: 'string', default: '' },
+    'sd-sizes': { type: 'string', default: '256' },
   },
 });
 const rounds = Number(args.rounds);
@@ -52,13 +56,18 @@ const CASES = [
     scale: 1,
     needs: 'taef2_decoder.onnx',
   },
-  {
-    model: join(ROOT, 'bench', 'models', 'sd-vae'),
-    label: 'SD VAE (conv + attention, 49.5 M decoder parameters): decode 256x256',
-    work: (vae) => vae.decode(noise([1, 4, 32, 32])),
-    scale: 0.25,
-    needs: 'decoder.onnx',
-  },
+  ...args['sd-sizes'].split(',').map((text) => {
+    const size = Number(text);
+    return {
+      model: join(ROOT, 'bench', 'models', 'sd-vae'),
+      label: `SD VAE (conv + attention, 49.5 M decoder parameters): decode ${size}x${size}`,
+      work: (vae) => vae.decode(noise([1, 4, size / 8, size / 8])),
+      scale: 0.25 * (256 / size) ** 2,
+      minRounds: size >= 1024 ? 3 : 4,
+      warmUp: size >= 1024 ? 1 : 2,
+      needs: 'decoder.onnx',
+    };
+  }),
 ];
 
 console.log(
@@ -74,8 +83,8 @@ for (const c of CASES.filter((c) => c.label.includes(args.only))) {
   const options = { ...c.options, intraOpNumThreads: Number(args.threads), interOpNumThreads: 1, preload: ['encoder', 'decoder'] };
   const off = await loadVae(c.model, { ...options, enableMemPattern: false });
   const on = await loadVae(c.model, { ...options, enableMemPattern: true });
-  const n = Math.max(4, Math.round(rounds * c.scale));
-  for (let i = 0; i < Math.max(2, n / 4); i++) {
+  const n = Math.max(c.minRounds ?? 4, Math.round(rounds * c.scale));
+  for (let i = 0; i < Math.max(c.warmUp ?? 2, n / 4); i++) {
     await c.work(off);
     await c.work(on);
   }

@@ -1,65 +1,54 @@
 // `pnpm bench:server`: the HTTP server under load (autocannon on 127.0.0.1), for mnist-vae encode/decode and kl-f8
-// 64x64 encode/decode, at concurrency 1, 8 and 64, in four set-ups: (a) in-process, (b) micro-batching,
-// (c) worker threads, (d) both. Requests and answers are .npy. The event-loop delay p99 is the server's own
-// (prom-client's monitorEventLoopDelay, reset by each /metrics scrape, so one scrape before and one after a run).
+// 64x64 encode/decode, at concurrency 1, 8 and 64, in six set-ups: (a) in-process, (a') the same in a second
+// process (the noise floor), (b) micro-batching, (c) worker threads, (d) both. Requests and answers are .npy. The event-loop delay p99 is the server's own
+// (prom-client's monitorEventLoopDelay, reset by each /metrics scrape, so one scrape before and one after a run),
+// less its 10 ms sampling interval: the histogram records whole timer intervals, so an idle loop reads 10-11 ms.
+// A sixth set-up, (e), is the ceiling of the others: the same server whose encode/decode answer a result computed
+// once, so a request costs its HTTP work only (parsing, .npy, Fastify, metrics, autocannon on the same cores).
 // Writes the table into docs/benchmarks.md (bench:server) and docs/serving.md (bench:server).
 //
-//   npx tsc -b && node bench/server.mjs [--duration 3] [--rounds 2] [--workers 2] [--max-batch 32] [--max-delay-ms 0]
+//   npx tsc -b && node bench/server.mjs [--duration 3] [--rounds 3] [--workers 2] [--max-batch 32] [--max-delay-ms 0]
+//     [--models mnist-vae,kl-f8] [--concurrency 1,8,64] [--no-write]
+// A subset of models or concurrencies (for tuning) prints its rows and writes nothing.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { VaeTensor, encodeNpy } from '../packages/node/dist/index.js';
+import { encodeNpy } from '../packages/node/dist/index.js';
+import { SERVING_MODELS } from './serving-cases.mjs';
 import { machineLine, writeDocBlock } from './stats.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     workers: { type: 'string', default: '2' },
     'max-batch': { type: 'string' },
     'max-delay-ms': { type: 'string', default: '0' },
+    // For tuning runs: a subset of models and concurrencies, and no docs written.
+    models: { type: 'string', default: 'mnist-vae,kl-f8' },
+    concurrency: { type: 'string', default: '1,8,64' },
+    'no-write': { type: 'boolean', default: false },
   },
 });
 const duration = Number(values.duration);
 const ROUNDS = Number(values.rounds);
 const workers = Number(values.workers);
 const maxDelayMs = Number(values['max-delay-ms']);
-const CONCURRENCY = [1, 8, 64];
+const CONCURRENCY = values.concurrency.split(',').map(Number);
 
-function tensor(dims, f) {
-  const size = dims.reduce((a, b) => a * b, 1);
-  return new VaeTensor(
-    Float32Array.from({ length: size }, (_, i) => f(i)),
-    dims,
-  );
-}
-const MODELS = [
-  // maxBatchSize per model, by docs/serving.md's rule: large for a small MLP, small for a conv net.
-  {
-    name: 'mnist-vae',
-    maxBatchSize: 32,
-    routes: [
-      ['encode', tensor([1, 784], (i) => (i % 7) / 7)],
-      ['decode', tensor([1, 50], (i) => Math.sin(i))],
-    ],
-  },
-  {
-    name: 'kl-f8',
-    maxBatchSize: 8,
-    routes: [
-      ['encode 64x64', tensor([1, 3, 64, 64], (i) => Math.sin(i * 0.01))],
-      ['decode 64x64', tensor([1, 4, 8, 8], (i) => Math.sin(i))],
-    ],
-  },
-];
+const ALL_MODELS = SERVING_MODELS;
+const MODELS = ALL_MODELS.filter((m) => values.models.split(',').includes(m.name));
 for (const model of MODELS)
   model.batching = { maxBatchSize: values['max-batch'] === undefined ? model.maxBatchSize : Number(values['max-batch']), maxDelayMs, maxQueue: 4096 };
 const SETUPS = [
+  { key: 'e', label: '(e) HTTP only (ceiling)', options: () => ({ ceiling: true }) },
   { key: 'a', label: '(a) in-process', options: () => ({ batching: false }) },
+  // The same as (a) in another process: how far two identical servers differ, the noise floor of every ratio here.
+  { key: 'a2', label: "(a') = (a), a second process", options: () => ({ batching: false }) },
   { key: 'b', label: '(b) batching', options: (model) => ({ batching: model.batching }) },
   { key: 'c', label: `(c) ${workers} workers`, options: () => ({ batching: false, workers }) },
   { key: 'd', label: `(d) ${workers} workers + batching`, options: (model) => ({ batching: model.batching, workers }) },
@@ -76,8 +65,25 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /** Starts `serve()` in a child process; resolves with its URL and the child. */
 async function startServer(model, options) {
-  const script = `import { serve } from '@onnx-vae/server';
-const server = await serve(${JSON.stringify(join(ROOT, 'models', model))}, { port: 0, logger: false, ...${JSON.stringify(options)} });
+  const dir = JSON.stringify(join(ROOT, 'models', model));
+  const { ceiling, ...vaeOptions } = options;
+  const script = ceiling
+    ? `import { loadVae } from '@onnx-vae/node';
+import { createServer } from '@onnx-vae/server';
+const vae = await loadVae(${dir}, ${JSON.stringify(vaeOptions)});
+// encode and decode compute their first result and answer it from then on: a request costs the HTTP path only.
+const memo = new Map();
+const http = new Proxy(vae, {
+  get(target, name) {
+    if (name === 'encode' || name === 'decode') return (input, call) => { if (!memo.has(name)) memo.set(name, target[name](input, call)); return memo.get(name); };
+    const value = Reflect.get(target, name);
+    return typeof value === 'function' ? value.bind(target) : value;
+  },
+});
+const app = await createServer(http, { logger: false });
+process.stdout.write((await app.listen({ host: '127.0.0.1', port: 0 })) + '\\n');`
+    : `import { serve } from '@onnx-vae/server';
+const server = await serve(${dir}, { port: 0, logger: false, ...${JSON.stringify(vaeOptions)} });
 process.stdout.write(server.url + '\\n');`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(ROOT, 'packages', 'server'), stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
@@ -91,9 +97,12 @@ process.stdout.write(server.url + '\\n');`;
   return { url: chunk.toString().trim(), child };
 }
 
+/** prom-client's eventLoopMonitoringPrecision in the server (packages/server/src/metrics.ts). */
+const LOOP_SAMPLING_MS = 10;
+/** The server's event-loop delay p99 since the last scrape, ms: the timer-interval p99 less the sampling interval. */
 async function eventLoopP99(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^nodejs_eventloop_lag_p99_seconds ([\d.e+-]+)$/m.exec(text)?.[1] ?? NaN) * 1000;
+  return Number(/^nodejs_eventloop_lag_p99_seconds ([\d.e+-]+)$/m.exec(text)?.[1] ?? NaN) * 1000 - LOOP_SAMPLING_MS;
 }
 
 function load(url, path, body, connections, seconds) {
@@ -113,13 +122,18 @@ const loadBefore = loadavg()[0];
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 for (const model of MODELS) {
   const { name, routes } = model;
-  // The four set-ups run side by side, alternating, so that a change of load on the machine touches them alike.
+  // The set-ups run side by side, alternating, so that a change of load on the machine touches them alike.
   const servers = [];
   try {
     for (const setup of SETUPS) servers.push({ setup, ...(await startServer(name, setup.options(model))) });
     for (const [route, body] of routes) {
       const path = `/v1/${route.split(' ')[0]}`;
-      for (const { url } of servers) await load(url, path, body, 8, 1); // warm-up
+      // Warm-up: 1 s alone and 1 s at c=64 per server, so that V8 has optimised both the one-call path and the
+      // batched one before anything is measured.
+      for (const { url } of servers) {
+        await load(url, path, body, 1, 1);
+        await load(url, path, body, 64, 1);
+      }
       for (const c of CONCURRENCY) {
         const runs = new Map(SETUPS.map((s) => [s.key, []]));
         for (let round = 0; round < ROUNDS; round++) {
@@ -158,9 +172,13 @@ for (const model of MODELS) {
   }
 }
 
+if (!CONCURRENCY.includes(1) || !CONCURRENCY.includes(64) || MODELS.length < ALL_MODELS.length) {
+  console.log('\nnot written to docs: a subset of the models or concurrencies');
+  process.exit(0);
+}
 const find = (model, route, setup, c) => rows.find((r) => r.model === model && r.route === route && r.setup === setup && r.c === c);
 const table = [
-  '| model | route | set-up | c | req/s | p50 ms | p99 ms | event loop p99 ms | errors |',
+  '| model | route | set-up | c | req/s | p50 ms | p99 ms | event-loop delay p99 ms | errors |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
@@ -168,13 +186,13 @@ const table = [
   ),
 ];
 const ratios = [
-  '| model | route | (d)/(a) req/s at c=64 | (b)/(a) req/s at c=64 | (c)/(a) req/s at c=64 | (b)/(a) mean latency at c=1 | loop p99 (c) / (d) at c=64, ms |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  "| model | route | (d)/(a) req/s at c=64 | (b)/(a) | (c)/(a) | ceiling (e)/(a) | (d)/(e) | (b)/(a) req/s at c=1 | noise floor (a')/(a) at c=1 / c=64 | event-loop delay p99 (c) / (d) at c=64, ms |",
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...MODELS.flatMap(({ name, routes }) =>
     routes.map(([route]) => {
-      const a64 = find(name, route, 'a', 64);
-      const r = (s) => (find(name, route, s, 64).rps / a64.rps).toFixed(2);
-      return `| ${name} | ${route} | ${r('d')} | ${r('b')} | ${r('c')} | ${(find(name, route, 'b', 1).mean / find(name, route, 'a', 1).mean).toFixed(2)} | ${find(name, route, 'c', 64).loopP99.toFixed(1)} / ${find(name, route, 'd', 64).loopP99.toFixed(1)} |`;
+      const rps = (s, c = 64) => find(name, route, s, c).rps;
+      const r = (s, over = 'a', c = 64) => (rps(s, c) / rps(over, c)).toFixed(2);
+      return `| ${name} | ${route} | ${r('d')} | ${r('b')} | ${r('c')} | ${r('e')} | ${r('d', 'e')} | ${r('b', 'a', 1)} | ${r('a2', 'a', 1)} / ${r('a2')} | ${find(name, route, 'c', 64).loopP99.toFixed(1)} / ${find(name, route, 'd', 64).loopP99.toFixed(1)} |`;
     }),
   ),
 ];
@@ -183,13 +201,17 @@ const body = [
   '## The HTTP server under load (`onnx-vae serve`)',
   '',
   `Command: \`pnpm bench:server\` (\`node bench/server.mjs --duration ${duration} --rounds ${ROUNDS} --workers ${workers}${values['max-batch'] === undefined ? '' : ` --max-batch ${values['max-batch']}`} --max-delay-ms ${maxDelayMs}\`), ${date} UTC, ${((Date.now() - started) / 60000).toFixed(1)} min.`,
-  `Machine: ${machineLine()}; shared with other jobs while it ran (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end), so compare the ratios, measured side by side in one run, not the absolute numbers.`,
+  `Machine: ${machineLine()}; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end (the bench itself keeps both cores busy; above 2 something else ran too). Compare the ratios, measured side by side in one run, not the absolute numbers.`,
   '',
-  `autocannon on 127.0.0.1 (in the bench process) against \`serve()\` in four child processes, one per set-up, all up at once and loaded in turn: ${ROUNDS} runs of ${duration} s per row (order a-d, then d-a), after a 1 s warm-up per route; req/s and latencies are the means of the runs, event loop p99 the worst run; one item per request, .npy in and out. (a) the graphs on the main thread, onnxruntime's default threads; (b) (a) with \`batching: { maxBatchSize, maxDelayMs: ${maxDelayMs} }\`, maxBatchSize ${MODELS.map((m) => `${m.batching.maxBatchSize} for ${m.name}`).join(' and ')}; (c) \`workers: ${workers}\` (cores / workers intra-op threads each); (d) both. "event loop p99" is the server's own event-loop delay during the row (prom-client, 10 ms sampling resolution). errors: socket errors, timeouts and non-2xx answers.`,
+  `autocannon on 127.0.0.1 (in the bench process) against \`serve()\` in six child processes, one per set-up, all up at once and loaded in turn: ${ROUNDS} runs of ${duration} s per row (order e, a, a', b-d, then the reverse), after a warm-up per server and route (1 s at c=1, 1 s at c=64); req/s and latencies are the means of the runs, event-loop delay p99 the worst run; one item per request, .npy in and out. (a) the graphs on the main thread, onnxruntime's default threads; (b) (a) with \`batching: { maxBatchSize, maxDelayMs: ${maxDelayMs} }\`, maxBatchSize ${MODELS.map((m) => `${m.batching.maxBatchSize} for ${m.name}`).join(' and ')}; (a') the same as (a) in another process, so that (a')/(a) shows how far two identical servers differ; (c) \`workers: ${workers}\` (cores / workers intra-op threads each); (d) both; (e) the ceiling: (a)'s server with encode/decode answering one result computed at the warm-up, so a request costs only its HTTP work (body parsing, .npy, Fastify, metrics) beside autocannon on the same cores; no set-up that runs the graphs can exceed it, so (e)/(a) bounds what batching and workers can gain here. "event-loop delay p99" is the server's own: prom-client's \`nodejs_eventloop_lag_p99_seconds\` over the row less its ${LOOP_SAMPLING_MS} ms sampling interval (the histogram records whole timer intervals: an idle loop reads ${LOOP_SAMPLING_MS}-${LOOP_SAMPLING_MS + 1} ms), the worst run. errors: socket errors, timeouts and non-2xx answers.`,
   '',
   ...ratios,
   '',
   ...table,
 ].join('\n');
+if (values['no-write']) {
+  console.log(`\n${body}\n\nnot written to docs (--no-write)`);
+  process.exit(0);
+}
 await writeDocBlock(join(ROOT, 'docs', 'benchmarks.md'), 'bench:server', body, '# Benchmarks');
 await writeDocBlock(join(ROOT, 'docs', 'serving.md'), 'bench:server', body, '# Serving');

@@ -55,8 +55,12 @@ export class CallSignal implements AbortSignalLike {
     return this.why;
   }
 
-  /** Adds a listener called once, when the signal aborts (never, when it has aborted already, as with `AbortSignal`). */
-  addEventListener(type: 'abort', listener: () => void): void {
+  /**
+   * Adds a listener called once, when the signal aborts (never, when it has aborted already, as with `AbortSignal`).
+   * Every listener is called once, so `{ once: true }` is accepted and changes nothing.
+   */
+  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void {
+    void options;
     if (type !== 'abort' || this.isAborted) return;
     (this.listeners ??= []).push(listener);
   }

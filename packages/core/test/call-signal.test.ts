@@ -4,7 +4,9 @@
 import { CallSignal, RequestError, VaeError, startCall } from '../src/index';
 
 /** Runs the same script of steps on a CallSignal and on a real AbortController's signal; returns both logs. */
-function both(script: (target: { add(name: string): () => void; remove(listener: () => void): void; abort(reason?: unknown): void; state(): string }) => void): [string[], string[]] {
+function both(
+  script: (target: { add(name: string): () => void; remove(listener: () => void): void; abort(reason?: unknown): void; state(): string }) => void,
+): [string[], string[]] {
   const logs: [string[], string[]] = [[], []];
   const ours = new CallSignal();
   const theirs = new AbortController();
