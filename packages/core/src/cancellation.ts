@@ -59,8 +59,7 @@ export class CallSignal implements AbortSignalLike {
    * Adds a listener called once, when the signal aborts (never, when it has aborted already, as with `AbortSignal`).
    * Every listener is called once, so `{ once: true }` is accepted and changes nothing.
    */
-  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void {
-    void options;
+  addEventListener(type: 'abort', listener: () => void, _options?: { readonly once?: boolean }): void {
     if (type !== 'abort' || this.isAborted) return;
     (this.listeners ??= []).push(listener);
   }

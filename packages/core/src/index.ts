@@ -49,6 +49,7 @@ export * from './model/lazy-session.js';
 
 export * from './image/codec.js';
 export * from './image/fit.js';
+export * from './image/read-checks.js';
 export * from './image/pixels.js';
 export * from './image/geometry.js';
 export * from './image/grid.js';

@@ -1,9 +1,9 @@
 // The safe lifecycle of a Vae on the mock backend (issue 10, item 3): dispose() with calls in flight rejects them
 // with DISPOSED and releases the sessions only after the runs already started; a long call stops between its graph
 // runs once its signal aborts (score's decoder chunks, batches over maxBatch); inputs are copied at call time.
-import { LinearVae, MOCK_MODELS, MOCK_SOURCE, MockBackend, createMockVae, errorOf, goldenTensor, mockGolden } from '@onnx-vae/core/testing';
+import { LinearVae, MOCK_MODELS, MOCK_SOURCE, MockBackend, createMockVae, errorOf, goldenTensor, mockGolden, wrapBackend } from '@onnx-vae/core/testing';
 import { createVae } from '../src/index';
-import type { Backend, BackendSession } from '../src/index';
+import type { Backend } from '../src/index';
 
 const DISPOSED = { code: 'DISPOSED', message: 'The VAE "linear-probs" was disposed; load it again with loadVae().' };
 const ABORTED = { code: 'ABORTED', message: 'The call was aborted by its signal.' };
@@ -13,29 +13,19 @@ const x5 = () => goldenTensor(mockGolden('mock/linear-probs', 5), 'x');
 function slowBackend(ms: number): { backend: Backend; mock: MockBackend; log: string[] } {
   const mock = new MockBackend(new LinearVae(MOCK_MODELS['mock/linear-probs']));
   const log: string[] = [];
-  const backend: Backend = {
-    specificationVersion: 'v1',
-    name: 'slow mock',
-    async createSession(source, role) {
-      const session = await mock.createSession(source, role);
-      const slow: BackendSession = {
-        inputs: session.inputs,
-        outputs: session.outputs,
-        run: async (feeds, outputs) => {
-          log.push(`${role} run started`);
-          await new Promise((resolve) => setTimeout(resolve, ms));
-          const result = await session.run(feeds, outputs);
-          log.push(`${role} run finished`);
-          return result;
-        },
-        release: async () => {
-          log.push(`${role} released`);
-          await session.release();
-        },
-      };
-      return slow;
+  const backend = wrapBackend(mock, 'slow mock', (session, role) => ({
+    run: async (feeds, outputs) => {
+      log.push(`${role} run started`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      const result = await session.run(feeds, outputs);
+      log.push(`${role} run finished`);
+      return result;
     },
-  };
+    release: async () => {
+      log.push(`${role} released`);
+      await session.release();
+    },
+  }));
   return { backend, mock, log };
 }
 

@@ -8,12 +8,14 @@ import {
   InvalidInputError,
   InvalidOptionError,
   VaeTensor,
-  checkLimit,
-  dataImageShape,
+  checkImagesRead,
+  checkModelImageSize,
+  checkOneSize,
   describe,
   imageItemDims,
   itemImageGeometry,
   pixelsToTensor,
+  readableImageShape,
   sizeOf,
   tensorToPixels,
 } from '@onnx-vae/core';
@@ -77,21 +79,7 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
   },
 
   async read(inputs, manifest, options) {
-    const shape = dataImageShape(manifest.data);
-    if (shape === null) {
-      throw new InvalidInputError(
-        'INVALID_INPUT',
-        label(inputs[0]!, 0),
-        `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read the image ${label(inputs[0]!, 0)}; pass tensors (or .npy arrays) instead.`,
-      );
-    }
-    if (shape.channels !== 1 && shape.channels !== 3) {
-      throw new InvalidInputError(
-        'INVALID_INPUT',
-        label(inputs[0]!, 0),
-        `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`,
-      );
-    }
+    const shape = readableImageShape(manifest, label(inputs[0]!, 0), 'pass tensors (or .npy arrays) instead');
     const limits = options.limits ?? DEFAULT_LIMITS;
     // Every header first: the limits are checked before any pixel is decoded.
     const opened: OpenedImage[] = [];
@@ -100,41 +88,14 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
       const image = await openImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options);
       pixels += image.width * image.height;
       // Read whole: for a graph run without tiling, or (tiled, but the caller wants the whole tensor) as large as a decode's output.
-      if (options.untiled)
-        checkLimit(
-          limits,
-          'maxUntiledPixels',
-          pixels,
-          `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) for a graph run without tiling`,
-        );
-      else
-        checkLimit(
-          limits,
-          'maxOutputPixels',
-          pixels,
-          `The image${inputs.length > 1 ? `s up to ${image.name}` : ` ${image.name}`} (${image.width}x${image.height}) read whole`,
-        );
+      checkImagesRead(limits, options.untiled === true, pixels, inputs.length, image);
       opened.push(image);
     }
     const images: DecodedImage[] = [];
     for (const image of opened) images.push(await decodeImage(image));
+    for (const image of images) checkModelImageSize(manifest, shape, image);
+    checkOneSize(images);
     const first = images[0]!;
-    for (const image of images) {
-      if (shape.width !== null && shape.height !== null && (image.width !== shape.width || image.height !== shape.height)) {
-        throw new InvalidInputError(
-          'SHAPE_MISMATCH',
-          image.name,
-          `Image ${image.name} is ${image.width}x${image.height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`,
-        );
-      }
-      if (image.width !== first.width || image.height !== first.height) {
-        throw new InvalidInputError(
-          'SHAPE_MISMATCH',
-          image.name,
-          `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`,
-        );
-      }
-    }
     const geometry = { width: first.width, height: first.height, channels: shape.channels };
     const itemDims = imageItemDims(manifest.data.layout, geometry);
     const per = sizeOf(itemDims);
@@ -144,7 +105,7 @@ export const nodeImageCodec: ImageCodec<NodeImageInput, Buffer, ImageWriteOption
       pixelsToTensor(
         image.pixels,
         image,
-        { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number },
+        { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels },
         data.subarray(i * per, (i + 1) * per),
       ),
     );

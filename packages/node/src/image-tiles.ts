@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { InvalidInputError, VaeTensor, dataImageShape, pixelsToTensor, reflectIndex } from '@onnx-vae/core';
+import { VaeTensor, checkOneSize, pixelsToTensor, readableImageShape, reflectIndex } from '@onnx-vae/core';
 import type { ImageReadOptions, ImageTileSource, Manifest, ResolvedLimits, TileRect } from '@onnx-vae/core';
 import type { NodeImageInput } from './image-codec.js';
 import { label, openImage, rawPixels } from './image-open.js';
@@ -34,27 +34,12 @@ export async function openImageTiles(
   manifest: Manifest,
   options: ImageReadOptions & { readonly multiple: number; readonly limits: ResolvedLimits },
 ): Promise<ImageTileSource> {
-  const shape = dataImageShape(manifest.data);
-  if (shape === null || (shape.channels !== 1 && shape.channels !== 3)) {
-    throw new InvalidInputError(
-      'INVALID_INPUT',
-      label(inputs[0]!, 0),
-      `Model "${manifest.name}" does not take grey or RGB images, so it cannot read ${label(inputs[0]!, 0)} in tiles; pass tensors.`,
-    );
-  }
+  const shape = readableImageShape(manifest, label(inputs[0]!, 0), 'pass tensors (or .npy arrays) instead');
   const channels = shape.channels;
   const opened: OpenedImage[] = [];
   for (let i = 0; i < inputs.length; i++) opened.push(await openImage(inputs[i]!, i, { width: shape.width, height: shape.height }, options));
+  checkOneSize(opened);
   const first = opened[0]!;
-  for (const image of opened) {
-    if (image.width !== first.width || image.height !== first.height) {
-      throw new InvalidInputError(
-        'SHAPE_MISMATCH',
-        image.name,
-        `Images in one call must have one size, but ${first.name} is ${first.width}x${first.height} and ${image.name} is ${image.width}x${image.height}; pass them in separate calls, or resize them.`,
-      );
-    }
-  }
   const { width, height } = first;
   const m = options.multiple;
   const paddedHeight = Math.ceil(height / m) * m;

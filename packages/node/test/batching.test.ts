@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { OrtNodeBackend, VaeTensor, createVae, loadVae, readManifest } from '../src/index';
-import type { BatchEvent, BatchingOptions, Backend, BackendSession, NodeVae, Posterior } from '../src/index';
-import { errorOf } from '@onnx-vae/core/testing';
+import type { BatchEvent, BatchingOptions, NodeVae, Posterior } from '../src/index';
+import { errorOf, wrapBackend } from '@onnx-vae/core/testing';
 import { KL_F8, MNIST, digits, images } from './synthetic';
 
 // One intra-op thread: onnxruntime then gives the same bits for an item whatever the batch size (measured 0 on
@@ -144,22 +144,10 @@ describe('micro-batching on mnist-vae', () => {
 
   it('rejects a graph failure for exactly the calls in that run', async () => {
     // The real onnxruntime session, made to fail on a marked item (a runtime fault cannot be provoked on demand).
-    const ort = new OrtNodeBackend(THREADS);
-    const backend: Backend = {
-      specificationVersion: 'v1',
-      name: 'failing on a marked item',
-      async createSession(source, role) {
-        const session = await ort.createSession(source, role);
-        const failing: BackendSession = {
-          inputs: session.inputs,
-          outputs: session.outputs,
-          run: (feeds, outputs) =>
-            Object.values(feeds).some((t) => t.data.includes(0.5)) ? Promise.reject(new Error('marked item')) : session.run(feeds, outputs),
-          release: () => session.release(),
-        };
-        return failing;
-      },
-    };
+    const backend = wrapBackend(new OrtNodeBackend(THREADS), 'failing on a marked item', (session) => ({
+      run: (feeds, outputs) =>
+        Object.values(feeds).some((t) => t.data.includes(0.5)) ? Promise.reject(new Error('marked item')) : session.run(feeds, outputs),
+    }));
     const manifest = await readManifest(MNIST);
     const events: BatchEvent[] = [];
     const vae = await createVae({

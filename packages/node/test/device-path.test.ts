@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OrtNodeBackend, VaeTensor, createVae, parseManifest } from '../src/index';
-import type { Backend, BackendSession, DeviceTensor, Vae } from '../src/index';
-import { goldenTensor, testFixtures } from '@onnx-vae/core/testing';
+import type { Backend, DeviceTensor, Vae } from '../src/index';
+import { goldenTensor, testFixtures, wrapBackend } from '@onnx-vae/core/testing';
 
 const MODELS = testFixtures(__dirname).models;
 const live = new Set<CountedTensor>();
@@ -41,29 +41,16 @@ class CountedTensor implements DeviceTensor {
 
 /** onnxruntime-node sessions whose encoder outputs stay "on the device". */
 function deviceBackend(failDecoder = false): Backend {
-  const inner = new OrtNodeBackend({ intraOpNumThreads: 1 });
-  return {
-    specificationVersion: 'v1',
-    name: 'test device',
-    async createSession(source, role) {
-      const session = await inner.createSession(source, role);
-      const device: BackendSession = {
-        inputs: session.inputs,
-        outputs: session.outputs,
-        run: (feeds, outputs) => session.run(feeds, outputs),
-        release: () => session.release(),
-        async runDevice(feeds, outputs) {
-          if (role === 'decoder' && failDecoder) throw new Error('decoder exploded');
-          const cpu: Record<string, VaeTensor> = {};
-          for (const [name, value] of Object.entries(feeds)) cpu[name] = value instanceof VaeTensor ? value : (value as CountedTensor).held();
-          const result = await session.run(cpu, outputs);
-          if (role === 'decoder') return result;
-          return Object.fromEntries(Object.entries(result).map(([name, t]) => [name, new CountedTensor(t.data, t.dims)]));
-        },
-      };
-      return device;
+  return wrapBackend(new OrtNodeBackend({ intraOpNumThreads: 1 }), 'test device', (session, role) => ({
+    async runDevice(feeds, outputs) {
+      if (role === 'decoder' && failDecoder) throw new Error('decoder exploded');
+      const cpu: Record<string, VaeTensor> = {};
+      for (const [name, value] of Object.entries(feeds)) cpu[name] = value instanceof VaeTensor ? value : (value as CountedTensor).held();
+      const result = await session.run(cpu, outputs);
+      if (role === 'decoder') return result;
+      return Object.fromEntries(Object.entries(result).map(([name, t]) => [name, new CountedTensor(t.data, t.dims)]));
     },
-  };
+  }));
 }
 
 async function load(model: string, failDecoder = false, maxBatch?: number): Promise<Vae> {

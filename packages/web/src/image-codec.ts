@@ -9,13 +9,16 @@ import {
   InvalidInputError,
   InvalidOptionError,
   VaeTensor,
+  checkImagesRead,
   checkLimit,
-  dataImageShape,
+  checkModelImageSize,
+  checkOneSize,
   describe,
   imageItemDims,
   itemImageGeometry,
   pixelsToTensor,
   planImageFit,
+  readableImageShape,
   sizeOf,
   tensorToPixels,
 } from '@onnx-vae/core';
@@ -138,26 +141,12 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
   },
 
   async read(inputs, manifest, options) {
-    const shape = dataImageShape(manifest.data);
-    if (shape === null) {
-      throw new InvalidInputError(
-        'INVALID_INPUT',
-        label(inputs[0]!, 0),
-        `Model "${manifest.name}" takes flat items without an image geometry (no data.image in its manifest), so it cannot read ${label(inputs[0]!, 0)}; pass tensors instead.`,
-      );
-    }
-    if (shape.channels !== 1 && shape.channels !== 3) {
-      throw new InvalidInputError(
-        'INVALID_INPUT',
-        label(inputs[0]!, 0),
-        `Model "${manifest.name}" takes items of ${describe(shape.channels)} channels; images convert to 1 (grey) or 3 (RGB) channels only.`,
-      );
-    }
+    const shape = readableImageShape(manifest, label(inputs[0]!, 0), 'pass tensors instead');
     const fit = options.fit ?? 'pad';
     const m = options.multiple;
     const limits = options.limits ?? DEFAULT_LIMITS;
     let pixels = 0;
-    const images: { pixels: ImageData; name: string }[] = [];
+    const images: { pixels: ImageData; name: string; width: number; height: number }[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const name = label(inputs[i]!, i);
       const source = await decode(inputs[i]!, name);
@@ -165,42 +154,23 @@ export const webImageCodec: ImageCodec<WebImageInput, ImageData, WebImageWriteOp
       // The browser has decoded the image; the limits bound the canvas and the float32 data made from it.
       checkLimit(limits, 'maxInputPixels', width * height, `The image ${name} (${width}x${height})`);
       pixels += width * height;
-      if (options.untiled)
-        checkLimit(
-          limits,
-          'maxUntiledPixels',
-          pixels,
-          `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) for a graph run without tiling`,
-        );
-      else checkLimit(limits, 'maxOutputPixels', pixels, `The image${inputs.length > 1 ? `s up to ${name}` : ` ${name}`} (${width}x${height}) read whole`);
+      checkImagesRead(limits, options.untiled === true, pixels, inputs.length, { name, width, height });
       // The fit geometry is core's (the same as the sharp codec's); a fixed size is checked here.
       const plan = planImageFit(name, width, height, shape, fit, m);
-      if (shape.width !== null && shape.height !== null && fit !== 'resize' && (width !== shape.width || height !== shape.height)) {
-        throw new InvalidInputError(
-          'SHAPE_MISMATCH',
-          name,
-          `Image ${name} is ${width}x${height} (width x height) but model "${manifest.name}" takes ${shape.width}x${shape.height} images; resize it (fit "resize").`,
-        );
-      }
-      images.push({ pixels: rgba(source, plan.crop, plan.width, plan.height), name });
+      if (fit !== 'resize') checkModelImageSize(manifest, shape, { name, width, height });
+      const fitted = rgba(source, plan.crop, plan.width, plan.height);
+      images.push({ pixels: fitted, name, width: fitted.width, height: fitted.height });
       if (isA(source, 'ImageBitmap') && !isA(inputs[i], 'ImageBitmap')) (source as ImageBitmap).close();
     }
+    checkOneSize(images);
     const first = images[0]!;
-    for (const image of images) {
-      if (image.pixels.width !== first.pixels.width || image.pixels.height !== first.pixels.height) {
-        throw new InvalidInputError(
-          'SHAPE_MISMATCH',
-          image.name,
-          `Images in one call must have one size, but ${first.name} is ${first.pixels.width}x${first.pixels.height} and ${image.name} is ${image.pixels.width}x${image.pixels.height}; pass them in separate calls, or resize them.`,
-        );
-      }
-    }
     const geometry = { width: first.pixels.width, height: first.pixels.height, channels: 3 };
-    const format = { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels as number };
+    const format = { range: manifest.data.range, layout: manifest.data.layout, channels: shape.channels };
     const itemDims = imageItemDims(manifest.data.layout, { ...geometry, channels: format.channels });
     const per = sizeOf(itemDims);
     const data = new Float32Array(per * images.length);
-    images.forEach((image, i) => data.set(pixelsToTensor(flattenAlpha(image.pixels, options), geometry, format), i * per));
+    // Each image is converted straight into its slot of the batch, as in Node's codec.
+    images.forEach((image, i) => pixelsToTensor(flattenAlpha(image.pixels, options), geometry, format, data.subarray(i * per, (i + 1) * per)));
     return new VaeTensor(data, [images.length, ...itemDims]);
   },
 

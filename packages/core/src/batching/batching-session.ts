@@ -49,17 +49,10 @@ function rowsOf(feeds: Feeds): number {
 
 function keyOf(feeds: Feeds, outputs: readonly string[], rows: number, serial: number): string {
   if (rows === -1) return `alone:${serial}`;
-  // Built with plain loops: this runs once per call, and at concurrency 1 every call is a batch of its own.
-  const names = Object.keys(feeds);
-  if (names.length > 1) names.sort();
-  let key = '';
-  for (const name of names) {
-    const dims = feeds[name]!.dims;
-    key += `${name}[`;
-    for (let i = 1; i < dims.length; i++) key += i === 1 ? `${dims[i]}` : `,${dims[i]}`;
-    key += '];';
-  }
-  return `${key}->${outputs.join(',')}`;
+  const parts = Object.keys(feeds)
+    .sort()
+    .map((name) => `${name}[${feeds[name]!.dims.slice(1).join(',')}]`);
+  return `${parts.join(';')}->${outputs.join(',')}`;
 }
 
 /**
@@ -232,12 +225,8 @@ export class BatchingSession implements BackendSession {
         rows += pending.rows;
       }
     }
-    if (batch.length === this.queue.length) this.queue = [];
-    else if (batch.length === 1) this.queue.shift();
-    else {
-      const taken = new Set(batch);
-      this.queue = this.queue.filter((pending) => !taken.has(pending));
-    }
+    const taken = new Set(batch);
+    this.queue = this.queue.filter((pending) => !taken.has(pending));
     this.batching.changeQueued(-batch.length);
     return batch;
   }

@@ -13,3 +13,4 @@ export * from './fixtures.js';
 export * from './golden.js';
 export * from './test-api.js';
 export * from './mock-backend.js';
+export * from './wrap-backend.js';
